@@ -1,0 +1,3 @@
+from ci_actions.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""`changes`: which files changed between base and head, docs-only, named filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_actions.errors import ConfigError, InputError
+from ci_actions.git import ZERO_SHA, Git
+from ci_actions.github.context import Context
+from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.pathfilter import PathFilter, classify, parse_filters
+from ci_actions.result import Result
+
+DEFAULT_DOCS_GLOBS = "**/*.md\ndocs/**\nLICENSE*\n.github/ISSUE_TEMPLATE/**"
+SHALLOW_HINT = "check out with actions/checkout `fetch-depth: 0` so both commits are present"
+DEEPEN_STEPS = (50, 200, 1000)
+
+SPEC = ActionSpec(
+    name="changes",
+    description="Classify the files changed between two commits: docs-only, and named path filters.",
+    inputs=(
+        InputSpec("base", "Base commit or ref. Default from the event: push `before`, pull request base, else the parent of head."),
+        InputSpec("head", "Head commit or ref. Default from the event: push `after`, pull request head, else GITHUB_SHA or HEAD."),
+        InputSpec("docs-globs", "Globs of documentation files (newline-separated, `!` excludes); when every changed file matches, `docs-only` is true.", DEFAULT_DOCS_GLOBS),
+        InputSpec("filters", "YAML mapping of filter name to a list of globs (`!` excludes); each name becomes a true/false output."),
+        InputSpec("working-directory", "The git checkout to inspect.", "."),
+    ),
+    outputs=(
+        OutputSpec("docs-only", "true when something changed and every changed file is documentation."),
+        OutputSpec("any-changed", "true when at least one file changed."),
+        OutputSpec("changed-files", "JSON list of the changed paths."),
+        OutputSpec("filters", "JSON object of filter name to true/false (composite actions cannot declare per-name outputs; use fromJSON)."),
+        OutputSpec("matched-filters", "JSON list of the names of the filters that matched."),
+        OutputSpec("base", "The base commit compared (full SHA; empty when head is a root commit)."),
+        OutputSpec("head", "The head commit compared (full SHA)."),
+    ),
+    icon="filter",
+)
+
+
+@dataclass(frozen=True)
+class ChangesInputs:
+    base: str
+    head: str
+    docs_globs: tuple[str, ...]
+    filters: tuple[PathFilter, ...]
+    working_directory: Path
+
+
+def parse_inputs(raw: RawInputs) -> ChangesInputs:
+    try:
+        filters = parse_filters(raw.yaml("filters"))
+    except ValueError as exc:
+        raise InputError(
+            "filters", str(exc), hint="e.g.  backend: ['src/**', '!src/**/*.md']"
+        ) from None
+    for f in filters:
+        if f.name in {o.name for o in SPEC.outputs}:
+            raise InputError("filters", f"filter name {f.name!r} clashes with an output of the same name")
+    return ChangesInputs(
+        base=raw.str("base"),
+        head=raw.str("head"),
+        docs_globs=tuple(raw.list("docs-globs")),
+        filters=tuple(filters),
+        working_directory=Path(raw.str("working-directory") or "."),
+    )
+
+
+@dataclass(frozen=True)
+class Range:
+    base: str  # "" = head is the first commit: everything in it changed
+    head: str
+    three_dot: bool = False  # compare from the merge base (pull requests)
+
+
+def event_range(ctx: Context) -> tuple[str, str, bool]:
+    """(base, head, three_dot) as the event describes them; empty strings when it does not."""
+    gh = ctx.github
+    event = gh.event
+    if gh.event_name in ("pull_request", "pull_request_target"):
+        pr = event.get("pull_request") or {}
+        return (pr.get("base") or {}).get("sha", ""), (pr.get("head") or {}).get("sha", ""), True
+    if gh.event_name == "push":
+        return str(event.get("before") or ""), str(event.get("after") or gh.sha), False
+    return "", gh.sha, False
+
+
+def resolve_range(git: Git, inputs: ChangesInputs, ctx: Context) -> Range:
+    ev_base, ev_head, three_dot = event_range(ctx)
+    head_ref = inputs.head or ev_head or "HEAD"
+    head = _resolve(git, head_ref, "head")
+    base_ref = inputs.base or ev_base
+    if base_ref and base_ref != ZERO_SHA:
+        base = _resolve(git, base_ref, "base")
+        if three_dot:
+            base = _merge_base(git, base, head)
+        return Range(base, head, three_dot)
+    if base_ref == ZERO_SHA:  # a new branch: compare with the default branch when we have it
+        default = ctx.github.default_branch
+        for candidate in (f"origin/{default}", default) if default else ():
+            if git.has_commit(candidate):
+                merge_base = git.merge_base(candidate, head)
+                if merge_base and merge_base != head:
+                    return Range(merge_base, head)
+    parent = f"{head}^"
+    if git.has_commit(parent):
+        return Range(git.rev_parse(parent), head)
+    if git.is_shallow():
+        _deepen(git, head)
+        if git.has_commit(parent):
+            return Range(git.rev_parse(parent), head)
+    return Range("", head)
+
+
+def _resolve(git: Git, ref: str, name: str) -> str:
+    if git.has_commit(ref):
+        return git.rev_parse(ref)
+    if "origin" in git.remotes():
+        # A shallow checkout may lack the commit: ask the remote for it alone.
+        git.run("fetch", "--no-tags", "--quiet", "--depth=1", "origin", ref, ok_codes=None)
+        if git.has_commit(ref):
+            return git.rev_parse(ref)
+    hint = SHALLOW_HINT if git.is_shallow() else "give a commit SHA, branch or tag that exists"
+    raise InputError(name, f"{ref!r} is not a commit in {git.repo}", hint=hint)
+
+
+def _merge_base(git: Git, base: str, head: str) -> str:
+    merge_base = git.merge_base(base, head)
+    if merge_base:
+        return merge_base
+    if git.is_shallow():
+        for depth in DEEPEN_STEPS:
+            git.run("fetch", "--no-tags", "--quiet", f"--deepen={depth}", "origin", ok_codes=None)
+            merge_base = git.merge_base(base, head)
+            if merge_base:
+                return merge_base
+        raise ConfigError(
+            f"no merge base of {base[:12]} and {head[:12]} in this shallow clone", hint=SHALLOW_HINT
+        )
+    return base  # unrelated histories: compare the trees directly
+
+
+def _deepen(git: Git, head: str) -> None:
+    if "origin" in git.remotes():
+        git.run("fetch", "--no-tags", "--quiet", "--deepen=1", "origin", ok_codes=None)
+
+
+def run(inputs: ChangesInputs, ctx: Context) -> Result:
+    workdir = inputs.working_directory
+    if not workdir.is_absolute():
+        workdir = ctx.cwd / workdir
+    git = Git(workdir)
+    if not workdir.is_dir() or not git.is_repo():
+        raise InputError("working-directory", f"{workdir} is not a git checkout", hint="run actions/checkout first or point it at one")
+    rng = resolve_range(git, inputs, ctx)
+    files = git.changed_files(rng.base, rng.head) if rng.base else git.files_in_commit(rng.head)
+    found = classify(files, inputs.docs_globs, inputs.filters)
+    ctx.log.info(
+        f"{len(files)} file(s) changed {rng.base[:12] or '(root)'}..{rng.head[:12]}; docs-only={str(found.docs_only).lower()}"
+    )
+    with ctx.log.group("changed files"):
+        for path in files:
+            ctx.log.info(path)
+    flags = {name: bool(paths) for name, paths in found.matched.items()}
+    outputs: dict[str, object] = {
+        "docs-only": found.docs_only,
+        "any-changed": found.any_changed,
+        "changed-files": list(files),
+        "filters": flags,
+        "matched-filters": [name for name, hit in flags.items() if hit],
+        "base": rng.base,
+        "head": rng.head,
+        **flags,  # per-name outputs, readable when the CLI runs as a step of its own
+    }
+    return Result(outputs=outputs, summary=_summary(rng, found.docs_only, files, flags))
+
+
+def _summary(rng: Range, docs_only: bool, files: list[str], flags: dict[str, bool]) -> str:
+    lines = [
+        "### Changes",
+        "",
+        f"`{rng.base[:12] or '(root)'}..{rng.head[:12]}`: {len(files)} file(s) changed"
+        + (", documentation only (build skipped)" if docs_only else ""),
+    ]
+    if flags:
+        lines += ["", "| filter | changed |", "|---|---|"]
+        lines += [f"| {name} | {'yes' if hit else 'no'} |" for name, hit in flags.items()]
+    return "\n".join(lines) + "\n"

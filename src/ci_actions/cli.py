@@ -1,0 +1,115 @@
+"""`ci-actions <name> --<input> VALUE ...`: every action on the command line.
+
+The one error handler lives here: exit 0 good verdict, 1 bad verdict,
+2 bad input or configuration, 3 the environment failed (and any
+unexpected exception, with the traceback only in debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import TextIO
+
+from ci_actions import __version__
+from ci_actions.actions import ACTIONS
+
+COMMANDS: dict[str, str] = {
+    # Commands that are not composite actions (no action.yml).
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ci-actions",
+        description="Container delivery actions; each also runs as a GitHub Action.",
+    )
+    parser.add_argument("--version", action="version", version=f"ci-actions {__version__}")
+    parser.add_argument(
+        "command", nargs="?", help="one of: " + ", ".join(sorted({*ACTIONS, *COMMANDS}))
+    )
+    return parser
+
+
+def _action_parser(name: str, module: ModuleType) -> argparse.ArgumentParser:
+    spec = module.SPEC
+    parser = argparse.ArgumentParser(prog=f"ci-actions {name}", description=spec.description)
+    for item in spec.inputs:
+        parser.add_argument(
+            f"--{item.name}",
+            dest=item.name,
+            action="append",
+            metavar="VALUE",
+            help=item.description + (f" (default: {item.default!r})" if item.default else ""),
+        )
+    parser.add_argument("--json", action="store_true", help="print outputs as one JSON object")
+    parser.add_argument("--debug", action="store_true", help="debug logs (as RUNNER_DEBUG=1)")
+    return parser
+
+
+def run_action(
+    name: str,
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    from ci_actions.errors import EXIT_ENVIRONMENT, EXIT_OK, EXIT_VERDICT, CiActionsError
+    from ci_actions.github.context import Context
+    from ci_actions.github.inputs import RawInputs
+    from ci_actions.github.runner import Runner
+
+    module = importlib.import_module(ACTIONS[name])
+    spec = module.SPEC
+    args = vars(_action_parser(name, module).parse_args(list(argv)))
+    flags = {k: "\n".join(v) for k, v in args.items() if k in {i.name for i in spec.inputs} and v}
+    runner = Runner(environ, stdout=stdout, stderr=stderr, debug=args["debug"], json_outputs=args["json"])
+    declared = [o.name for o in spec.outputs]
+    raw = RawInputs.collect(spec, environ, flags)
+    runner.mask(raw.secrets())  # before anything else is printed
+    try:
+        raw.check_required()
+        inputs = module.parse_inputs(raw)
+        result = module.run(inputs, Context.from_env(runner, environ))
+    except CiActionsError as exc:
+        runner.error(str(exc), title=f"{name} failed")
+        runner.write_outputs(declared, exc.outputs)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        runner.error("interrupted", title=f"{name} failed")
+        runner.write_outputs(declared, {})
+        return EXIT_ENVIRONMENT
+    except Exception as exc:  # an unexpected crash is never a pass
+        runner.debug(traceback.format_exc())
+        runner.error(
+            f"unexpected error: {type(exc).__name__}: {exc}"
+            + ("" if runner.debug_enabled else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"),
+            title=f"{name} crashed",
+        )
+        runner.write_outputs(declared, {})
+        return EXIT_ENVIRONMENT
+    runner.finish(declared, result)
+    return EXIT_OK if result.ok else EXIT_VERDICT
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ if environ is None else environ)
+    if not args or args[0].startswith("-"):
+        parser = _top_parser()
+        parser.parse_args(args)
+        parser.print_help()
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name in ACTIONS:
+        return run_action(name, rest, env)
+    if name in COMMANDS:
+        module = importlib.import_module(COMMANDS[name])
+        return int(module.main(rest, env))
+    print(f"ci-actions: unknown command {name!r}; try one of: {', '.join(sorted({*ACTIONS, *COMMANDS}))}", file=sys.stderr)
+    return 2

@@ -1,0 +1,128 @@
+"""The git wrapper: every git call goes through Git.run (and so through proc.run).
+
+Commits never depend on a git identity configured on the runner, and a
+token reaches git through environment-only config (never argv, never
+.git/config).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_actions import proc
+
+ZERO_SHA = "0" * 40
+DEFAULT_AUTHOR_NAME = "github-actions[bot]"
+DEFAULT_AUTHOR_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str = DEFAULT_AUTHOR_NAME
+    email: str = DEFAULT_AUTHOR_EMAIL
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GIT_AUTHOR_NAME": self.name,
+            "GIT_AUTHOR_EMAIL": self.email,
+            "GIT_COMMITTER_NAME": self.name,
+            "GIT_COMMITTER_EMAIL": self.email,
+        }
+
+
+def token_env(token: str) -> dict[str, str]:
+    """An HTTP Authorization header for git, passed through GIT_CONFIG_* variables."""
+    if not token:
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: basic {basic}",
+    }
+
+
+class Git:
+    def __init__(
+        self,
+        repo: str | Path,
+        *,
+        identity: Identity | None = None,
+        token: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.repo = Path(repo)
+        self._env = {
+            "GIT_TERMINAL_PROMPT": "0",
+            "LC_ALL": "C",
+            **(identity or Identity()).env(),
+            **token_env(token),
+            **(env or {}),
+        }
+
+    def run(
+        self,
+        *args: str,
+        ok_codes: Sequence[int] | None = (0,),
+        stdin: str | None = None,
+        timeout: float | None = 300,
+    ) -> proc.Completed:
+        return proc.run(
+            ["git", *args],
+            cwd=self.repo,
+            extra_env=self._env,
+            ok_codes=ok_codes,
+            stdin=stdin,
+            timeout=timeout,
+            what=f"git {args[0]} failed in {self.repo}" if args else "",
+        )
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout.strip()
+
+    def ok(self, *args: str) -> bool:
+        return self.run(*args, ok_codes=None).returncode == 0
+
+    # -- queries ---------------------------------------------------------------
+    def is_repo(self) -> bool:
+        return self.ok("rev-parse", "--git-dir")
+
+    def toplevel(self) -> Path:
+        return Path(self.out("rev-parse", "--show-toplevel"))
+
+    def rev_parse(self, rev: str) -> str:
+        return self.out("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+    def has_commit(self, rev: str) -> bool:
+        return self.ok("cat-file", "-e", f"{rev}^{{commit}}")
+
+    def is_shallow(self) -> bool:
+        return self.out("rev-parse", "--is-shallow-repository") == "true"
+
+    def current_branch(self) -> str:
+        return self.out("branch", "--show-current")
+
+    def remotes(self) -> list[str]:
+        return self.out("remote").split()
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        result = self.run("merge-base", a, b, ok_codes=None)
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Paths changed from base to head (renames as delete + add, so both count)."""
+        text = self.out("diff", "--name-only", "--no-renames", "-z", base, head)
+        return [p for p in text.split("\0") if p]
+
+    def files_in_commit(self, rev: str) -> list[str]:
+        text = self.out("show", "--name-only", "--no-renames", "--format=", "-z", rev)
+        return [p for p in text.split("\0") if p]
+
+    def commit_date(self, rev: str = "HEAD") -> str:
+        return self.out("show", "-s", "--format=%cI", rev)
+
+    def status_porcelain(self) -> str:
+        return self.out("status", "--porcelain")

@@ -1,0 +1,116 @@
+"""The run's context: GitHub variables, the event payload, the clock and randomness.
+
+Everything time- or chance-dependent enters the cores from here, so cores
+stay pure and tests freeze the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ci_actions.errors import ConfigError
+from ci_actions.github.runner import Runner
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    event_name: str = ""
+    event: Mapping[str, Any] = field(default_factory=dict)
+    sha: str = ""
+    ref: str = ""
+    ref_name: str = ""
+    head_ref: str = ""
+    base_ref: str = ""
+    repository: str = ""
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    run_id: str = ""
+    run_number: str = ""
+    run_attempt: str = ""
+    actor: str = ""
+    workflow: str = ""
+    job: str = ""
+    workspace: str = ""
+    runner_temp: str = ""
+    tool_cache: str = ""
+    in_runner: bool = False
+
+    @property
+    def run_url(self) -> str:
+        if not (self.repository and self.run_id):
+            return ""
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    @property
+    def default_branch(self) -> str:
+        repo = self.event.get("repository") or {}
+        return str(repo.get("default_branch") or "")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> GitHubContext:
+        event: Mapping[str, Any] = {}
+        event_path = environ.get("GITHUB_EVENT_PATH", "")
+        if event_path and Path(event_path).is_file():
+            try:
+                event = json.loads(Path(event_path).read_text(encoding="utf-8") or "{}")
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"GITHUB_EVENT_PATH {event_path} is not valid JSON: {exc}") from None
+        get = environ.get
+        return cls(
+            event_name=get("GITHUB_EVENT_NAME", ""),
+            event=event,
+            sha=get("GITHUB_SHA", ""),
+            ref=get("GITHUB_REF", ""),
+            ref_name=get("GITHUB_REF_NAME", ""),
+            head_ref=get("GITHUB_HEAD_REF", ""),
+            base_ref=get("GITHUB_BASE_REF", ""),
+            repository=get("GITHUB_REPOSITORY", ""),
+            server_url=get("GITHUB_SERVER_URL", "") or "https://github.com",
+            api_url=get("GITHUB_API_URL", "") or "https://api.github.com",
+            run_id=get("GITHUB_RUN_ID", ""),
+            run_number=get("GITHUB_RUN_NUMBER", ""),
+            run_attempt=get("GITHUB_RUN_ATTEMPT", ""),
+            actor=get("GITHUB_ACTOR", ""),
+            workflow=get("GITHUB_WORKFLOW", ""),
+            job=get("GITHUB_JOB", ""),
+            workspace=get("GITHUB_WORKSPACE", ""),
+            runner_temp=get("RUNNER_TEMP", ""),
+            tool_cache=get("RUNNER_TOOL_CACHE", ""),
+            in_runner=get("GITHUB_ACTIONS", "") == "true",
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an action's run() may know of the world besides its inputs."""
+
+    github: GitHubContext
+    environ: Mapping[str, str]
+    cwd: Path
+    log: Runner
+    clock: Callable[[], datetime] = _utcnow
+    rng: random.Random = field(default_factory=random.Random)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def temp_dir(self) -> Path:
+        """Where an action may put scratch files: RUNNER_TEMP on a runner."""
+        base = self.github.runner_temp or self.environ.get("TMPDIR", "") or "/tmp"
+        return Path(base)
+
+    @classmethod
+    def from_env(cls, log: Runner, environ: Mapping[str, str] | None = None) -> Context:
+        env = dict(os.environ if environ is None else environ)
+        return cls(github=GitHubContext.from_env(env), environ=env, cwd=Path(os.getcwd()), log=log)

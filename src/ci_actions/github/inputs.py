@@ -1,0 +1,223 @@
+"""Declared inputs of an action and their typed parsing.
+
+Values come from `INPUT_<NAME>` (upper-cased, hyphens kept, as GitHub names
+them) or from CLI flags, a flag winning. Every parse error is an InputError
+that names the input and says how to fix it (exit 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ci_actions.errors import InputError
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    description: str
+    default: str = ""
+    required: bool = False
+    secret: bool = False  # masked with ::add-mask:: before anything prints
+
+    @property
+    def env_name(self) -> str:
+        return "INPUT_" + self.name.upper()
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """What an action declares; its action.yml must say the same (a test checks)."""
+
+    name: str
+    description: str
+    inputs: tuple[InputSpec, ...] = ()
+    outputs: tuple[OutputSpec, ...] = ()
+    icon: str = "box"  # action.yml branding (a Feather icon name)
+    install_extra: str = ""  # package extra the action needs, e.g. "scanners"
+
+    def input(self, name: str) -> InputSpec:
+        for spec in self.inputs:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+_TRUE = {"true"}
+_FALSE = {"false"}
+_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+
+
+def parse_bool(name: str, value: str) -> bool:
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise InputError(name, f"{value!r} is not a boolean", hint="use true or false")
+
+
+def parse_duration(name: str, value: str) -> float:
+    """Seconds from `90s`, `5m`, `1h`, `1m30s` or plain seconds (`2.5`)."""
+    text = value.strip().lower()
+    try:
+        seconds = float(text)
+    except ValueError:
+        match = _DURATION.match(text)
+        if not text or match is None:
+            raise InputError(
+                name, f"{value!r} is not a duration", hint="use e.g. 90s, 5m, 1h, 1m30s or seconds"
+            ) from None
+        seconds = sum(
+            float(match.group(unit) or 0) * mult for unit, mult in (("h", 3600), ("m", 60), ("s", 1))
+        )
+    if seconds < 0:
+        raise InputError(name, f"{value!r} is negative", hint="give a duration of 0 or more")
+    return seconds
+
+
+def parse_list(value: str, *, commas: bool = False) -> list[str]:
+    """Newline-separated items; `#` lines are comments; blank lines dropped.
+
+    With commas=True each line may also hold several comma-separated items
+    (for values that can never contain a comma).
+    """
+    items: list[str] = []
+    for line in value.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if commas:
+            items.extend(part.strip() for part in line.split(",") if part.strip())
+        else:
+            items.append(line)
+    return items
+
+
+def parse_csv_lines(value: str) -> list[list[str]]:
+    """Each non-comment line CSV-parsed (docker/* actions' list syntax)."""
+    rows: list[list[str]] = []
+    for line in parse_list(value):
+        rows.append([cell.strip() for cell in next(csv.reader([line], skipinitialspace=True))])
+    return rows
+
+
+class RawInputs:
+    """The raw string value of every declared input, with typed accessors."""
+
+    def __init__(self, spec: ActionSpec, values: Mapping[str, str]) -> None:
+        self.spec = spec
+        self._values = dict(values)
+
+    @classmethod
+    def collect(
+        cls,
+        spec: ActionSpec,
+        environ: Mapping[str, str],
+        flags: Mapping[str, str] | None = None,
+    ) -> RawInputs:
+        """Flag, else INPUT_<NAME>, else the declared default."""
+        flags = flags or {}
+        values: dict[str, str] = {}
+        for item in spec.inputs:
+            if item.name in flags:
+                values[item.name] = flags[item.name]
+            elif item.env_name in environ:
+                values[item.name] = environ[item.env_name]
+            else:
+                values[item.name] = item.default
+        return cls(spec, values)
+
+    def check_required(self) -> None:
+        for item in self.spec.inputs:
+            if item.required and not self.str(item.name):
+                raise InputError(item.name, "is required", hint=f"set '{item.name}'")
+
+    def secrets(self) -> list[str]:
+        return [self._values[i.name] for i in self.spec.inputs if i.secret and self._values[i.name]]
+
+    def str(self, name: str) -> str:
+        self.spec.input(name)  # a typo in an action's own code fails loudly
+        return self._values.get(name, "").strip()
+
+    def raw(self, name: str) -> str:
+        """The value without stripping (multi-line YAML and file contents)."""
+        self.spec.input(name)
+        return self._values.get(name, "")
+
+    def bool(self, name: str) -> bool:
+        return parse_bool(name, self.str(name) or self.spec.input(name).default or "false")
+
+    def optional_bool(self, name: str) -> bool | None:
+        value = self.str(name)
+        return None if not value else parse_bool(name, value)
+
+    def int(self, name: str, *, minimum: int | None = None) -> int:
+        value = self.str(name)
+        try:
+            number = int(value)
+        except ValueError:
+            raise InputError(name, f"{value!r} is not a whole number") from None
+        if minimum is not None and number < minimum:
+            raise InputError(name, f"{number} is below the minimum {minimum}")
+        return number
+
+    def float(self, name: str) -> float:
+        value = self.str(name)
+        try:
+            return float(value)
+        except ValueError:
+            raise InputError(name, f"{value!r} is not a number") from None
+
+    def duration(self, name: str) -> float:
+        return parse_duration(name, self.str(name))
+
+    def list(self, name: str, *, commas: bool = False) -> list[str]:
+        return parse_list(self.raw(name), commas=commas)
+
+    def choice(self, name: str, choices: Sequence[str]) -> str:
+        value = self.str(name)
+        if value not in choices:
+            raise InputError(name, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def choices(self, name: str, choices: Iterable[str], *, commas: bool = True) -> list[str]:
+        allowed = list(choices)
+        items = self.list(name, commas=commas)
+        for item in items:
+            if item not in allowed:
+                raise InputError(name, f"{item!r} is not one of {', '.join(allowed)}")
+        return items
+
+    def yaml(self, name: str) -> Any:
+        """A YAML (or JSON) document given inline; empty gives None."""
+        import yaml
+
+        text = self.raw(name)
+        if not text.strip():
+            return None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(name, f"is not valid YAML: {exc}") from None
+
+    def json(self, name: str) -> Any:
+        text = self.raw(name)
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(name, f"is not valid JSON: {exc}") from None
+

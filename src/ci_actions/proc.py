@@ -1,0 +1,127 @@
+"""The one subprocess wrapper: every external command goes through run()."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_actions.errors import EnvironmentFailure, ToolNotFound
+
+_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+
+class ProcessFailed(EnvironmentFailure):
+    """A command exited with a code outside what the caller accepts."""
+
+    def __init__(self, result: Completed, what: str = "") -> None:
+        self.result = result
+        tail = _tail(result.stderr or result.stdout)
+        head = what or f"command failed: {result.command}"
+        super().__init__(f"{head} (exit {result.returncode})" + (f"\n{tail}" if tail else ""))
+
+
+class ProcessTimeout(EnvironmentFailure):
+    """A command ran past its time limit and was killed with its children."""
+
+    def __init__(self, argv: Sequence[str], seconds: float, stdout: str, stderr: str) -> None:
+        self.argv = tuple(argv)
+        self.stdout = stdout
+        self.stderr = stderr
+        super().__init__(
+            f"command timed out after {seconds:g}s and was killed: {shlex.join(argv)}"
+        )
+
+
+def _tail(text: str, lines: int = _TAIL_LINES) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def which(name: str) -> str | None:
+    return shutil.which(name)
+
+
+def require(name: str, install_hint: str) -> str:
+    """Path of an executable, or ToolNotFound saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        raise ToolNotFound(f"'{name}' is not installed or not on PATH", hint=install_hint)
+    return path
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float | None = None,
+    ok_codes: Iterable[int] | None = (0,),
+    what: str = "",
+) -> Completed:
+    """Run a command to completion and capture its output as text.
+
+    ok_codes=None accepts any exit code (the caller judges it). A missing
+    executable is ToolNotFound; a time-out kills the whole process group.
+    """
+    argv = [str(a) for a in argv]
+    full_env = dict(os.environ if env is None else env)
+    if extra_env:
+        full_env.update(extra_env)
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,  # so a time-out can kill the children too
+        )
+    except FileNotFoundError as exc:
+        raise ToolNotFound(f"'{argv[0]}' is not installed or not on PATH") from exc
+    except PermissionError as exc:
+        raise EnvironmentFailure(f"'{argv[0]}' cannot be executed: {exc}") from exc
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        raise ProcessTimeout(argv, timeout or 0.0, out, err) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    result = Completed(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
+    if ok_codes is not None and result.returncode not in set(ok_codes):
+        raise ProcessFailed(result, what)
+    return result
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
