@@ -68,7 +68,13 @@ def run_action(
     spec = module.SPEC
     args = vars(_action_parser(name, module).parse_args(list(argv)))
     flags = {k: "\n".join(v) for k, v in args.items() if k in {i.name for i in spec.inputs} and v}
-    runner = Runner(environ, stdout=stdout, stderr=stderr, debug=args["debug"], json_outputs=args["json"])
+    runner = Runner(
+        environ,
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+        debug=args["debug"],
+        json_outputs=args["json"],
+    )
     declared = [o.name for o in spec.outputs]
     raw = RawInputs.collect(spec, environ, flags)
     runner.mask(raw.secrets())  # before anything else is printed
@@ -88,7 +94,11 @@ def run_action(
         runner.debug(traceback.format_exc())
         runner.error(
             f"unexpected error: {type(exc).__name__}: {exc}"
-            + ("" if runner.debug_enabled else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"),
+            + (
+                ""
+                if runner.debug_enabled
+                else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
+            ),
             title=f"{name} crashed",
         )
         runner.write_outputs(declared, {})
@@ -111,5 +121,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if name in COMMANDS:
         module = importlib.import_module(COMMANDS[name])
         return int(module.main(rest, env))
-    print(f"ci-actions: unknown command {name!r}; try one of: {', '.join(sorted({*ACTIONS, *COMMANDS}))}", file=sys.stderr)
+    print(
+        f"ci-actions: unknown command {name!r}; try one of: {', '.join(sorted({*ACTIONS, *COMMANDS}))}",
+        file=sys.stderr,
+    )
     return 2

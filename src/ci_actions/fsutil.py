@@ -35,4 +35,3 @@ def write_atomic(path: Path, content: str | bytes) -> bool:
             os.unlink(tmp)
         raise
     return True
-

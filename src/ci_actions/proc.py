@@ -47,9 +47,7 @@ class ProcessTimeout(EnvironmentFailure):
         self.argv = tuple(argv)
         self.stdout = stdout
         self.stderr = stderr
-        super().__init__(
-            f"command timed out after {seconds:g}s and was killed: {shlex.join(argv)}"
-        )
+        super().__init__(f"command timed out after {seconds:g}s and was killed: {shlex.join(argv)}")
 
 
 def _tail(text: str, lines: int = _TAIL_LINES) -> str:

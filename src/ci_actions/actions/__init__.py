@@ -1,9 +1,22 @@
 """One module per action: SPEC, parse_inputs(raw) and run(inputs, ctx) -> Result.
 
-ACTIONS maps each action's CLI name to its module, imported only when that
-action runs so that `ci-actions --version` stays cheap.
+An action's CLI name is its module name with `-` for `_`. Modules are found
+by listing this folder and imported only when that action runs, so that
+`ci-actions --version` stays cheap.
 """
 
-ACTIONS: dict[str, str] = {
-    "changes": "ci_actions.actions.changes",
-}
+from __future__ import annotations
+
+import pkgutil
+from pathlib import Path
+
+
+def _discover() -> dict[str, str]:
+    return {
+        info.name.replace("_", "-"): f"{__name__}.{info.name}"
+        for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if not info.name.startswith("_")
+    }
+
+
+ACTIONS: dict[str, str] = _discover()

@@ -20,19 +20,39 @@ SPEC = ActionSpec(
     name="changes",
     description="Classify the files changed between two commits: docs-only, and named path filters.",
     inputs=(
-        InputSpec("base", "Base commit or ref. Default from the event: push `before`, pull request base, else the parent of head."),
-        InputSpec("head", "Head commit or ref. Default from the event: push `after`, pull request head, else GITHUB_SHA or HEAD."),
-        InputSpec("docs-globs", "Globs of documentation files (newline-separated, `!` excludes); when every changed file matches, `docs-only` is true.", DEFAULT_DOCS_GLOBS),
-        InputSpec("filters", "YAML mapping of filter name to a list of globs (`!` excludes); each name becomes a true/false output."),
+        InputSpec(
+            "base",
+            "Base commit or ref. Default from the event: push `before`, pull request base, else the parent of head.",
+        ),
+        InputSpec(
+            "head",
+            "Head commit or ref. Default from the event: push `after`, pull request head, else GITHUB_SHA or HEAD.",
+        ),
+        InputSpec(
+            "docs-globs",
+            "Globs of documentation files (newline-separated, `!` excludes); when every changed file matches, `docs-only` is true.",
+            DEFAULT_DOCS_GLOBS,
+        ),
+        InputSpec(
+            "filters",
+            "YAML mapping of filter name to a list of globs (`!` excludes); each name becomes a true/false output.",
+        ),
         InputSpec("working-directory", "The git checkout to inspect.", "."),
     ),
     outputs=(
-        OutputSpec("docs-only", "true when something changed and every changed file is documentation."),
+        OutputSpec(
+            "docs-only", "true when something changed and every changed file is documentation."
+        ),
         OutputSpec("any-changed", "true when at least one file changed."),
         OutputSpec("changed-files", "JSON list of the changed paths."),
-        OutputSpec("filters", "JSON object of filter name to true/false (composite actions cannot declare per-name outputs; use fromJSON)."),
+        OutputSpec(
+            "filters",
+            "JSON object of filter name to true/false (composite actions cannot declare per-name outputs; use fromJSON).",
+        ),
         OutputSpec("matched-filters", "JSON list of the names of the filters that matched."),
-        OutputSpec("base", "The base commit compared (full SHA; empty when head is a root commit)."),
+        OutputSpec(
+            "base", "The base commit compared (full SHA; empty when head is a root commit)."
+        ),
         OutputSpec("head", "The head commit compared (full SHA)."),
     ),
     icon="filter",
@@ -57,13 +77,15 @@ def parse_inputs(raw: RawInputs) -> ChangesInputs:
         ) from None
     for f in filters:
         if f.name in {o.name for o in SPEC.outputs}:
-            raise InputError("filters", f"filter name {f.name!r} clashes with an output of the same name")
+            raise InputError(
+                "filters", f"filter name {f.name!r} clashes with an output of the same name"
+            )
     return ChangesInputs(
-        base=raw.str("base"),
-        head=raw.str("head"),
-        docs_globs=tuple(raw.list("docs-globs")),
+        base=raw.text("base"),
+        head=raw.text("head"),
+        docs_globs=tuple(raw.items("docs-globs")),
         filters=tuple(filters),
-        working_directory=Path(raw.str("working-directory") or "."),
+        working_directory=Path(raw.text("working-directory") or "."),
     )
 
 
@@ -152,7 +174,11 @@ def run(inputs: ChangesInputs, ctx: Context) -> Result:
         workdir = ctx.cwd / workdir
     git = Git(workdir)
     if not workdir.is_dir() or not git.is_repo():
-        raise InputError("working-directory", f"{workdir} is not a git checkout", hint="run actions/checkout first or point it at one")
+        raise InputError(
+            "working-directory",
+            f"{workdir} is not a git checkout",
+            hint="run actions/checkout first or point it at one",
+        )
     rng = resolve_range(git, inputs, ctx)
     files = git.changed_files(rng.base, rng.head) if rng.base else git.files_in_commit(rng.head)
     found = classify(files, inputs.docs_globs, inputs.filters)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ci_actions.actions import ACTIONS
 from ci_actions.github.inputs import ActionSpec
 
+
 def _scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
@@ -21,7 +22,10 @@ def _scalar(text: str) -> str:
 def _default(text: str, indent: str) -> list[str]:
     if "\n" not in text:
         return [f"{indent}default: {_scalar(text)}"]
-    return [f"{indent}default: |-", *(f"{indent}  {line}" if line else "" for line in text.splitlines())]
+    return [
+        f"{indent}default: |-",
+        *(f"{indent}  {line}" if line else "" for line in text.splitlines()),
+    ]
 
 
 def render(spec: ActionSpec) -> str:
@@ -52,7 +56,9 @@ def render(spec: ActionSpec) -> str:
                 f"    description: {_scalar(out.description)}",
                 f"    value: ${{{{ steps.run.outputs.{out.name} }}}}",
             ]
-    install = '"$GITHUB_ACTION_PATH/../../scripts/install-action"' + (f" {spec.install_extra}" if spec.install_extra else "")
+    install = '"$GITHUB_ACTION_PATH/../../scripts/install-action"' + (
+        f" {spec.install_extra}" if spec.install_extra else ""
+    )
     lines += [
         "runs:",
         "  using: composite",

@@ -65,7 +65,9 @@ class GitHubContext:
             try:
                 event = json.loads(Path(event_path).read_text(encoding="utf-8") or "{}")
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"GITHUB_EVENT_PATH {event_path} is not valid JSON: {exc}") from None
+                raise ConfigError(
+                    f"GITHUB_EVENT_PATH {event_path} is not valid JSON: {exc}"
+                ) from None
         get = environ.get
         return cls(
             event_name=get("GITHUB_EVENT_NAME", ""),

@@ -56,7 +56,9 @@ class ActionSpec:
 
 _TRUE = {"true"}
 _FALSE = {"false"}
-_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+_DURATION = re.compile(
+    r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
+)
 
 
 def parse_bool(name: str, value: str) -> bool:
@@ -80,7 +82,8 @@ def parse_duration(name: str, value: str) -> float:
                 name, f"{value!r} is not a duration", hint="use e.g. 90s, 5m, 1h, 1m30s or seconds"
             ) from None
         seconds = sum(
-            float(match.group(unit) or 0) * mult for unit, mult in (("h", 3600), ("m", 60), ("s", 1))
+            float(match.group(unit) or 0) * mult
+            for unit, mult in (("h", 3600), ("m", 60), ("s", 1))
         )
     if seconds < 0:
         raise InputError(name, f"{value!r} is negative", hint="give a duration of 0 or more")
@@ -141,30 +144,30 @@ class RawInputs:
 
     def check_required(self) -> None:
         for item in self.spec.inputs:
-            if item.required and not self.str(item.name):
+            if item.required and not self.text(item.name):
                 raise InputError(item.name, "is required", hint=f"set '{item.name}'")
 
     def secrets(self) -> list[str]:
         return [self._values[i.name] for i in self.spec.inputs if i.secret and self._values[i.name]]
 
-    def str(self, name: str) -> str:
+    def text(self, name: str) -> str:
         self.spec.input(name)  # a typo in an action's own code fails loudly
         return self._values.get(name, "").strip()
 
-    def raw(self, name: str) -> str:
+    def raw_text(self, name: str) -> str:
         """The value without stripping (multi-line YAML and file contents)."""
         self.spec.input(name)
         return self._values.get(name, "")
 
-    def bool(self, name: str) -> bool:
-        return parse_bool(name, self.str(name) or self.spec.input(name).default or "false")
+    def flag(self, name: str) -> bool:
+        return parse_bool(name, self.text(name) or self.spec.input(name).default or "false")
 
-    def optional_bool(self, name: str) -> bool | None:
-        value = self.str(name)
+    def optional_flag(self, name: str) -> bool | None:
+        value = self.text(name)
         return None if not value else parse_bool(name, value)
 
-    def int(self, name: str, *, minimum: int | None = None) -> int:
-        value = self.str(name)
+    def integer(self, name: str, *, minimum: int | None = None) -> int:
+        value = self.text(name)
         try:
             number = int(value)
         except ValueError:
@@ -173,28 +176,28 @@ class RawInputs:
             raise InputError(name, f"{number} is below the minimum {minimum}")
         return number
 
-    def float(self, name: str) -> float:
-        value = self.str(name)
+    def number(self, name: str) -> float:
+        value = self.text(name)
         try:
             return float(value)
         except ValueError:
             raise InputError(name, f"{value!r} is not a number") from None
 
     def duration(self, name: str) -> float:
-        return parse_duration(name, self.str(name))
+        return parse_duration(name, self.text(name))
 
-    def list(self, name: str, *, commas: bool = False) -> list[str]:
-        return parse_list(self.raw(name), commas=commas)
+    def items(self, name: str, *, commas: bool = False) -> list[str]:
+        return parse_list(self.raw_text(name), commas=commas)
 
     def choice(self, name: str, choices: Sequence[str]) -> str:
-        value = self.str(name)
+        value = self.text(name)
         if value not in choices:
             raise InputError(name, f"{value!r} is not one of {', '.join(choices)}")
         return value
 
     def choices(self, name: str, choices: Iterable[str], *, commas: bool = True) -> list[str]:
         allowed = list(choices)
-        items = self.list(name, commas=commas)
+        items = self.items(name, commas=commas)
         for item in items:
             if item not in allowed:
                 raise InputError(name, f"{item!r} is not one of {', '.join(allowed)}")
@@ -204,7 +207,7 @@ class RawInputs:
         """A YAML (or JSON) document given inline; empty gives None."""
         import yaml
 
-        text = self.raw(name)
+        text = self.raw_text(name)
         if not text.strip():
             return None
         try:
@@ -212,12 +215,11 @@ class RawInputs:
         except yaml.YAMLError as exc:
             raise InputError(name, f"is not valid YAML: {exc}") from None
 
-    def json(self, name: str) -> Any:
-        text = self.raw(name)
+    def json_value(self, name: str) -> Any:
+        text = self.raw_text(name)
         if not text.strip():
             return None
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(name, f"is not valid JSON: {exc}") from None
-

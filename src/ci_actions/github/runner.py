@@ -13,7 +13,6 @@ import json
 import secrets as _secrets
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TextIO
 
 from ci_actions.result import Annotation, Result, output_text
@@ -114,7 +113,12 @@ class Runner:
 
     def annotate(self, ann: Annotation) -> None:
         ann = Annotation(
-            self.redact(ann.message), ann.level, ann.file, ann.line, ann.end_line, ann.column,
+            self.redact(ann.message),
+            ann.level,
+            ann.file,
+            ann.line,
+            ann.end_line,
+            ann.column,
             self.redact(ann.title),
         )
         if self.in_runner:
@@ -179,4 +183,3 @@ class Runner:
         self.write_outputs(declared, result.outputs)
         if result.message:
             self.info(result.message)
-

@@ -1,0 +1,54 @@
+"""The setup action and `changes` under act, on real commits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.act import Consumer
+
+pytestmark = pytest.mark.act
+
+WORKFLOW = """
+on: push
+jobs:
+  detect:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with: {fetch-depth: 0}
+      - id: setup
+        uses: ci-actions/ci-actions@v1
+      - id: changes
+        uses: ci-actions/ci-actions/actions/changes@v1
+        with:
+          filters: |
+            backend: ['src/**']
+      - name: skipped for docs-only changes
+        id: build
+        if: steps.changes.outputs.docs-only != 'true'
+        run: echo build
+"""
+
+
+def test_setup_and_changes_under_act(consumer: Consumer) -> None:
+    consumer.commit({"src/app.py": "print(1)\n"}, "first")
+    before = consumer.commit({"src/app.py": "print(2)\n"}, "code")
+    after = consumer.commit({"README.md": "docs\n", "docs/a.md": "a\n"}, "docs")
+    run = consumer.run(WORKFLOW, payload={"before": before, "after": after})
+    assert run.returncode == 0, run.log[-5000:]
+    assert run.outputs("setup")["version"]
+    out = run.outputs("changes")
+    assert out["docs-only"] == "true"
+    assert json.loads(out["changed-files"]) == ["README.md", "docs/a.md"]
+    assert json.loads(out["filters"]) == {"backend": False}
+    assert run.outcome("build") == "skipped"
+
+    # A code change: the build step runs.
+    after2 = consumer.commit({"src/app.py": "print(3)\n"}, "code again")
+    run = consumer.run(WORKFLOW, payload={"before": after, "after": after2})
+    assert run.returncode == 0, run.log[-5000:]
+    assert run.outputs("changes")["docs-only"] == "false"
+    assert json.loads(run.outputs("changes")["filters"]) == {"backend": True}
+    assert run.outcome("build") == "success"

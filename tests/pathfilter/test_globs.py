@@ -1,0 +1,67 @@
+import pytest
+
+from ci_actions.pathfilter import PathFilter, classify, compile_glob, parse_filters
+
+# (pattern, path, matches): the rules of GitHub's `paths:` filter syntax.
+CASES = [
+    ("**/*.md", "README.md", True),
+    ("**/*.md", "docs/a/b.md", True),
+    ("**/*.md", "src/a.py", False),
+    ("*.md", "README.md", True),
+    ("*.md", "docs/a.md", False),
+    ("docs/**", "docs/a/b/c.png", True),
+    ("docs/**", "docs", False),
+    ("docs/**", "mydocs/a", False),
+    ("LICENSE*", "LICENSE", True),
+    ("LICENSE*", "LICENSE.txt", True),
+    ("LICENSE*", "sub/LICENSE", False),
+    (".github/ISSUE_TEMPLATE/**", ".github/ISSUE_TEMPLATE/bug.yml", True),
+    ("src/*.py", "src/a.py", True),
+    ("src/*.py", "src/x/a.py", False),
+    ("src/**/*.py", "src/a.py", True),
+    ("src/**/*.py", "src/x/y/a.py", True),
+    ("a?.txt", "ab.txt", True),
+    ("a?.txt", "a/.txt", False),
+    ("[abc].txt", "b.txt", True),
+    ("[!abc].txt", "b.txt", False),
+    ("*.{yml,yaml}", "k.yaml", True),
+    ("*.{yml,yaml}", "k.json", False),
+    ("**", "any/thing/at/all", True),
+    ("*", ".hidden", True),
+    ("a+b(c).txt", "a+b(c).txt", True),
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), CASES)
+def test_glob_table(pattern: str, path: str, expected: bool) -> None:
+    assert compile_glob(pattern).matches(path) is expected
+
+
+def test_filter_exclusions() -> None:
+    backend = PathFilter.from_patterns("backend", ["src/**", "!src/**/*.md"])
+    assert backend.select(["src/a.py", "src/README.md", "web/x.js"]) == ["src/a.py"]
+
+
+@pytest.mark.parametrize(
+    ("files", "docs_only"),
+    [
+        (["README.md", "docs/x.png"], True),
+        (["README.md", "src/app.py"], False),
+        ([], False),
+        (["LICENSE"], True),
+    ],
+)
+def test_docs_only(files: list[str], docs_only: bool) -> None:
+    globs = ["**/*.md", "docs/**", "LICENSE*"]
+    assert classify(files, globs, []).docs_only is docs_only
+
+
+@pytest.mark.parametrize("data", [["a"], {"x": 3}, {"x": [1]}, {"": ["a"]}, "text"])
+def test_bad_filters(data: object) -> None:
+    with pytest.raises(ValueError):
+        parse_filters(data)
+
+
+def test_single_string_filter() -> None:
+    (f,) = parse_filters({"web": "web/**"})
+    assert f.include == ("web/**",)
