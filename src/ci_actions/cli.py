@@ -7,17 +7,17 @@ unexpected exception, with the traceback only in debug).
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-import traceback
-from collections.abc import Mapping, Sequence
-from types import ModuleType
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from ci_actions import __version__
-from ci_actions.actions import ACTIONS
+
+if TYPE_CHECKING:  # imported lazily: `ci-actions --version` must cost little more than Python
+    import argparse
+    from collections.abc import Mapping, Sequence
+    from types import ModuleType
+    from typing import TextIO
 
 COMMANDS: dict[str, str] = {
     # Commands that are not composite actions (no action.yml).
@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
 
 
 def _top_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from ci_actions.actions import ACTIONS
+
     parser = argparse.ArgumentParser(
         prog="ci-actions",
         description="Container delivery actions; each also runs as a GitHub Action.",
@@ -37,6 +41,8 @@ def _top_parser() -> argparse.ArgumentParser:
 
 
 def _action_parser(name: str, module: ModuleType) -> argparse.ArgumentParser:
+    import argparse
+
     spec = module.SPEC
     parser = argparse.ArgumentParser(prog=f"ci-actions {name}", description=spec.description)
     for item in spec.inputs:
@@ -59,6 +65,10 @@ def run_action(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
+    import importlib
+    import traceback
+
+    from ci_actions.actions import ACTIONS
     from ci_actions.errors import EXIT_ENVIRONMENT, EXIT_OK, EXIT_VERDICT, CiActionsError
     from ci_actions.github.context import Context
     from ci_actions.github.inputs import RawInputs
@@ -109,6 +119,13 @@ def run_action(
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        print(f"ci-actions {__version__}")
+        return 0
+    import importlib
+
+    from ci_actions.actions import ACTIONS
+
     env = dict(os.environ if environ is None else environ)
     if not args or args[0].startswith("-"):
         parser = _top_parser()
