@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ci_actions import __version__
+from ci_actions.actions import changes
+from ci_actions.cli import main
+from ci_actions.errors import EnvironmentFailure, VerdictFailure
+from tests.support.cli import invoke
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"], {}) == 0
+    assert capsys.readouterr().out == f"ci-actions {__version__}\n"
+
+
+def test_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nope"], {}) == 2
+    assert "unknown command 'nope'" in capsys.readouterr().err
+
+
+def test_no_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([], {}) == 2
+
+
+def test_unknown_flag_is_exit_2(tmp_path: Path) -> None:
+    assert invoke(tmp_path, "changes", ["--no-such-input", "x"]).code == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (VerdictFailure("gate failed", outputs={"head": "abc"}), 1),
+        (EnvironmentFailure("registry unreachable"), 3),
+        (RuntimeError("boom"), 3),
+        (KeyError("k"), 3),
+    ],
+)
+def test_error_handler_maps_exit_codes_and_writes_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, code: int
+) -> None:
+    def explode(*_: object) -> None:
+        raise error
+
+    monkeypatch.setattr(changes, "run", explode)
+    run = invoke(tmp_path, "changes")
+    assert run.code == code
+    assert set(run.outputs) == {o.name for o in changes.SPEC.outputs}
+    assert "::error title=changes " in run.stdout
+    assert "Traceback" not in run.log
+    if isinstance(error, VerdictFailure):
+        assert run.outputs["head"] == "abc"
+
+
+def test_traceback_only_in_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(changes, "run", explode)
+    run = invoke(tmp_path, "changes", env={"RUNNER_DEBUG": "1"})
+    assert run.code == 3
+    assert "::debug::Traceback" in run.stdout
+
+
+def test_secret_inputs_masked_before_anything_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    spec = replace(
+        changes.SPEC,
+        inputs=(*changes.SPEC.inputs, changes.InputSpec("token", "t", secret=True)),
+    )
+    monkeypatch.setattr(changes, "SPEC", spec)
+
+    def leak(inputs: object, ctx: object) -> None:
+        raise EnvironmentFailure("auth failed for token tok-123456")
+
+    monkeypatch.setattr(changes, "run", leak)
+    run = invoke(tmp_path, "changes", ["--token", "tok-123456"])
+    lines = run.stdout.splitlines()
+    assert lines[0] == "::add-mask::tok-123456"
+    assert "tok-123456" not in "\n".join(lines[1:])
