@@ -148,10 +148,16 @@ class SchemaCatalog:
             raise UnknownKind(f"{manifest.api_version} {manifest.kind}")
         if validator.is_valid(manifest.obj):
             return []
-        return [
-            SchemaError(tuple(error.instance_path), error.message)
-            for error in validator.iter_errors(manifest.obj)
-        ]
+        return [found for error in validator.iter_errors(manifest.obj) for found in _explain(error)]
+
+
+def _explain(error: Any) -> list[SchemaError]:
+    """One error per unknown field, located at the field itself (the misspelt key)."""
+    path = tuple(error.instance_path)
+    unexpected = getattr(error.kind, "unexpected", None)
+    if type(error.kind).__name__ == "AdditionalProperties" and unexpected:
+        return [SchemaError((*path, name), f"unknown field {name!r}") for name in unexpected]
+    return [SchemaError(path, error.message)]
 
 
 def custom_resource_schema(openapi: dict[str, Any]) -> dict[str, Any] | None:

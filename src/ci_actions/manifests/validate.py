@@ -44,7 +44,7 @@ def schema_problems(manifest: Manifest, catalog: SchemaCatalog, options: Options
         else:
             why = f"not a built-in kind of Kubernetes {version} and no CustomResourceDefinition for it was given"
         message = f"{manifest.api_version} {manifest.kind} not validated: {why}"
-        return [problem(manifest, "unknown-kind", severity, message)]
+        return [problem(manifest, "unknown-kind", severity, message, ("kind",))]
     return [problem(manifest, "schema", "error", e.message, e.path) for e in errors]
 
 
