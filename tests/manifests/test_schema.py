@@ -39,7 +39,7 @@ def test_parse_version_rejects(text: str) -> None:
 
 def test_schema_version_bounds() -> None:
     assert schema_version((1, 30)) == (1, 30)
-    with pytest.raises(ValueError, match=r"no schemas for Kubernetes 1\.2:"):
+    with pytest.raises(ValueError, match=r"no schemas for Kubernetes 1\.2;"):
         schema_version((1, 2))
     with pytest.raises(ValueError, match=r"no schemas for Kubernetes 1\.99"):
         schema_version((1, 99))
