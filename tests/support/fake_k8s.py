@@ -10,8 +10,12 @@ undo` and the official Python client):
   compaction, streams that the test can drop), POST (create), PUT, DELETE and
   PATCH (strategic merge, JSON merge, JSON patch) with `dryRun=All`, for
   deployments, statefulsets, daemonsets, replicasets (apps/v1) and pods,
-  events, namespaces (v1); `pods/log` with `container`, `previous`,
-  `tailLines`; the `status` subresource.
+  events, namespaces, services, configmaps, secrets, serviceaccounts (v1);
+  `pods/log` with `container`, `previous`, `tailLines`; the `status`
+  subresource.
+- Admission on create/update, dry run or not: hooks in `admission`, e.g.
+  `webhook_denies` (400 "admission webhook ... denied the request") and
+  `field_invalid` (422 Invalid with `details.causes`).
 - Writes to `spec` bump `metadata.generation`, as the real server does; status
   writes do not.
 
@@ -87,6 +91,17 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         ),
         Resource("v1", "events", "Event", ("ev",), subresources=(), has_generation=False),
         Resource("v1", "namespaces", "Namespace", ("ns",), namespaced=False, has_generation=False),
+        Resource("v1", "services", "Service", ("svc",), has_generation=False),
+        Resource("v1", "configmaps", "ConfigMap", ("cm",), subresources=(), has_generation=False),
+        Resource("v1", "secrets", "Secret", (), subresources=(), has_generation=False),
+        Resource(
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            ("sa",),
+            subresources=(),
+            has_generation=False,
+        ),
     )
 }
 KINDS = {r.kind: r for r in RESOURCES.values()}
@@ -342,6 +357,9 @@ class FakeCluster:
     logs: dict[tuple[str, str, str, bool], str] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     on_write: list[Callable[[FakeCluster, Resource, Obj], None]] = field(default_factory=list)
+    # Admission: called with every object a create/update over HTTP would store
+    # (dry run or not); raising ApiError rejects the request (see `webhook_denies`).
+    admission: list[Callable[[FakeCluster, Resource, Obj], None]] = field(default_factory=list)
     rv: int = 1
     compacted_rv: int = 0
     drop_epoch: int = 0
@@ -829,6 +847,7 @@ class _Handler(BaseHTTPRequestHandler):
             obj["metadata"]["namespace"] = namespace or obj["metadata"].get("namespace", "default")
         obj.setdefault("kind", r.kind)
         obj.setdefault("apiVersion", r.api_version)
+        self._admit(r, obj)
         if dry_run:
             if self.cluster.get(
                 r.kind, obj["metadata"].get("namespace", ""), obj["metadata"].get("name", "")
@@ -863,6 +882,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "UnsupportedMediaType",
                 f"the body of the request was in an unknown format: {content_type}",
             )
+        self._admit(r, new)
         if dry_run:
             return self._send_json(200, new)
         if sub == "status":
@@ -873,6 +893,10 @@ class _Handler(BaseHTTPRequestHandler):
             updated = self.cluster.modify(r.kind, namespace, name, lambda _old: new)
         self._after_write(r, updated)
         self._send_json(200, updated)
+
+    def _admit(self, r: Resource, obj: Obj) -> None:
+        for hook in list(self.cluster.admission):
+            hook(self.cluster, r, obj)
 
     def _after_write(self, r: Resource, obj: Obj) -> None:
         for hook in list(self.cluster.on_write):
@@ -977,3 +1001,42 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+# ---------------------------------------------------------------- admission
+
+
+def webhook_denies(
+    webhook: str, message: str, when: Callable[[Obj], bool]
+) -> Callable[[FakeCluster, Resource, Obj], None]:
+    """A validating admission webhook that denies the objects `when` picks, as the
+    API server reports it: 400 with `admission webhook "NAME" denied the request: ...`."""
+
+    def hook(_cluster: FakeCluster, _r: Resource, obj: Obj) -> None:
+        if when(obj):
+            raise ApiError(
+                400, "BadRequest", f'admission webhook "{webhook}" denied the request: {message}'
+            )
+
+    return hook
+
+
+def field_invalid(
+    field_path: str, message: str, when: Callable[[Obj], bool]
+) -> Callable[[FakeCluster, Resource, Obj], None]:
+    """Built-in validation failing one field: 422 Invalid with `details.causes`."""
+
+    def hook(_cluster: FakeCluster, r: Resource, obj: Obj) -> None:
+        if when(obj):
+            name = obj.get("metadata", {}).get("name", "")
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{r.kind}{_group_suffix(r)} "{name}" is invalid: {field_path}: {message}',
+                name=name,
+                group=r.group_version.split("/")[0] if "/" in r.group_version else "",
+                kind=r.kind,
+                causes=[{"reason": "FieldValueInvalid", "message": message, "field": field_path}],
+            )
+
+    return hook

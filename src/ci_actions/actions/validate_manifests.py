@@ -190,7 +190,11 @@ def run(inputs: ValidateInputs, ctx: Context) -> Result:
     if inputs.server_dry_run:
         from ci_actions.manifests import dryrun
 
-        problems += dryrun.dry_run(manifests, inputs.kubeconfig, inputs.kube_context, ctx)
+        kubeconfig = inputs.kubeconfig or ctx.environ.get("KUBECONFIG", "").split(":")[0]
+        if kubeconfig and not Path(kubeconfig).is_absolute():
+            kubeconfig = str(workdir / kubeconfig)
+
+        problems += dryrun.dry_run(manifests, kubeconfig, inputs.kube_context, scratch)
     errors, warnings = report.count(problems, "error"), report.count(problems, "warning")
     report_path = Path(inputs.report_file) if inputs.report_file else scratch / REPORT_NAME
     if not report_path.is_absolute():
