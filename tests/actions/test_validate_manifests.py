@@ -140,3 +140,29 @@ def test_a_kustomization_that_fails_to_build_is_exit_2(tmp_path: Path) -> None:
     run = validate(tmp_path, "--paths", str(overlay))
     assert run.code == 2
     assert "nothing-here.yaml" in run.log
+
+
+def test_working_directory_resolves_paths_and_annotations_stay_workspace_relative(
+    tmp_path: Path,
+) -> None:
+    run = validate(
+        tmp_path,
+        "--working-directory",
+        "tests/fixtures/manifests",
+        "--paths",
+        "overlays/broken",
+    )
+    assert run.code == 1, run.log
+    assert "::error file=tests/fixtures/manifests/overlays/broken/worker.yaml,line=" in run.stdout
+
+
+def test_a_plain_directory_skips_kustomization_files(tmp_path: Path) -> None:
+    # `overlays` is no kustomization itself: its YAML files are read as they are.
+    run = validate(tmp_path, "--paths", OVERLAYS)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["objects"] == 2  # worker.yaml and backup.yaml, not the kustomization files
+    assert {p["file"] for p in report["problems"]} == {
+        f"{OVERLAYS}/broken/worker.yaml",
+        f"{OVERLAYS}/prod/backup.yaml",
+    }
+    assert run.code == 1

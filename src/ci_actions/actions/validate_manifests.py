@@ -182,10 +182,12 @@ def run(inputs: ValidateInputs, ctx: Context) -> Result:
     )
     scratch = ctx.temp_dir()
     with ctx.log.group("render"):
-        manifests = sources.load_paths(inputs.paths, workdir, scratch)
+        manifests = sources.load_paths(inputs.paths, ctx.cwd, scratch, base=workdir)
         for m in manifests:
             ctx.log.info(f"{m.ident}  <- {m.source.file}")
-    crd_manifests = sources.load_paths(inputs.crd_paths, workdir, scratch, input_name="crd-paths")
+    crd_manifests = sources.load_paths(
+        inputs.crd_paths, ctx.cwd, scratch, base=workdir, input_name="crd-paths"
+    )
     problems = validate(manifests, options, crd_manifests)
     if inputs.server_dry_run:
         from ci_actions.manifests import dryrun

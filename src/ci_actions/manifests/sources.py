@@ -53,28 +53,42 @@ def kustomize_command() -> list[str]:
 
 
 def load_paths(
-    entries: Sequence[str], cwd: Path, scratch: Path, *, input_name: str = "paths"
+    entries: Sequence[str],
+    cwd: Path,
+    scratch: Path,
+    *,
+    base: Path | None = None,
+    input_name: str = "paths",
 ) -> list[Manifest]:
+    """The objects of each entry (resolved against `base`, default `cwd`; files named relative to `cwd`)."""
     manifests: list[Manifest] = []
     for entry in entries:
-        path = Path(entry) if Path(entry).is_absolute() else cwd / entry
+        path = Path(entry) if Path(entry).is_absolute() else (base or cwd) / entry
         if not path.exists():
             raise InputError(
-                input_name, f"{entry} does not exist", hint="paths are relative to the workspace"
+                input_name,
+                f"{entry} does not exist",
+                hint="paths are relative to the working directory",
             )
+        origin = relative(path, cwd)
         if path.is_dir() and kustomization_file(path):
-            manifests += render_kustomization(path, cwd, scratch, entry)
+            manifests += render_kustomization(path, cwd, scratch, origin)
         elif path.is_dir():
             for file in _manifest_files(path):
-                manifests += load_file(file, cwd, entry)
+                manifests += load_file(file, cwd, origin)
         else:
-            manifests += load_file(path, cwd, entry)
+            manifests += load_file(path, cwd, origin)
     return manifests
 
 
 def _manifest_files(directory: Path) -> Iterator[Path]:
+    """Manifest files under a plain directory; kustomization files are not objects."""
     for file in sorted(directory.rglob("*")):
-        if file.is_file() and file.suffix in MANIFEST_SUFFIXES:
+        if (
+            file.is_file()
+            and file.suffix in MANIFEST_SUFFIXES
+            and file.name not in KUSTOMIZATION_FILES
+        ):
             yield file
 
 
