@@ -85,6 +85,7 @@ SPEC = ActionSpec(
         OutputSpec("report-file", "Path of the JSON report."),
     ),
     icon="check-square",
+    install_extra="manifests",
 )
 
 
