@@ -204,3 +204,21 @@ def test_the_action_with_server_dry_run(
     run = invoke(tmp_path, "validate-manifests", args, env={"KUBECONFIG": str(dead)}, cwd=ROOT)
     assert run.code == 3, run.log
     assert "cannot be reached" in run.log
+
+
+def test_a_namespace_created_by_the_same_change(tmp_path: Path) -> None:
+    with FakeCluster(require_namespaces=True) as cluster:
+        kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
+        manifests = overlay(DEV, tmp_path)
+        problems = dry_run(manifests, str(kubeconfig), "", tmp_path)
+        # collector-dev does not exist: every object is refused, as the real server does
+        assert {(p.severity, p.resource) for p in problems} == {
+            ("error", m.ident) for m in manifests
+        }
+        assert all('namespaces "collector-dev" not found' in p.message for p in problems)
+        namespace = tmp_path / "ns.yaml"
+        namespace.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: collector-dev\n")
+        with_ns = [*load_paths([str(namespace)], ROOT, tmp_path), *manifests]
+        problems = dry_run(with_ns, str(kubeconfig), "", tmp_path)
+        assert {p.severity for p in problems} == {"warning"}
+        assert len(problems) == len(manifests)

@@ -364,6 +364,8 @@ class FakeCluster:
     compacted_rv: int = 0
     drop_epoch: int = 0
     fail_next: list[tuple[str, int]] = field(default_factory=list)  # (path substring, status)
+    # As the real server: creating in a namespace that does not exist is 404.
+    require_namespaces: bool = False
 
     def __post_init__(self) -> None:
         self.cond = threading.Condition()
@@ -847,6 +849,13 @@ class _Handler(BaseHTTPRequestHandler):
             obj["metadata"]["namespace"] = namespace or obj["metadata"].get("namespace", "default")
         obj.setdefault("kind", r.kind)
         obj.setdefault("apiVersion", r.api_version)
+        ns = obj["metadata"].get("namespace", "")
+        if (
+            r.namespaced
+            and self.cluster.require_namespaces
+            and not self.cluster.get("Namespace", "", ns)
+        ):
+            raise _not_found(RESOURCES[("v1", "namespaces")], ns)
         self._admit(r, obj)
         if dry_run:
             if self.cluster.get(

@@ -43,6 +43,7 @@ def _dry_run_all(dynamic: Any, manifests: Sequence[Manifest], namespace: str) ->
     from urllib3.exceptions import HTTPError
 
     created_here = _declared_kinds(manifests)
+    new_namespaces = {m.name for m in manifests if m.kind == "Namespace" and m.api_version == "v1"}
     problems: list[Problem] = []
     for manifest in manifests:
         if not manifest.api_version or not manifest.kind or not manifest.name:
@@ -62,7 +63,7 @@ def _dry_run_all(dynamic: Any, manifests: Sequence[Manifest], namespace: str) ->
         try:
             _create_or_patch(dynamic, resource, manifest, namespace)
         except DynamicApiError as exc:
-            problems += _rejection(manifest, exc)
+            problems += _rejection(manifest, exc, new_namespaces)
         except (HTTPError, OSError) as exc:  # the connection failed mid-way
             raise _unreachable(exc) from exc
     return problems
@@ -138,7 +139,7 @@ def _create_or_patch(dynamic: Any, resource: Any, manifest: Manifest, namespace:
         )
 
 
-def _rejection(manifest: Manifest, exc: Any) -> list[Problem]:
+def _rejection(manifest: Manifest, exc: Any, new_namespaces: set[str]) -> list[Problem]:
     status = getattr(exc, "status", 0) or 0
     try:
         body = json.loads(exc.body) if getattr(exc, "body", None) else {}
@@ -154,7 +155,17 @@ def _rejection(manifest: Manifest, exc: Any) -> list[Problem]:
             f"the API server refused the dry run of {manifest.ident} ({status}): {message}",
             hint="the kubeconfig's user needs create and patch rights on these objects",
         )
-    causes = [c for c in (body.get("details") or {}).get("causes") or [] if c.get("field")]
+    details = body.get("details") or {}
+    if (
+        status == 404
+        and details.get("kind") == "namespaces"
+        and details.get("name") in new_namespaces
+    ):
+        message = (
+            f"not dry-run: its namespace {details['name']} is only created by this same change"
+        )
+        return [problem(manifest, "dry-run", "warning", message)]
+    causes = [c for c in details.get("causes") or [] if c.get("field")]
     if not causes:
         return [problem(manifest, "dry-run", "error", f"rejected by the server: {message}")]
     return [
