@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,13 +160,8 @@ def _policy_config(inputs: ValidateInputs, workdir: Path) -> PolicyConfig:
             config = policies.parse_policy_file(data, inputs.policy_file, config)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-    settings: dict[str, policies.Setting] = {**config.settings, **inputs.policy_settings}
-    return policies.PolicyConfig(
-        settings=settings,
-        required_labels=config.required_labels,
-        production_globs=config.production_globs,
-        overrides=config.overrides,
-    )
+    # The `policies` input beats the file's defaults; the file's per-path overrides beat both.
+    return replace(config, settings={**config.settings, **inputs.policy_settings})
 
 
 def run(inputs: ValidateInputs, ctx: Context) -> Result:
@@ -193,10 +189,11 @@ def run(inputs: ValidateInputs, ctx: Context) -> Result:
     if inputs.server_dry_run:
         from ci_actions.manifests import dryrun
 
-        kubeconfig = inputs.kubeconfig or ctx.environ.get("KUBECONFIG", "").split(":")[0]
-        if kubeconfig and not Path(kubeconfig).is_absolute():
-            kubeconfig = str(workdir / kubeconfig)
-
+        if inputs.kubeconfig:
+            kubeconfig = str(workdir / inputs.kubeconfig)  # an absolute path stays as it is
+        else:
+            from_env = ctx.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+            kubeconfig = str(ctx.cwd / from_env) if from_env else ""
         problems += dryrun.dry_run(manifests, kubeconfig, inputs.kube_context, scratch)
     errors, warnings = report.count(problems, "error"), report.count(problems, "warning")
     report_path = Path(inputs.report_file) if inputs.report_file else scratch / REPORT_NAME
