@@ -96,8 +96,8 @@ def _result(j: Judged, rule_index: int) -> dict[str, Any]:
     f = j.finding
     message = f.message or f.rule_id
     if f.kind in DEPENDENCY_KINDS:
-        fix = f"; fixed in {f.fixed_version}" if f.fixed_version else "; no fixed version"
-        message = f"{f.package} {f.version}: {message}{fix}"
+        fix = f"fixed in {f.fixed_version}" if f.fixed_version else "no fixed version"
+        message = f"{f.package} {f.version} ({fix}): {message}"
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
