@@ -247,6 +247,10 @@ def test_a_broken_scanner_fails_closed(project: Project, tmp_path: Path, fault: 
     assert run.code == 3, run.log[-2000:]
     assert run.outputs["passed"] == "false"
     assert "scanner error (not a pass)" in run.summary
+    if fault == "crash":
+        assert "Traceback: boom" in run.summary  # the tool's stderr, for whoever reads the run
+    if fault == "hang":
+        assert "timed out after 2s" in run.summary
 
 
 def _write(root: Path, rel: str, text: str) -> str:
@@ -264,7 +268,12 @@ def _write(root: Path, rel: str, text: str) -> str:
         ("registry semgrep config", ["--semgrep-config", "p/python"], "semgrep", 2),
         ("auto semgrep config", ["--semgrep-config", "auto"], "semgrep", 2),
         ("safety without key or db", ["--safety-db", ""], "safety", 3),
-        ("safety db missing", ["--safety-db", "no-such-db"], "safety", 3),
+        (
+            "safety service unreachable",
+            ["--safety-db", "", "--safety-api-key", "not-a-key"],
+            "safety",
+            3,
+        ),
         ("pip-audit with nothing auditable", ["--requirements", "empty.txt"], "pip-audit", 3),
         ("pip-audit with an unpinned requirement", ["--requirements", "loose.txt"], "pip-audit", 3),
         ("missing requirements", ["--requirements", "nope.txt"], "pip-audit", 2),

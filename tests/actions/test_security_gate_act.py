@@ -39,7 +39,9 @@ def _project_files() -> dict[str, str | None]:
     }
 
 
-def test_gate_fails_seeded_project_then_passes_when_baselined(consumer: Consumer, tmp_path: Path) -> None:
+def test_gate_fails_seeded_project_then_passes_when_baselined(
+    consumer: Consumer, tmp_path: Path
+) -> None:
     records = json.loads((FIXTURES / "osv-records.json").read_text())
     with serve_osv(records) as osv:
         consumer.commit(_project_files(), "a service with known problems")
@@ -50,7 +52,11 @@ def test_gate_fails_seeded_project_then_passes_when_baselined(consumer: Consumer
         # bandit 5, semgrep 5 (bundled rules), pip-audit 4: see test_security_gate.py
         assert (out["passed"], out["findings"], out["new-findings"]) == ("false", "14", "14")
         counts = json.loads(out["counts"])
-        assert {tool: row["new"] for tool, row in counts.items()} == {"bandit": 5, "semgrep": 5, "pip-audit": 4}
+        assert {tool: row["new"] for tool, row in counts.items()} == {
+            "bandit": 5,
+            "semgrep": 5,
+            "pip-audit": 4,
+        }
         assert "::error file=service/app.py,line=22" in run.log
 
         # The team accepts today's findings: a baseline written locally, committed.
@@ -62,8 +68,12 @@ def test_gate_fails_seeded_project_then_passes_when_baselined(consumer: Consumer
             runner=False,
         )
         assert local.code == 0, local.log[-3000:]
-        consumer.commit({".security-baseline": (consumer.path / ".security-baseline").read_text()}, "baseline")
-        run = consumer.run(WORKFLOW.replace("OSV_URL", osv.url).replace("BASELINE", ".security-baseline"))
+        consumer.commit(
+            {".security-baseline": (consumer.path / ".security-baseline").read_text()}, "baseline"
+        )
+        run = consumer.run(
+            WORKFLOW.replace("OSV_URL", osv.url).replace("BASELINE", ".security-baseline")
+        )
     assert run.returncode == 0, run.log[-5000:]
     out = run.outputs("gate")
     assert (out["passed"], out["findings"], out["new-findings"]) == ("true", "14", "0")

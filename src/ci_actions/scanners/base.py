@@ -68,6 +68,7 @@ class Scanner(Protocol):
     name: str
     executable: str
     ran_codes: frozenset[int]
+    exit_meanings: Mapping[int, str]  # what the tool's own error codes say
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]: ...
 
@@ -126,7 +127,7 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
     if done.returncode not in scanner.ran_codes:
         return ToolRun(
             scanner.name,
-            error=_exit_description(done.returncode),
+            error=_exit_description(done.returncode, scanner.exit_meanings),
             stderr=stderr,
             command=command,
             seconds=seconds,
@@ -140,14 +141,15 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
     return ToolRun(scanner.name, tuple(findings), command=command, seconds=seconds, stderr=stderr)
 
 
-def _exit_description(code: int) -> str:
+def _exit_description(code: int, meanings: Mapping[int, str]) -> str:
     if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
         return f"was killed by {name}"
-    return f"exited with code {code}, which means it did not complete its scan"
+    meaning = meanings.get(code, "it did not complete its scan")
+    return f"exited with code {code}: {meaning}"
 
 
 def _load_report(report: Path) -> Any:

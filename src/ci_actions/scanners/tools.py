@@ -12,7 +12,9 @@ Severity mapping onto low/medium/high/critical:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ci_actions.scanners.base import ReportError, ScanRequest, require_keys
@@ -48,6 +50,7 @@ class Bandit:
     name = "bandit"
     executable = "bandit"
     ran_codes = frozenset({0, 1})  # 1 = issues found
+    exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
         excludes = ",".join(
@@ -85,6 +88,7 @@ class Semgrep:
     name = "semgrep"
     executable = "semgrep"
     ran_codes = frozenset({0, 1})  # 1 = findings (--error)
+    exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
         configs = request.semgrep_configs or (BUNDLED_RULES,)
@@ -142,6 +146,15 @@ class Safety:
     name = "safety"
     executable = "safety"
     ran_codes = frozenset({0, 64})  # 64 = vulnerabilities found
+    exit_meanings: Mapping[int, str] = MappingProxyType(
+        {
+            65: "the API key is invalid",
+            66: "the service refused: too many requests",
+            67: "the local database could not be loaded",
+            68: "the vulnerability database could not be fetched (service unreachable?)",
+            69: "the database is malformed",
+        }
+    )
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
         reqs = [arg for r in request.requirements for arg in ("-r", r)]
@@ -233,6 +246,7 @@ class PipAudit:
     name = "pip-audit"
     executable = "pip-audit"
     ran_codes = frozenset({0, 1})  # 1 = vulnerabilities found (or a failure: the report decides)
+    exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
         argv = [exe, "--strict", "--no-deps", "--disable-pip", "--vulnerability-service", "osv"]
