@@ -43,6 +43,10 @@ def _project(tmp: Path, osv: FakeOsv) -> Project:
     root = tmp / "project"
     shutil.copytree(FIXTURES / "project", root)
     shutil.copytree(FIXTURES / "images", root / "images")
+    # Code the gate must never scan: a virtualenv and a build folder.
+    for skipped in (".venv/lib/vendored.py", "build/lib/service/app.py"):
+        (root / skipped).parent.mkdir(parents=True)
+        (root / skipped).write_text('import pickle\n\npickle.loads(b"")\n')
     return Project(root, osv)
 
 
@@ -70,7 +74,7 @@ def project(tmp_path: Path, osv: FakeOsv) -> Project:
 #     B602 shell=True (high), B201 flask debug (high), B324 md5 (high)
 #   semgrep (bundled rules): sql-built-from-strings, subprocess-shell-with-variable,
 #     flask-debug-enabled, weak-password-hash (high), open-redirect (medium);
-#     nothing from .venv/ (excluded)
+#     nothing from .venv/ or build/ (always excluded)
 #   safety (local DB): pyyaml 39611 CVSS 9.8 (critical), requests 58755 CVSS 6.1 (medium)
 #   pip-audit (fake OSV): flask x2 (one without a fix), pyyaml, requests;
 #     no severity in OSV results -> unknown-severity (high); the withdrawn record is skipped
@@ -308,3 +312,11 @@ def test_osv_outage_fails_closed(tmp_path: Path) -> None:
         run = project.gate(scanners="pip-audit")
     assert run.code == 3, run.log[-2000:]
     assert "pip-audit" in run.summary
+
+
+def test_exclude_skips_paths_and_virtualenvs_are_always_skipped(project: Project) -> None:
+    # .venv/ and build/ hold a pickle.loads that must never be reported
+    run = project.gate("--exclude", "service/store.py", scanners="bandit")
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert sorted({f["file"] for f in report["findings"]}) == ["service/app.py"]
+    assert run.outputs["findings"] == "4"
