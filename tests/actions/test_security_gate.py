@@ -286,6 +286,8 @@ def _write(root: Path, rel: str, text: str) -> str:
         ("allowlist entry without reason", ["--allowlist", "allow-bad.yml"], "bandit", 2),
         ("bad policy file", ["--policy", "policy-bad.yml"], "bandit", 2),
         ("bad fail-on", ["--fail-on", "severe"], "bandit", 2),
+        ("nothing to scan", [], "", 2),
+        ("unknown scanner", [], "bandit,trivy", 2),
     ],
 )
 def test_faults_fail_closed(

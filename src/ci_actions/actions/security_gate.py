@@ -15,7 +15,9 @@ from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInput
 from ci_actions.result import Result
 
 if TYPE_CHECKING:
-    from ci_actions.scanners.base import ScanRequest
+    from ci_actions.scanners.base import ScanRequest, ToolRun
+    from ci_actions.scanners.findings import Finding
+    from ci_actions.scanners.policy import AllowEntry, Policy, Verdict
 
 SCANNER_NAMES = ("bandit", "semgrep", "safety", "pip-audit")
 SEVERITY_CHOICES = ("low", "medium", "high", "critical")
@@ -187,8 +189,13 @@ def parse_inputs(raw: RawInputs) -> GateInputs:
             "needs `baseline`: the file to write",
             hint="e.g. baseline: .security-baseline",
         )
+    scanners = tuple(dict.fromkeys(raw.choices("scanners", SCANNER_NAMES)))
+    if not scanners and not raw.items("image-reports"):
+        raise InputError(
+            "scanners", "nothing to scan: no scanner and no image report", hint="e.g. bandit"
+        )
     return GateInputs(
-        scanners=tuple(dict.fromkeys(raw.choices("scanners", SCANNER_NAMES))),
+        scanners=scanners,
         paths=tuple(raw.items("paths")) or (".",),
         exclude=tuple(raw.items("exclude")),
         requirements=tuple(raw.items("requirements")),
@@ -223,101 +230,95 @@ def run(inputs: GateInputs, ctx: Context) -> Result:
         shutil.rmtree(request.work_dir, ignore_errors=True)
 
 
-def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
-    from ci_actions.scanners import gate, images, policy
-    from ci_actions.scanners.findings import fingerprint_all
-    from ci_actions.scanners.sarif import build_sarif
-    from ci_actions.scanners.summary import render_summary
+@dataclass(frozen=True)
+class _Config:
+    """The files the gate judges by: policy, allowlist, baseline, image reports."""
 
-    root = request.root
-    thresholds = policy.Thresholds(
-        inputs.fail_on, inputs.min_confidence, inputs.ignore_unfixed, inputs.unknown_severity
-    )
+    policy: Policy
+    allowlist: list[AllowEntry]
+    baseline: set[str]
+    image_tools: list[str]
+    image_findings: list[Finding]
+
+
+def _configuration(inputs: GateInputs, root: Path) -> _Config:
+    from ci_actions.scanners import images, policy
+
     image_tools: list[str] = []
-    image_findings = []
+    image_findings: list[Finding] = []
     for report in inputs.image_reports:
         tool, found = images.load_image_report(root / report, report)
         image_tools.append(tool)
         image_findings += found
-    tools = [*inputs.scanners, *dict.fromkeys(image_tools)]
+    image_tools = list(dict.fromkeys(image_tools))
+    thresholds = policy.Thresholds(
+        inputs.fail_on, inputs.min_confidence, inputs.ignore_unfixed, inputs.unknown_severity
+    )
     gate_policy = policy.Policy(thresholds)
     if inputs.policy:
         text = policy.load_file(root / inputs.policy, inputs.policy, "policy file")
-        gate_policy = policy.load_policy(text, inputs.policy, thresholds, tools)
+        gate_policy = policy.load_policy(
+            text, inputs.policy, thresholds, [*inputs.scanners, *image_tools]
+        )
     allowlist = []
     if inputs.allowlist:
-        allowlist = policy.load_allowlist(
-            policy.load_file(root / inputs.allowlist, inputs.allowlist, "allowlist"),
-            inputs.allowlist,
-        )
-    baseline_path = root / inputs.baseline if inputs.baseline else None
+        text = policy.load_file(root / inputs.allowlist, inputs.allowlist, "allowlist")
+        allowlist = policy.load_allowlist(text, inputs.allowlist)
     baseline: set[str] = set()
-    if baseline_path is not None and not inputs.update_baseline:
-        baseline = policy.read_baseline(
-            policy.load_file(baseline_path, inputs.baseline, "baseline")
-        )
+    if inputs.baseline and not inputs.update_baseline:
+        text = policy.load_file(root / inputs.baseline, inputs.baseline, "baseline")
+        baseline = policy.read_baseline(text)
+    return _Config(gate_policy, allowlist, baseline, image_tools, image_findings)
 
+
+def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
+    from ci_actions.scanners import gate, policy
+    from ci_actions.scanners.findings import fingerprint_all
+    from ci_actions.scanners.summary import render_summary
+
+    root = request.root
+    config = _configuration(inputs, root)  # bad files are exit 2 before anything runs
     ctx.log.info(
-        f"running {', '.join(inputs.scanners) or 'no scanner'} in parallel (time limit {inputs.timeout:g}s each)"
+        f"running {', '.join(inputs.scanners) or 'no scanner'} in parallel"
+        f" (time limit {inputs.timeout:g}s each)"
     )
     runs = gate.run_scanners(inputs.scanners, request)
-    for r in runs:
-        ctx.log.info(
-            f"{r.tool}: "
-            + (
-                f"{len(r.findings)} finding(s) in {r.seconds:.1f}s"
-                if r.ok
-                else f"FAILED: {r.error}"
-            )
-        )
-        if r.stderr:
-            with ctx.log.group(f"{r.tool} output"):
-                ctx.log.info(r.stderr)
-    findings = [f for r in runs for f in r.findings] + image_findings
+    _log_runs(runs, ctx)
+    findings = [f for r in runs for f in r.findings] + config.image_findings
     findings = gate.locate_dependencies(findings, root, inputs.requirements)
-    findings = fingerprint_all(policy.rated(findings, gate_policy), root)
+    findings = fingerprint_all(policy.rated(findings, config.policy), root)
     broken = [r for r in runs if not r.ok]
-    if inputs.update_baseline and not broken and baseline_path is not None:
-        if write_atomic(baseline_path, policy.render_baseline(findings)):
+    baseline = config.baseline
+    if inputs.update_baseline and not broken:
+        if write_atomic(root / inputs.baseline, policy.render_baseline(findings)):
             ctx.log.info(f"wrote {len(findings)} fingerprint(s) to {inputs.baseline}")
         baseline = {f.fingerprint for f in findings}
-    verdict = policy.judge(findings, gate_policy, baseline, allowlist, ctx.now().date())
+    verdict = policy.judge(findings, config.policy, baseline, config.allowlist, ctx.now().date())
     passed = verdict.passed and not broken
-    table = gate.counts(verdict, tools)
-    sarif, cut = build_sarif(
-        verdict.judged, [r.tool for r in runs if r.ok] + list(dict.fromkeys(image_tools))
-    )
-    outputs: dict[str, object] = {
+    table = gate.counts(verdict, [*inputs.scanners, *config.image_tools])
+    ran = [r.tool for r in runs if r.ok] + config.image_tools
+    outputs, cut = _write_reports(inputs, root, verdict, runs, ran, passed)
+    outputs |= {
         "passed": passed,
         "findings": len(findings),
         "new-findings": len(verdict.with_status("new")),
         "counts": table,
-        "sarif-file": "",
-        "report-file": "",
     }
-    if inputs.sarif_file:
-        write_atomic(root / inputs.sarif_file, json.dumps(sarif, indent=2) + "\n")
-        outputs["sarif-file"] = str(root / inputs.sarif_file)
-    if inputs.report_file:
-        write_atomic(
-            root / inputs.report_file,
-            json.dumps(gate.report_json(verdict, runs, passed), indent=2) + "\n",
-        )
-        outputs["report-file"] = str(root / inputs.report_file)
     summary = render_summary(verdict, runs, table, cut)
     for entry in verdict.expired:
         ctx.log.warning(
             f"allowlist entry {entry.id} expired on {entry.expires}; it no longer suppresses anything"
         )
     if broken:
-        ctx.log.write_summary(summary)
+        ctx.log.write_summary(summary)  # with each broken tool's stderr
         names = ", ".join(f"{r.tool} ({r.error})" for r in broken)
         raise EnvironmentFailure(f"scanner error, the gate cannot pass: {names}", outputs=outputs)
-    failing = [j for j in verdict.judged if j.failing]
+    failing = sum(j.failing for j in verdict.judged)
     message = (
-        f"security gate passed: {len(findings)} finding(s), {outputs['new-findings']} new, none at or above the threshold"
+        f"security gate passed: {len(findings)} finding(s), {outputs['new-findings']} new,"
+        " none at or above the threshold"
         if passed
-        else f"security gate failed: {len(failing)} new finding(s) at or above the threshold"
+        else f"security gate failed: {failing} new finding(s) at or above the threshold"
     )
     return Result(
         outputs=outputs,
@@ -326,6 +327,39 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         annotations=gate.failing_annotations(verdict),
         message=message,
     )
+
+
+def _log_runs(runs: list[ToolRun], ctx: Context) -> None:
+    for r in runs:
+        done = f"{len(r.findings)} finding(s) in {r.seconds:.1f}s" if r.ok else f"FAILED: {r.error}"
+        ctx.log.info(f"{r.tool}: {done}")
+        if r.stderr:
+            with ctx.log.group(f"{r.tool} output"):
+                ctx.log.info(r.stderr)
+
+
+def _write_reports(
+    inputs: GateInputs,
+    root: Path,
+    verdict: Verdict,
+    runs: list[ToolRun],
+    ran: list[str],
+    passed: bool,
+) -> tuple[dict[str, object], dict[str, int]]:
+    """Write the SARIF and JSON reports; ({sarif-file, report-file}, SARIF results cut)."""
+    from ci_actions.scanners.gate import report_json
+    from ci_actions.scanners.sarif import build_sarif
+
+    sarif, cut = build_sarif(verdict.judged, ran)
+    outputs: dict[str, object] = {"sarif-file": "", "report-file": ""}
+    if inputs.sarif_file:
+        write_atomic(root / inputs.sarif_file, json.dumps(sarif, indent=2) + "\n")
+        outputs["sarif-file"] = str(root / inputs.sarif_file)
+    if inputs.report_file:
+        report = report_json(verdict, runs, passed)
+        write_atomic(root / inputs.report_file, json.dumps(report, indent=2) + "\n")
+        outputs["report-file"] = str(root / inputs.report_file)
+    return outputs, cut
 
 
 def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
