@@ -127,6 +127,8 @@ def bump_text(
         if not any(conflicts(edit, other) for other in edits):
             edits.append(edit)
     changes += marker_changes
+    if "\r\n" in text:  # lines this adds end as the file's lines do
+        edits = [Edit(e.start, e.end, e.text.replace("\n", "\r\n")) for e in edits]
     return (apply_edits(text, edits) if edits else text), changes
 
 

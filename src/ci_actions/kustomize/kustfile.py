@@ -24,6 +24,7 @@ from ci_actions.kustomize.spans import (
     line_end,
     line_of,
     line_start,
+    next_line_start,
     render_scalar,
     replace_scalar,
     scalar_text,
@@ -150,7 +151,7 @@ def _entry_edits(text: str, entry: _Entry, fields: dict[str, str]) -> list[Edit]
                 edits.append(Edit(start, int(entry.pairs[j][0].start_mark.index), ""))
                 i = j
                 continue
-            end = min(line_end(text, content_end(text, v)) + 1, len(text))
+            end = next_line_start(text, content_end(text, v))
             edits.append(Edit(line_start(text, start), end, ""))
         elif desired[key] != entry.fields.get(key):
             assert isinstance(v, ScalarNode)

@@ -160,9 +160,17 @@ def line_start(text: str, offset: int) -> int:
 
 
 def line_end(text: str, offset: int) -> int:
-    """Offset of the newline ending the line that holds `offset` (len(text) at EOF)."""
+    """Offset of the line break ending the line that holds `offset` (len(text) at EOF)."""
     end = text.find("\n", offset)
-    return len(text) if end < 0 else end
+    if end < 0:
+        return len(text)
+    return end - 1 if end > offset and text[end - 1] == "\r" else end
+
+
+def next_line_start(text: str, offset: int) -> int:
+    """Offset just past the line break ending the line that holds `offset`."""
+    end = text.find("\n", offset)
+    return len(text) if end < 0 else end + 1
 
 
 def needs_quotes(value: str) -> bool:
