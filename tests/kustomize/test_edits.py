@@ -114,13 +114,18 @@ def test_paths(tmp_path: Path) -> None:
     found = find_files(tmp_path, ["o/prod", "o/**/*", "o/dev/app.yaml"])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == [
         "o/prod/kustomization.yaml",
+        "o/dev/kustomization.yml",  # `o/dev` matched the glob: its kustomization
         "o/dev/app.yaml",
+    ]
+    assert [p.relative_to(tmp_path).as_posix() for p in find_files(tmp_path, ["o/*"])] == [
         "o/dev/kustomization.yml",
+        "o/prod/kustomization.yaml",
     ]
     for bad, says in [
         ("o", "without a kustomization"),
         ("nope", "does not exist"),
         ("o/*.json", "matches no YAML"),
+        ("o/*/x", "matches no YAML"),
         ("../x", "outside"),
         ("/etc", "outside"),
     ]:

@@ -79,6 +79,10 @@ def is_kustomization(path: Path) -> bool:
     return path.name in KUSTOMIZATION_NAMES
 
 
+def _kustomization_in(directory: Path) -> Path | None:
+    return next((directory / n for n in KUSTOMIZATION_NAMES if (directory / n).is_file()), None)
+
+
 def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
     """Files named by `patterns` (files, directories meaning their kustomization, globs).
 
@@ -90,17 +94,17 @@ def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
             raise PathsError(f"{pattern!r} is outside the repository; give a path inside it")
         target = root / pattern
         if glob.has_magic(pattern):
-            hits = sorted(
-                Path(p)
-                for p in glob.glob(str(target), recursive=True)
-                if Path(p).is_file()
-                and (Path(p).suffix in YAML_SUFFIXES or is_kustomization(Path(p)))
-            )
+            hits: list[Path] = []
+            for hit in sorted(Path(p) for p in glob.glob(str(target), recursive=True)):
+                if hit.is_dir():  # a directory a glob names stands for its kustomization
+                    hits += [k for k in [_kustomization_in(hit)] if k is not None]
+                elif hit.suffix in YAML_SUFFIXES or is_kustomization(hit):
+                    hits.append(hit)
             if not hits:
-                raise PathsError(f"{pattern!r} matches no YAML file")
+                raise PathsError(f"{pattern!r} matches no YAML file and no kustomization")
             found.update(dict.fromkeys(hits))
         elif target.is_dir():
-            kust = next((target / n for n in KUSTOMIZATION_NAMES if (target / n).is_file()), None)
+            kust = _kustomization_in(target)
             if kust is None:
                 raise PathsError(f"{pattern!r} is a directory without a kustomization.yaml")
             found[kust] = None
