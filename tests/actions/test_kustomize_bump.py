@@ -151,7 +151,10 @@ def test_bad_yaml_is_exit_2_with_file_and_line_and_nothing_written(
         (["--images", "app"], "input 'images'"),
         (["--images", "app:v1", "--paths", "nowhere"], "input 'paths'"),
         (["--images", "app:v1", "--mode", "push"], "input 'mode'"),
-        (["--images", "app:v1", "--commit-message", "{% for %}"], "input 'commit-message'"),
+        (
+            ["--images", "app:v1", "--commit-message", "{% for %}", "--mode", "commit"],
+            "input 'commit-message'",
+        ),
         (["--images", "app:v1", "--push-retries", "-1"], "input 'push-retries'"),
     ],
 )

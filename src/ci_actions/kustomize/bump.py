@@ -72,7 +72,9 @@ class Plan:
 
     def write(self) -> list[str]:
         """Write every changed file atomically; returns their relative paths."""
-        return [f.rel for f in self.files if f.changed and fsutil.write_atomic(f.path, f.after)]
+        changed = [f for f in self.files if f.changed]
+        written = set(fsutil.write_atomic_many((f.path, f.after) for f in changed))
+        return [f.rel for f in changed if f.path in written]
 
 
 def is_kustomization(path: Path) -> bool:
@@ -119,11 +121,18 @@ def bump_text(
     text: str, rel: str, kustomization: bool, settings: Sequence[ImageSetting]
 ) -> tuple[str, list[ImageChange]]:
     """The new text of one file and what changed in it (raises YamlFileError)."""
+    if (
+        not kustomization
+        and "$imagepolicy" not in text
+        and not any(s.name in text for s in settings)
+    ):
+        compose_documents(text, rel)  # still refuse a broken file; nothing here to set
+        return text, []
     docs = compose_documents(text, rel)
     edits: list[Edit] = []
     changes: list[ImageChange] = []
     if kustomization:
-        edits, changes = kustfile.set_images(text, rel, settings)
+        edits, changes = kustfile.set_images(text, rel, docs, settings)
     else:
         edits, changes = manifests.set_images(docs, settings)
     marker_edits, marker_changes = markers.set_images(text, docs, settings)
