@@ -121,6 +121,9 @@ def test_paths(tmp_path: Path) -> None:
         "o/dev/kustomization.yml",
         "o/prod/kustomization.yaml",
     ]
+    (tmp_path / "o" / "link.yaml").symlink_to("/etc/hostname")
+    with pytest.raises(PathsError, match="outside the repository"):
+        find_files(tmp_path, ["o/link.yaml"])
     for bad, says in [
         ("o", "without a kustomization"),
         ("nope", "does not exist"),
