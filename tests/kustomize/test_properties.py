@@ -41,6 +41,7 @@ def kustomizations(draw: st.DrawFn) -> tuple[str, list[dict[str, str]]]:
                 r if not r.startswith("newTag") else f'newTag: "{entry["newTag"]}"'
                 for r in rendered
             ]
+        rendered = draw(st.permutations(rendered))  # kustomize itself writes `digest` first
         if draw(st.booleans()):
             lines.append(f"{indent}# keep: comment above {name}")
         lines.append(f"{indent}- {rendered[0]}")
