@@ -146,13 +146,15 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
     from ci_actions.tags.rules import RuleError
 
     api = sources.GitHubApi(ctx, inputs.github_token)
-    if inputs.context == "git":
-        workdir = Path(ctx.github.workspace or ctx.cwd)
+    workdir = Path(ctx.github.workspace or ctx.cwd)
+    if inputs.context == "git" or _outside_github(ctx, workdir):
         git = Git(workdir)
         if not git.is_repo():
             raise InputError(
                 "context", f"{workdir} is not a git checkout", hint="run it inside a clone"
             )
+        if inputs.context != "git":
+            ctx.log.info("no GitHub event here: reading the ref and commit from the checkout")
         event, fallback = sources.git_context(ctx, git)
     else:
         event = sources.workflow_context(ctx, api)
@@ -214,6 +216,12 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
         summary=_summary(meta.version.main or "", meta.tags()),
         message=f"version {meta.version.main or '(none)'}, {len(meta.tags())} tag(s)",
     )
+
+
+def _outside_github(ctx: Context, workdir: Path) -> bool:
+    """No event at all (a laptop): the checkout is the only context there is."""
+    gh = ctx.github
+    return not (gh.in_runner or gh.event_name or gh.ref or gh.sha) and Git(workdir).is_repo()
 
 
 def _input_of(line: str, inputs: ImageTagsInputs) -> str:

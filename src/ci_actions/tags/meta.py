@@ -79,8 +79,13 @@ class Version:
     latest: bool | None = None
 
 
+MAX_TAG_LENGTH = 128
+
+
 def sanitize_tag(tag: str) -> str:
-    return _SANITIZE.sub("-", tag)
+    """Invalid characters become `-` (as the anchor does); beyond it, a leading `.` or `-`
+    is dropped and the tag is cut at 128 characters, so Docker accepts every tag."""
+    return _SANITIZE.sub("-", tag).lstrip(".-")[:MAX_TAG_LENGTH]
 
 
 def short_sha(sha: str, length: int) -> str:
@@ -249,9 +254,9 @@ class Meta:
             if produced is None:
                 continue
             value, latest = produced
+            value = sanitize_tag(value)
             if not value:
                 continue
-            value = sanitize_tag(value)
             if version.main is None:
                 version.main = value
             elif value != version.main:

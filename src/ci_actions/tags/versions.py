@@ -64,7 +64,11 @@ class Pep440:
 
     @property
     def clean(self) -> str:
-        return str(self.parsed)
+        """The normalised version; the local part's segments are joined with commas,
+        as @renovate/pep440 does (it renders the segment array as JavaScript text)."""
+        public = self.parsed.public
+        local = self.parsed.local
+        return public + ("+" + local.replace(".", ",") if local else "")
 
     @property
     def is_special(self) -> bool:
