@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -165,9 +166,18 @@ class Outcome:
     log: str
 
     def comparable(self) -> dict[str, Any]:
-        return (
-            {"ok": self.ok, "outputs": self.outputs, "env": self.env} if self.ok else {"ok": False}
-        )
+        """What must be equal: outputs, and which DOCKER_METADATA_OUTPUT_* were exported."""
+        if not self.ok:
+            return {"ok": False}
+        return {"ok": True, "outputs": self.outputs, "env": sorted(self.env)}
+
+    def env_matches_outputs(self) -> bool:
+        """Each exported variable holds its output's value."""
+        by_env = {
+            "DOCKER_METADATA_OUTPUT_" + re.sub(r"\W", "_", k).upper(): v
+            for k, v in self.outputs.items()
+        }
+        return all(by_env.get(k) == v for k, v in self.env.items())
 
 
 def _env_values(text: str) -> dict[str, str]:

@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
                 if only and case.id not in only:
                     continue
                 node = run_node(index, case, fake.url, work / "node" / case.id)
+                assert node.env_matches_outputs(), case.id
                 table[case.id] = node.comparable()
                 if compare:
                     ours = run_ours(case, fake.url, work / "ours" / case.id)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci_actions.errors import ConfigError, InputError
-from ci_actions.git import Git
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.result import Result
@@ -148,6 +147,8 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
     api = sources.GitHubApi(ctx, inputs.github_token)
     workdir = Path(ctx.github.workspace or ctx.cwd)
     if inputs.context == "git" or _outside_github(ctx, workdir):
+        from ci_actions.git import Git
+
         git = Git(workdir)
         if not git.is_repo():
             raise InputError(
@@ -220,6 +221,8 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
 
 def _outside_github(ctx: Context, workdir: Path) -> bool:
     """No event at all (a laptop): the checkout is the only context there is."""
+    from ci_actions.git import Git
+
     gh = ctx.github
     return not (gh.in_runner or gh.event_name or gh.ref or gh.sha) and Git(workdir).is_repo()
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 _TOKENS = re.compile(
     r"(\[[^\[]*\])|(\\)?([Hh]mm(?:ss)?|Mo|MM?M?M?|Do|DDDo|DD?D?D?|ddd?d?|do?|w[o|w]?|W[o|W]?"
@@ -56,9 +55,11 @@ class UnknownTimeZone(ValueError):
     pass
 
 
-def zone(name: str) -> timezone | ZoneInfo:
+def zone(name: str) -> tzinfo:
     if name.upper() in ("UTC", "Z", "ETC/UTC"):
         return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

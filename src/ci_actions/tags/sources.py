@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ci_actions.git import Git
 from ci_actions.github.context import Context
 from ci_actions.tags.meta import EventContext, RepoInfo
+
+if TYPE_CHECKING:
+    from ci_actions.git import Git
 
 API_TIMEOUT = 10.0
 _GITHUB_URL = re.compile(r"github\.com[:/]+([^/]+)/([^/]+?)(?:\.git)?/?$")

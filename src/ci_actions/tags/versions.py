@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import semver
-from packaging.version import InvalidVersion, Version
+if TYPE_CHECKING:  # imported when a semver or pep440 rule runs, not on every start
+    from packaging.version import Version
 
 MAX_LENGTH = 256  # node-semver rejects longer strings
 
@@ -43,6 +43,8 @@ class SemVer:
 def parse_semver(text: str) -> SemVer | None:
     if len(text) > MAX_LENGTH:
         return None
+    import semver
+
     stripped = text.strip()
     if stripped.startswith("v"):
         stripped = stripped[1:]
@@ -82,6 +84,8 @@ class Pep440:
 
 
 def parse_pep440(text: str) -> Pep440 | None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Pep440(text, Version(text))
     except InvalidVersion:
