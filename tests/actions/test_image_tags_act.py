@@ -16,8 +16,6 @@ on: push
 jobs:
   meta:
     runs-on: ubuntu-latest
-    env:
-      GITHUB_API_URL: API_URL
     steps:
       - uses: actions/checkout@v4
       - id: setup
@@ -50,9 +48,11 @@ def test_branch_and_tag_pushes(consumer: Consumer) -> None:
     short = head[:7]
     fake = FakeGitHub(repos={"acme/webapp": repo_json("acme/webapp", description="from the API")})
     with serve(fake):
-        workflow = WORKFLOW.replace("API_URL", fake.url)
+        # act sets GITHUB_REF from the payload's `ref` and GITHUB_SHA from HEAD; it
+        # overrides a job's GITHUB_API_URL, but not one given with --env.
+        env = {"GITHUB_REPOSITORY": "acme/webapp", "GITHUB_API_URL": fake.url}
         push = {"ref": "refs/heads/main", "after": head, "repository": REPO}
-        run = consumer.run(workflow, payload=push, env={"GITHUB_REPOSITORY": "acme/webapp"})
+        run = consumer.run(WORKFLOW, payload=push, env=env)
         assert run.returncode == 0, run.log[-5000:]
         out = run.outputs("meta")
         assert out["version"] == "main"
@@ -70,9 +70,9 @@ def test_branch_and_tag_pushes(consumer: Consumer) -> None:
             "repository": REPO,
         }
         run = consumer.run(
-            workflow,
+            WORKFLOW,
             payload=tag,
-            env={"GITHUB_REF": "refs/tags/v1.2.3", "GITHUB_REPOSITORY": "acme/webapp"},
+            env=env,
         )
         assert run.returncode == 0, run.log[-5000:]
         out = run.outputs("meta")
