@@ -257,6 +257,8 @@ def test_outputs_exported_to_github_env(tmp_path: Path, api: FakeGitHub) -> None
         ({"INPUT_IMAGES": "name=app,push=true"}, "images"),
         ({"INPUT_CONTEXT": "cloud"}, "context"),
         ({"INPUT_TAGS": "type=raw,value={{#if branch}}x{{/if}}"}, "not supported"),
+        ({"INPUT_TAGS": 'type=raw,"value=open'}, "a quoted field is not closed"),
+        ({"INPUT_TAGS": 'type=raw,value="q"'}, "a quote may only open a field"),
     ],
 )
 def test_bad_input_exits_2_and_names_the_line(

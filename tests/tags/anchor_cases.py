@@ -545,4 +545,99 @@ def cases() -> list[Case]:
             tags="type=semver,pattern={{version}}",
         ),
     ]
+    # -- parsing and version edge cases ------------------------------------------------------
+    edge = [
+        ("quotes", "v1.2.3", {"tags": '"type=raw,value=a,b"\ntype=raw,"value=c,d",suffix=-x'}, {}),
+        ("quote-mid-field", "v1.2.3", {"tags": 'type=raw,value="q"'}, {}),
+        ("quote-escaped", "v1.2.3", {"tags": 'type=raw,"value=a""b"'}, {}),
+        ("quote-then-text", "v1.2.3", {"tags": 'type=raw,"value=ab"x'}, {}),
+        ("quoted-image", "v1.2.3", {"images": '"a/b",c/d', "tags": "type=sha"}, {}),
+        (
+            "named-group",
+            "v1.2.3",
+            {"tags": "type=match,pattern=/(?<maj>\\d+)\\.(\\d+)/,group=2"},
+            {},
+        ),
+        ("global-regex", "v1.2.3", {"tags": "type=match,pattern=/\\d/g,group=1"}, {}),
+        (
+            "label-expressions",
+            "v1.2.3",
+            {"tags": "type=sha", "labels": "build.date={{date 'YYYY-MM-DD'}}\nx={{tag}}"},
+            {},
+        ),
+        (
+            "sha-decides-latest",
+            "v1.2.3",
+            {"tags": "type=sha,priority=950\ntype=semver,pattern={{version}}"},
+            {},
+        ),
+        (
+            "enable-default-on-tag",
+            "v1.2.3",
+            {
+                "tags": "type=semver,pattern={{major}},enable={{is_default_branch}}\ntype=ref,event=tag"
+            },
+            {},
+        ),
+        (
+            "image-spaces",
+            "v1.2.3",
+            {"images": " name = App , enable = true \nother", "tags": "type=ref,event=tag"},
+            {},
+        ),
+        (
+            "custom-level-annotations",
+            "v1.2.3",
+            {"tags": "type=sha", "annotations": "manifest:foo=bar\nbaz=1"},
+            {"DOCKER_METADATA_ANNOTATIONS_LEVELS": "index"},
+        ),
+        ("trailing-comma", "v1.2.3", {"tags": "type=sha,\ntype=ref,event=tag,"}, {}),
+        (
+            "nan-priority",
+            "v1.2.3",
+            {"tags": "type=sha\ntype=raw,value=foo,priority=abc\ntype=ref,event=tag"},
+            {},
+        ),
+        (
+            "semver-two-parts",
+            "v1.2",
+            {"tags": "type=semver,pattern={{version}}\ntype=ref,event=tag"},
+            {},
+        ),
+        ("semver-equals", "=1.2.3", {"tags": "type=semver,pattern={{version}}"}, {}),
+        ("semver-capital-v", "V1.2.3", {"tags": "type=semver,pattern={{version}}"}, {}),
+        (
+            "pep440-upper",
+            "V1.2.3RC1",
+            {"tags": "type=pep440,pattern={{version}}\ntype=pep440,pattern={{raw}}"},
+            {},
+        ),
+        ("pep440-implicit-post", "1.0-1", {"tags": "type=pep440,pattern={{version}}"}, {}),
+        ("pep440-local-upper", "1.0+ABC.007", {"tags": "type=pep440,pattern={{version}}"}, {}),
+        (
+            "sha-length-zero",
+            "v1.2.3",
+            {"tags": "type=sha\ntype=ref,event=tag"},
+            {"DOCKER_METADATA_SHORT_SHA_LENGTH": "0"},
+        ),
+        (
+            "sha-length-negative",
+            "v1.2.3",
+            {"tags": "type=sha\ntype=ref,event=tag"},
+            {"DOCKER_METADATA_SHORT_SHA_LENGTH": "-3"},
+        ),
+        ("hash-inside-line", "v1.2.3", {"tags": "type=raw,value=a#b\n#type=sha"}, {}),
+    ]
+    for id_, tag, inputs, env in edge:
+        out.append(_tag(f"edge-{id_}", tag, env, **{"images": "user/app", **inputs}))
+    out.append(
+        Case(
+            "edge-label-escapes",
+            inputs={
+                "images": "user/app",
+                "tags": "type=ref,event=branch",
+                "labels": 'desc=héllo "q" \\ back\ttab',
+            },
+        )
+    )
     return out

@@ -8,6 +8,7 @@ from ci_actions.tags.rules import (
     Flavor,
     Image,
     RuleError,
+    csv_fields,
     parse_flavor,
     parse_images,
     parse_rule,
@@ -99,6 +100,26 @@ def test_default_rules() -> None:
 def test_split_list() -> None:
     text = '# comment\ntype=sha\n\n"type=raw,value=a",suffix=-x\n  # indented is kept\n'
     assert split_list(text) == ["type=sha", "type=raw,value=a,suffix=-x", "# indented is kept"]
+
+
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [
+        ("a,b", ["a", "b"]),
+        ('"a,b",c', ["a,b", "c"]),
+        ('a,"b ""x"""', ["a", 'b "x"']),
+        ("a,", ["a", ""]),
+        ("", [""]),
+    ],
+)
+def test_csv_fields(line: str, fields: list[str]) -> None:
+    assert csv_fields(line) == fields
+
+
+@pytest.mark.parametrize("line", ['a,b"c', '"ab"c', '"open'])
+def test_csv_fields_refuses_misplaced_quotes(line: str) -> None:
+    with pytest.raises(RuleError):
+        csv_fields(line)
 
 
 def test_flavor() -> None:

@@ -93,18 +93,24 @@ class ImageTagsInputs:
 
 def parse_inputs(raw: RawInputs) -> ImageTagsInputs:
     from ci_actions.tags.presets import PRESETS
-    from ci_actions.tags.rules import split_list
+    from ci_actions.tags.rules import RuleError, split_list
+
+    def lines(name: str) -> tuple[str, ...]:
+        try:
+            return tuple(split_list(raw.raw_text(name)))
+        except RuleError as exc:
+            raise InputError(name, f"{exc} in line {exc.line!r}") from None
 
     preset = raw.text("preset")
     if preset and preset not in PRESETS:
         raise InputError("preset", f"{preset!r} is not a preset", hint="use multi or gitflow")
     return ImageTagsInputs(
         context=raw.choice("context", ("workflow", "git")) if raw.text("context") else "workflow",
-        images=tuple(split_list(raw.raw_text("images"))),
-        tags=tuple(split_list(raw.raw_text("tags"))),
-        flavor=tuple(split_list(raw.raw_text("flavor"))),
-        labels=tuple(split_list(raw.raw_text("labels"))),
-        annotations=tuple(split_list(raw.raw_text("annotations"))),
+        images=lines("images"),
+        tags=lines("tags"),
+        flavor=lines("flavor"),
+        labels=lines("labels"),
+        annotations=lines("annotations"),
         sep_tags=raw.raw_text("sep-tags") or "\n",
         sep_labels=raw.raw_text("sep-labels") or "\n",
         sep_annotations=raw.raw_text("sep-annotations") or "\n",
@@ -125,7 +131,9 @@ def _short_sha_length(ctx: Context) -> int:
             f"DOCKER_METADATA_SHORT_SHA_LENGTH is not a number: {value!r}",
             hint="set it to a whole number such as 12",
         ) from None
-    return int(number)
+    if number != number:  # NaN
+        raise ConfigError(f"DOCKER_METADATA_SHORT_SHA_LENGTH is not a number: {value!r}")
+    return int(min(max(number, 0), 1000))  # like String.substring: clamped, truncated
 
 
 def _export_env(ctx: Context) -> bool:

@@ -7,7 +7,6 @@ RuleError with the offending line; the action turns them into exit 2.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 
@@ -59,15 +58,59 @@ def split_list(value: str) -> list[str]:
     for line in value.replace("\r\n", "\n").split("\n"):
         if not line.strip() or line.startswith("#"):
             continue
-        fields = next(csv.reader([line]), [])
-        item = ",".join(fields).strip()
+        item = ",".join(_split_csv(line, relaxed=True)).strip()
         if item:
             items.append(item)
     return items
 
 
 def csv_fields(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+    """The fields of one rule line, as a strict CSV reader splits them.
+
+    A field may be quoted as a whole (`"value=a,b"`, `""` for a quote);
+    a quote anywhere else is an error, as it is for the anchor.
+    """
+    return _split_csv(line, relaxed=False)
+
+
+def _split_csv(line: str, *, relaxed: bool) -> list[str]:
+    """Relaxed (the list inputs' first pass): a misplaced quote is kept as text."""
+    fields: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        end = line.find(",", i)
+        end = n if end < 0 else end
+        if i < n and line[i] == '"':
+            after, field = _quoted(line, i + 1)
+            if after >= n or line[after] == ",":
+                i = after
+            elif relaxed:
+                field, i = line[i:end], end
+            else:
+                raise RuleError("unexpected text after a closing quote", line)
+        else:
+            field = line[i:end]
+            if '"' in field and not relaxed:
+                raise RuleError('a quote may only open a field, e.g. "value=a,b"', line)
+            i = end
+        fields.append(field)
+        if i >= n:
+            return fields
+        i += 1  # the comma
+
+
+def _quoted(line: str, i: int) -> tuple[int, str]:
+    out: list[str] = []
+    while i < len(line):
+        if line[i] == '"':
+            if line.startswith('""', i):
+                out.append('"')
+                i += 2
+                continue
+            return i + 1, "".join(out)
+        out.append(line[i])
+        i += 1
+    raise RuleError("a quoted field is not closed", line)
 
 
 @dataclass
