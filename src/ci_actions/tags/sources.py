@@ -132,30 +132,63 @@ def fetch_repo(ctx: Context, api: GitHubApi, fallback: RepoInfo) -> RepoInfo:
 
 
 def git_ref(git: Git) -> str:
+    """The checked-out ref; on a detached HEAD, read from its decorations as the anchor does."""
     head = git.run("symbolic-ref", "-q", "HEAD", ok_codes=None)
     if head.returncode == 0 and head.stdout.strip():
         return head.stdout.strip()
-    # Detached: a tag on HEAD, else a branch that contains it.
-    tag = git.run("describe", "--tags", "--exact-match", "HEAD", ok_codes=None)
-    if tag.returncode == 0 and tag.stdout.strip():
-        return f"refs/tags/{tag.stdout.strip()}"
-    refs = git.run(
-        "for-each-ref",
-        "--contains",
-        "HEAD",
-        "--format=%(refname)",
-        "refs/heads",
-        "refs/remotes",
-        ok_codes=None,
-    ).stdout.split()
-    for ref in refs:
-        if ref.startswith("refs/heads/"):
-            return ref
-    for ref in refs:
-        match = re.match(r"^refs/remotes/[^/]+/(.+)$", ref)
-        if match and match.group(1) != "HEAD":
-            return f"refs/heads/{match.group(1)}"
+    decorations = git.run("show", "-s", "--pretty=%D", "HEAD", ok_codes=None).stdout.strip()
+    decorations = decorations.removeprefix("grafted, ").strip()
+    if decorations == "HEAD":
+        return _containing_ref(git)
+    match = re.match(r"^HEAD, (.*)$", decorations)
+    if not match:
+        return ""
+    names = match.group(1).strip()
+    if names.startswith("tag: "):
+        return _tag_at_head(git, names)
+    if re.match(r"^pull/\d+/(head|merge)$", names):
+        return f"refs/{names}"
+    for pattern in (r"^[^/]+/[^/]+, (.+)$", r"^[^/]+/(.+)$"):
+        branch = re.match(pattern, names)
+        if branch:
+            return f"refs/heads/{branch.group(1).strip()}"
     return ""
+
+
+def _lines(git: Git, *args: str) -> list[str]:
+    out = git.run(*args, ok_codes=None).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def _tag_at_head(git: Git, decorations: str) -> str:
+    tags = _lines(git, "for-each-ref", "--format=%(refname)", "--points-at", "HEAD", "refs/tags/")
+    tags.sort(key=len, reverse=True)
+    for ref in tags:
+        label = f"tag: {ref.removeprefix('refs/tags/')}"
+        if decorations == label or decorations.startswith(f"{label}, "):
+            return ref
+    return tags[0] if len(tags) == 1 else ""
+
+
+def _containing_ref(git: Git) -> str:
+    """A detached HEAD with no ref on it: the newest branch, remote branch or tag holding it."""
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        refs = _lines(
+            git,
+            "for-each-ref",
+            "--format=%(refname)",
+            "--contains",
+            "HEAD",
+            "--sort=-committerdate",
+            prefix,
+        )
+        if refs and prefix == "refs/heads/":
+            return refs[0]
+        if refs:
+            remote = re.match(r"^refs/remotes/[^/]+/(.+)$", refs[0])
+            return f"refs/heads/{remote.group(1)}" if remote else refs[0]
+    tags = _lines(git, "tag", "--contains", "HEAD")
+    return f"refs/tags/{tags[0]}" if tags else ""
 
 
 def git_default_branch(git: Git) -> str:
