@@ -10,11 +10,15 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ci_actions.errors import ConfigError, InputError
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.result import Result
+
+if TYPE_CHECKING:
+    from ci_actions.tags.meta import Meta
 
 SPEC = ActionSpec(
     name="image-tags",
@@ -152,6 +156,7 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
     from ci_actions.tags.meta import ExpressionError, Meta, MetaInputs, js_json
     from ci_actions.tags.rules import RuleError
 
+    short_sha_length, export_env = _short_sha_length(ctx), _export_env(ctx)
     api = sources.GitHubApi(ctx, inputs.github_token)
     workdir = Path(ctx.github.workspace or ctx.cwd)
     if inputs.context == "git" or _outside_github(ctx, workdir):
@@ -180,10 +185,7 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
 
     tags = list(inputs.tags)
     if inputs.preset:
-        default = repo.default_branch or str(
-            (event.payload.get("repository") or {}).get("default_branch") or ""
-        )
-        tags = presets.expand(inputs.preset, event.ref, default) + tags
+        tags = presets.expand(inputs.preset, event.ref, repo.default_branch) + tags
     levels = (ctx.environ.get("DOCKER_METADATA_ANNOTATIONS_LEVELS") or "manifest").split(",")
     meta_inputs = MetaInputs(
         images=inputs.images,
@@ -192,7 +194,7 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
         labels=inputs.labels,
         annotations=inputs.annotations,
         bake_target=inputs.bake_target,
-        short_sha_length=_short_sha_length(ctx),
+        short_sha_length=short_sha_length,
     )
     try:
         meta = Meta(meta_inputs, event, repo, ctx.now())
@@ -214,7 +216,7 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
     with ctx.log.group("JSON output"):
         ctx.log.info(js_json(meta.json_output(levels), indent=2))
     env: dict[str, str] = {}
-    if _export_env(ctx):
+    if export_env:
         env = {
             "DOCKER_METADATA_OUTPUT_" + re.sub(r"\W", "_", name).upper(): value
             for name, value in outputs.items()
@@ -247,11 +249,10 @@ def _input_of(line: str, inputs: ImageTagsInputs) -> str:
 
 
 def _outputs(
-    meta: object, inputs: ImageTagsInputs, levels: list[str], ctx: Context
+    meta: Meta, inputs: ImageTagsInputs, levels: list[str], ctx: Context
 ) -> dict[str, str]:
-    from ci_actions.tags.meta import Meta, js_json
+    from ci_actions.tags.meta import js_json
 
-    assert isinstance(meta, Meta)
     outputs = {
         "version": meta.version.main or "",
         "tags": inputs.sep_tags.join(meta.tags()),
