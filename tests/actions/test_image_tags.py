@@ -258,6 +258,8 @@ def test_outputs_exported_to_github_env(tmp_path: Path, api: FakeGitHub) -> None
         ({"INPUT_CONTEXT": "cloud"}, "context"),
         ({"INPUT_TAGS": "type=raw,value={{#if branch}}x{{/if}}"}, "not supported"),
         ({"INPUT_TAGS": 'type=raw,"value=open'}, "a quoted field is not closed"),
+        ({"INPUT_LABELS": "build={{date}}"}, "input 'labels': a date needs a format"),
+        ({"INPUT_FLAVOR": "prefix={{date}}-"}, "input 'flavor': a date needs a format"),
         ({"INPUT_TAGS": 'type=raw,value="q"'}, "a quote may only open a field"),
     ],
 )

@@ -203,7 +203,9 @@ def run(inputs: ImageTagsInputs, ctx: Context) -> Result:
         name = _input_of(exc.line, inputs)
         raise InputError(name, f"{exc} in line {exc.line!r}") from None
     except ExpressionError as exc:
-        raise InputError("tags", str(exc), hint="see the expressions in the README") from None
+        raise InputError(
+            exc.input_name, str(exc), hint="see the expressions in the README"
+        ) from None
     for warning in meta.warnings:
         ctx.log.warning(warning)
     if not meta.version.main:

@@ -31,6 +31,10 @@ _DEFAULT_BRANCH_EVENTS = re.compile(r"create|discussion|issues|schedule")
 class ExpressionError(ValueError):
     """An expression that cannot be evaluated (bad template, date without format, ...)."""
 
+    def __init__(self, message: str, input_name: str = "tags") -> None:
+        super().__init__(message)
+        self.input_name = input_name  # the action input the expression came from
+
 
 @dataclass(frozen=True)
 class EventContext:
@@ -225,6 +229,12 @@ class Meta:
     def expand(self, template: str) -> str:
         return self._render(template, self.global_scope())
 
+    def _expand_from(self, input_name: str, template: str) -> str:
+        try:
+            return self.expand(template)
+        except ExpressionError as exc:
+            raise ExpressionError(str(exc), input_name) from None
+
     # -- rules ----------------------------------------------------------------
 
     def _latest(self, auto: bool) -> bool:
@@ -272,11 +282,11 @@ class Meta:
         if "prefix" in rule.attrs:
             value = self.expand(rule.attrs["prefix"]) + value
         elif self.flavor.prefix:
-            value = self.expand(self.flavor.prefix) + value
+            value = self._expand_from("flavor", self.flavor.prefix) + value
         if "suffix" in rule.attrs:
             value = value + self.expand(rule.attrs["suffix"])
         elif self.flavor.suffix:
-            value = value + self.expand(self.flavor.suffix)
+            value = value + self._expand_from("flavor", self.flavor.suffix)
         return value
 
     def _schedule(self, rule: TagRule) -> tuple[str, bool] | None:
@@ -421,7 +431,7 @@ class Meta:
             return self._tags_for("")
         return [tag for image in images for tag in self._tags_for(f"{image}:")]
 
-    def _oci(self, extra: Sequence[str]) -> list[str]:
+    def _oci(self, extra: Sequence[str], input_name: str) -> list[str]:
         entries = [
             f"org.opencontainers.image.title={self.repo.name}",
             f"org.opencontainers.image.description={self.repo.description}",
@@ -432,7 +442,7 @@ class Meta:
             f"org.opencontainers.image.revision={self.context.sha}",
             f"org.opencontainers.image.licenses={self.repo.license}",
         ]
-        entries += [self.expand(line) for line in extra]
+        entries += [self._expand_from(input_name, line) for line in extra]
         merged: dict[str, str] = {}
         for entry in entries:
             key, sep, value = entry.partition("=")
@@ -442,10 +452,10 @@ class Meta:
         return [f"{k}={merged[k]}" for k in keys]
 
     def labels(self) -> list[str]:
-        return self._oci(self.inputs.labels)
+        return self._oci(self.inputs.labels, "labels")
 
     def annotations(self) -> list[str]:
-        return self._oci(self.inputs.annotations)
+        return self._oci(self.inputs.annotations, "annotations")
 
     def leveled_annotations(self, levels: Sequence[str]) -> list[str]:
         plain = self.annotations()
