@@ -179,7 +179,9 @@ def test_setter_markers(line: str, arg: str, expected: str | None) -> None:
 
 
 def test_flow_entry_in_a_block_list_stays_flow() -> None:
-    before = "images:\n- {name: app, newName: x, newTag: v1}  # one line\n- name: b\n  newTag: '1'\n"
+    before = (
+        "images:\n- {name: app, newName: x, newTag: v1}  # one line\n- name: b\n  newTag: '1'\n"
+    )
     assert _kust(before, ("app:v2", "b:2")) == (
         "images:\n- {name: app, newTag: v2}  # one line\n- name: b\n  newTag: '2'\n"
     )

@@ -1,7 +1,7 @@
 """A fake of GitHub's REST API over real HTTP on 127.0.0.1, for tests.
 
 Covers what the actions and workflow templates use: repositories (get),
-pull requests (list with state/head/base filters, get, create, update) and
+commits (get, for their date), pull requests (list with state/head/base filters, get, create, update) and
 issues (list with state/labels filters, get, create, update, comments).
 Behaves as GitHub does where it matters to a client: issue and pull request
 numbers share one sequence per repository, pull requests also list as issues
@@ -40,6 +40,8 @@ class Repo:
     default_branch: str = "main"
     remote: Path | None = None  # a git repo whose branches pull requests must name
     items: dict[int, dict[str, Any]] = field(default_factory=dict)  # issues and pulls by number
+    fields: dict[str, Any] = field(default_factory=dict)  # more repository JSON (description, ...)
+    commit_dates: dict[str, str] = field(default_factory=dict)  # sha -> committer date
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -50,6 +52,7 @@ class Call:
     query: dict[str, list[str]]
     body: Any
     status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
 
 
 class _Reply(Exception):
@@ -67,6 +70,7 @@ class FakeGitHub:
         self.token = token
         self.repos: dict[str, Repo] = {}
         self.calls: list[Call] = []
+        self.fail_status = 0  # when set, every request answers with this status
         self._lock = threading.Lock()
         self._ids = 1000
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -89,9 +93,23 @@ class FakeGitHub:
 
     # -- test helpers ----------------------------------------------------------
     def add_repo(
-        self, full_name: str, default_branch: str = "main", remote: Path | None = None
+        self,
+        full_name: str,
+        default_branch: str = "main",
+        remote: Path | None = None,
+        *,
+        description: str | None = None,
+        license_id: str | None = None,
+        commit_dates: dict[str, str] | None = None,
+        **fields: Any,
     ) -> Repo:
-        repo = Repo(full_name, default_branch, remote)
+        """A repository; `fields` override or add to its JSON (e.g. html_url)."""
+        extra: dict[str, Any] = {"description": description, **fields}
+        if license_id:
+            extra["license"] = {"key": license_id.lower(), "spdx_id": license_id}
+        repo = Repo(
+            full_name, default_branch, remote, fields=extra, commit_dates=dict(commit_dates or {})
+        )
         self.repos[full_name] = repo
         return repo
 
@@ -116,13 +134,21 @@ class FakeGitHub:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                call = Call(method, parts.path, parse_qs(parts.query), None)
+                call = Call(
+                    method,
+                    parts.path,
+                    parse_qs(parts.query),
+                    None,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                )
                 status, body, headers = 500, {"message": "fake: unhandled"}, {}
                 try:
                     try:
                         call.body = json.loads(raw) if raw else None
                     except json.JSONDecodeError:
                         raise _Reply(400, {"message": "Problems parsing JSON"}) from None
+                    if fake.fail_status:
+                        raise _Reply(fake.fail_status, {"message": "Server Error"})
                     fake._authorize(self.headers.get("Authorization", ""))
                     with fake._lock:
                         result = fake._route(method, parts.path, call.query, call.body)
@@ -170,6 +196,9 @@ class FakeGitHub:
         match (method, rest):
             case ("GET", []):
                 return self._repo_json(repo)
+            case ("GET", ["commits", sha]) if sha in repo.commit_dates:
+                date = repo.commit_dates[sha]
+                return {"sha": sha, "commit": {"committer": {"name": "t", "date": date}}}
             case ("GET", ["pulls"]):
                 return self._page(self._list_pulls(repo, q), q, path)
             case ("POST", ["pulls"]):
@@ -209,6 +238,7 @@ class FakeGitHub:
             "html_url": f"{SERVER_URL}/{repo.full_name}",
             "url": f"{self.url}/repos/{repo.full_name}",
             "private": True,
+            **repo.fields,
         }
 
     @staticmethod
