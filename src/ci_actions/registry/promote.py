@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ci_actions.registry.client import RegistryClient, RegistryError
+from ci_actions.registry.client import NotFound, RegistryClient, RegistryError
 from ci_actions.registry.manifest import Manifest
+
+
+class SourceMissing(NotFound):
+    """The image to promote is not in the registry."""
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,12 @@ def promote(
     The manifest's bytes are PUT unchanged, so the digest cannot change; we
     still check what the registry answers. A target in another repository
     first gets the blobs (and, for a list, the child manifests) mounted.
-    Raises NotFound when the source does not exist.
+    Raises SourceMissing when the source does not exist.
     """
-    manifest = client.get_manifest(source_repo, source_ref)
+    try:
+        manifest = client.get_manifest(source_repo, source_ref)
+    except NotFound as exc:
+        raise SourceMissing(exc.message, status=exc.status, code=exc.code) from None
     result = Promotion(manifest.digest, manifest.media_type)
     prepared: set[str] = {source_repo}
     for target in targets:
