@@ -128,9 +128,7 @@ def test_bad_input_is_exit_2(tmp_path: Path, args: list[str], input_name: str) -
     assert f"input '{input_name}'" in run.log
 
 
-def test_outputs_as_json_outside_a_runner(
-    tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_outputs_as_json_outside_a_runner(tmp_path: Path, registry: Registry) -> None:
     digest = registry.upload_image("api", "1.0")
     run = invoke(
         tmp_path,
