@@ -63,6 +63,8 @@ class Registry:
     username: str = ""
     password: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    http_auth: requests.auth.AuthBase | None = None  # how the helpers authenticate, when not basic
+    token_server: Any = None  # the fake token server of a token-mode registry
 
     @property
     def host(self) -> str:
@@ -73,7 +75,9 @@ class Registry:
         return f"http://{self.host}"
 
     @property
-    def auth(self) -> tuple[str, str] | None:
+    def auth(self) -> tuple[str, str] | requests.auth.AuthBase | None:
+        if self.http_auth is not None:
+            return self.http_auth
         return (self.username, self.password) if self.username else None
 
     def get(self, path: str, **headers: str) -> requests.Response:
