@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_actions.build import commands as cmd
-from ci_actions.build.inputs import image_ref, key_values
+from ci_actions.builders import commands as cmd
+from ci_actions.builders.inputs import image_ref, key_values
 from ci_actions.errors import InputError
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
@@ -154,8 +154,8 @@ def _resolve_paths(request: cmd.BuildRequest, cwd: Path) -> cmd.BuildRequest:
 
 def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
     from ci_actions import proc
-    from ci_actions.build.execute import Execution, Login, build_and_push
-    from ci_actions.build.select import choose_builder
+    from ci_actions.builders.execute import Execution, Login, build_and_push
+    from ci_actions.builders.select import choose_builder
 
     ctx.log.mask([v for v in inputs.secrets.values() if v])
     request = _resolve_paths(inputs.request, ctx.cwd)

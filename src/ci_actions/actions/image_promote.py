@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ci_actions.build.inputs import image_ref
+from ci_actions.builders.inputs import image_ref
 from ci_actions.errors import InputError
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
