@@ -25,7 +25,7 @@ SPEC = ActionSpec(
         InputSpec("file", "Dockerfile path (default: Dockerfile in the context)."),
         InputSpec(
             "tags",
-            "Full image references to tag and push, newline-separated (e.g. the tags output of image-tags).",
+            "Full image references to tag and push, newline or comma list (e.g. the tags output of image-tags).",
         ),
         InputSpec("labels", "Image labels, KEY=VALUE a line."),
         InputSpec("annotations", "OCI annotations, KEY=VALUE a line."),
@@ -90,7 +90,7 @@ class ImageBuildInputs:
 
 def parse_inputs(raw: RawInputs) -> ImageBuildInputs:
     insecure = tuple(raw.items("insecure-registries", commas=True))
-    tags = tuple(str(image_ref("tags", t)) for t in raw.items("tags"))
+    tags = tuple(str(image_ref("tags", t)) for t in raw.items("tags", commas=True))
     push = raw.flag("push")
     if push and not tags:
         raise InputError(
