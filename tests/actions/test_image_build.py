@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,39 @@ def test_no_builder_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert run.code == 3, run.log
     assert "no builder available" in run.log
     assert "buildah" in run.log  # the hint says what to install
+
+
+def test_push_interrupted_midway_is_exit_3(tmp_path: Path, registry: Registry) -> None:
+    from tests.support.cutting_proxy import CuttingProxy
+
+    with CuttingProxy(registry.port, b"PUT /v2/") as proxy:
+        run = build(
+            tmp_path,
+            "--context", str(FIXTURES / "simple"),
+            "--tags", f"{proxy.host}/app:1",
+            "--push", "true",
+            "--insecure-registries", proxy.host,
+        )  # fmt: skip
+    assert proxy.cuts >= 1
+    assert run.code == 3, run.log
+    assert f"buildah push {proxy.host}/app:1" in run.log
+    assert "connection reset by peer" in run.log.lower() or "eof" in run.log.lower()
+    assert registry.tags("app") == []
+
+
+def test_docker_builder_without_engine_is_exit_3(tmp_path: Path) -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("no docker client on this host")
+    if subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+        pytest.skip("a Docker engine answers here")
+    run = build(
+        tmp_path,
+        "--builder",
+        "docker",
+        "--context",
+        str(FIXTURES / "simple"),
+        "--tags",
+        "r:5000/a:1",
+    )
+    assert run.code == 3, run.log
+    assert "no Docker engine is reachable" in run.log

@@ -146,3 +146,22 @@ def test_outputs_as_json_outside_a_runner(tmp_path: Path, registry: Registry) ->
     )
     assert run.code == 0, run.log
     assert json.loads(run.stdout)["digest"] == digest
+
+
+def test_interrupted_promotion_is_exit_3_and_changes_nothing(
+    tmp_path: Path, registry: Registry
+) -> None:
+    from tests.support.cutting_proxy import CuttingProxy
+
+    digest = registry.upload_image("api", "1.0")
+    with CuttingProxy(registry.port, b"PUT /v2/") as proxy:
+        run = invoke(
+            tmp_path,
+            "image-promote",
+            ["--source", f"{proxy.host}/api:1.0", "--tags", "stable", "--insecure", "true"],
+        )
+    assert proxy.cuts >= 1
+    assert run.code == 3, run.log
+    assert "unreachable" in run.log and "Connection" in run.log
+    assert registry.tags("api") == ["1.0"]
+    assert registry.digest("api", "1.0") == digest
