@@ -233,3 +233,28 @@ def test_docker_builder_without_engine_is_exit_3(tmp_path: Path) -> None:
     )
     assert run.code == 3, run.log
     assert "no Docker engine is reachable" in run.log
+
+
+def test_multistage_with_registry_cache(tmp_path: Path, registry: Registry) -> None:
+    context = tmp_path / "ctx"
+    shutil.copytree(FIXTURES / "multistage", context)
+    (context / "app.txt").write_text(f"unique to this test run: {registry.port}\n")
+    cache = f"{registry.host}/team/api-cache"
+    args = [
+        "--context", str(context),
+        "--tags", f"{registry.host}/team/api:1",
+        "--push", "true",
+        "--cache-from", cache,
+        "--cache-to", f"type=registry,ref={cache}:buildcache",  # buildx's form, repository taken
+        "--insecure-registries", registry.host,
+    ]  # fmt: skip
+    first = build(tmp_path / "first", *args)
+    assert first.code == 0, first.log
+    assert "--layers" in first.log
+    assert "Pushing cache" in first.log
+    assert registry.tags("team/api-cache")  # one tag per cached step
+
+    second = build(tmp_path / "second", *args)
+    assert second.code == 0, second.log
+    assert "Using cache" in second.log
+    assert second.outputs["digest"] == first.outputs["digest"]

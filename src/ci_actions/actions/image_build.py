@@ -191,7 +191,7 @@ def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
             "tags": "\n".join(outcome.tags),
             "metadata": metadata,
         },
-        summary=_summary(metadata, outcome.tags, request.push),
+        summary=summary(metadata, outcome.tags, request.push),
         message=f"built with {builder}"
         + (f", pushed {len(outcome.tags)} tag(s) as {outcome.digest}" if request.push else ""),
     )
@@ -201,7 +201,7 @@ def image_name(tag: str) -> str:
     return image_ref("tags", tag).name
 
 
-def _summary(metadata: dict[str, object], tags: list[str], pushed: bool) -> str:
+def summary(metadata: dict[str, object], tags: list[str], pushed: bool) -> str:
     lines = [
         "### Image build",
         "",

@@ -110,10 +110,16 @@ def run(inputs: ImagePromoteInputs, ctx: Context) -> Result:
         ctx.log.info(f"{ref} -> {done.digest}")
     if done.mounted:
         ctx.log.info(f"{len(done.mounted)} blob(s) mounted across repositories")
-    lines = ["### Image promote", "", f"`{source}` = `{done.digest}`", "", "| new tag |", "|---|"]
-    lines += [f"| `{ref}` |" for ref in tagged]
     return Result(
         outputs={"digest": done.digest, "tags": "\n".join(tagged)},
-        summary="\n".join(lines) + "\n",
+        summary=summary(str(source), done.digest, tagged, len(done.mounted)),
         message=f"{len(tagged)} tag(s) now point at {done.digest}",
     )
+
+
+def summary(source: str, digest: str, tagged: list[str], mounted: int) -> str:
+    lines = ["### Image promote", "", f"`{source}` is `{digest}`; no rebuild, no upload."]
+    if mounted:
+        lines[-1] += f" {mounted} blob(s) mounted from the source repository."
+    lines += ["", "| new tag |", "|---|", *(f"| `{ref}` |" for ref in tagged)]
+    return "\n".join(lines) + "\n"
