@@ -98,3 +98,24 @@ def test_unreachable_registry() -> None:
 def test_secure_client_refuses_plain_http(registry: Registry) -> None:
     with pytest.raises(RegistryUnreachable):
         RegistryClient(registry.host, timeout=2).ping()
+
+
+def test_blobs_are_copied_when_the_registry_declines_the_mount(registry: Registry) -> None:
+    from tests.support.cutting_proxy import CuttingProxy
+
+    digest = registry.upload_image("build/app", "1", b"layer bytes")
+    uploads = registry.blob_uploads()
+    with CuttingProxy(registry.port, rewrite=(b"?mount=", b"?nomount=")) as proxy:
+        done = promote(
+            RegistryClient(proxy.host, insecure=True),
+            "build/app",
+            "1",
+            [Target("release/app", "1")],
+        )
+    assert proxy.rewrites == 2  # config and layer: each mount asked for, each declined
+    assert registry.digest("release/app", "1") == digest
+    assert registry.blob_uploads("release/app") == 2  # copied instead
+    assert registry.blob_uploads() == uploads + 2
+    assert len(done.mounted) == 2
+    layer = registry.get(f"/v2/release/app/blobs/{done.mounted[-1]}")
+    assert layer.content == b"layer bytes"

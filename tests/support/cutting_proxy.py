@@ -2,7 +2,9 @@
 
 Everything is forwarded unchanged until the client sends bytes containing
 `cut` (e.g. `b"PUT /v2/"`); then both sides are reset, as when a registry or
-the network goes away in the middle of a push.
+the network goes away in the middle of a push. `rewrite=(old, new)` edits
+what the client sends (e.g. hide `?mount=` to play a registry without
+cross-repository mounts).
 
     with CuttingProxy(registry.port, b"PUT /v2/") as proxy:
         proxy.host   # "127.0.0.1:PORT" to push to
@@ -19,10 +21,14 @@ from types import TracebackType
 
 
 class CuttingProxy:
-    def __init__(self, upstream_port: int, cut: bytes) -> None:
+    def __init__(
+        self, upstream_port: int, cut: bytes = b"", rewrite: tuple[bytes, bytes] | None = None
+    ) -> None:
         self.upstream_port = upstream_port
         self.cut = cut
+        self.rewrite = rewrite
         self.cuts = 0
+        self.rewrites = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
@@ -56,13 +62,16 @@ class CuttingProxy:
         try:
             while data := client.recv(65536):
                 seen = (seen + data)[-(len(self.cut) + 65536) :]
-                if self.cut in seen:
+                if self.cut and self.cut in seen:
                     self.cuts += 1
                     for sock in (client, upstream):  # RST, not a clean close
                         sock.setsockopt(
                             socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                         )
                     break
+                if self.rewrite and self.rewrite[0] in data:
+                    self.rewrites += data.count(self.rewrite[0])
+                    data = data.replace(*self.rewrite)
                 upstream.sendall(data)
         except OSError:
             pass
