@@ -258,3 +258,26 @@ def test_multistage_with_registry_cache(tmp_path: Path, registry: Registry) -> N
     assert second.code == 0, second.log
     assert "Using cache" in second.log
     assert second.outputs["digest"] == first.outputs["digest"]
+
+
+def test_multi_platform_pushes_one_index_under_every_tag(
+    tmp_path: Path, registry: Registry
+) -> None:
+    args = [
+        "--context", str(FIXTURES / "multistage"),
+        "--tags", f"{registry.host}/multi/app:1, {registry.host}/multi/app:latest",
+        "--platforms", "linux/amd64,linux/arm64",
+        "--push", "true",
+        "--insecure-registries", registry.host,
+    ]  # fmt: skip
+    for attempt in ("first", "again"):  # a second run must not add to the first run's list
+        run = build(tmp_path / attempt, *args)
+        assert run.code == 0, run.log
+        digest = run.outputs["digest"]
+        assert {registry.digest("multi/app", t) for t in ("1", "latest")} == {digest}
+        index = registry.get(
+            f"/v2/multi/app/manifests/{digest}",
+            Accept="application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json",
+        ).json()
+        platforms = sorted(m["platform"]["architecture"] for m in index["manifests"])
+        assert platforms == ["amd64", "arm64"]

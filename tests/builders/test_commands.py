@@ -92,6 +92,7 @@ def test_buildkitd_config_marks_each_insecure_registry() -> None:
             lambda: cmd.oci_login_argv("buildah", "127.0.0.1:5000", "ci", tls_verify=False),
         ),
         ("docker-login", lambda: cmd.docker_login_argv("ghcr.io", "ci")),
+        ("buildah-manifest-rm", lambda: cmd.oci_manifest_rm_argv("buildah", FULL, VFS)),
         ("buildx-create", lambda: cmd.buildx_create_argv("ci-actions-1", "/tmp/s/buildkitd.toml")),
     ],
 )

@@ -199,10 +199,15 @@ def oci_build_argv(
         argv.append("--pull=always")
     if not tls_verify:
         argv.append("--tls-verify=false")
-    if iidfile:
+    if iidfile and not multi:  # several platforms make several images: no one ID
         argv += ["--iidfile", iidfile]
     argv.append(req.context)
     return argv
+
+
+def oci_manifest_rm_argv(tool: str, req: BuildRequest, storage: StorageOptions) -> list[str]:
+    """Drop a manifest list left by an earlier build: `--manifest` would add to it."""
+    return [tool, *storage.global_args(), "manifest", "rm", local_name(req)]
 
 
 def oci_push_argv(

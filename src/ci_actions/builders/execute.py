@@ -110,6 +110,8 @@ def _oci(req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | Non
             what=f"{tool} login {login.registry}",
         )
     dockerfile = Path(req.file).read_text(encoding="utf-8", errors="replace")
+    if len(req.platforms) > 1:
+        proc.run(cmd.oci_manifest_rm_argv(tool, req, ex.storage), extra_env=ex.env, ok_codes=None)
     iidfile = scratch / "image-id"
     started = time.monotonic()
     ex.run(
