@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -281,3 +282,51 @@ def test_multi_platform_pushes_one_index_under_every_tag(
         ).json()
         platforms = sorted(m["platform"]["architecture"] for m in index["manifests"])
         assert platforms == ["amd64", "arm64"]
+
+
+def _blob_text(data: bytes) -> bytes:
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def test_build_secret_is_mounted_and_kept_out_of_image_and_logs(
+    tmp_path: Path, registry: Registry
+) -> None:
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox is not installed; run scripts/bootstrap (busybox-static)")
+    context = tmp_path / "ctx"
+    shutil.copytree(FIXTURES / "secret", context)
+    shutil.copy(busybox, context / "busybox")
+    args = ["--context", str(context), "--push", "true", "--insecure-registries", registry.host]
+
+    wrong = build(
+        tmp_path / "wrong",
+        *args,
+        "--tags",
+        f"{registry.host}/app:wrong",
+        "--secrets",
+        "token=not-it",
+    )
+    assert wrong.code == 3, wrong.log  # the RUN step checks the value: the mount is real
+
+    run = build(
+        tmp_path / "right",
+        *args,
+        "--tags", f"{registry.host}/app:1",
+        "--secrets", "token=tok-very-secret-123",
+    )  # fmt: skip
+    assert run.code == 0, run.log
+    secret = b"tok-very-secret-123"
+    doc = manifest(registry, "app", run.outputs["digest"])
+    blobs = [doc["config"], *doc["layers"]]  # type: ignore[list-item]
+    assert len(blobs) == 2  # config and one layer (buildah without --layers commits once)
+    for blob in blobs:
+        data = _blob_text(registry.get(f"/v2/app/blobs/{blob['digest']}").content)  # type: ignore[index]
+        assert secret not in data
+    assert any(
+        b"checked" in _blob_text(registry.get(f"/v2/app/blobs/{b['digest']}").content)
+        for b in blobs
+    )  # type: ignore[index]
+    shown = [line for line in run.log.splitlines() if not line.startswith("::add-mask::")]
+    assert not any(secret.decode() in line for line in shown)
+    assert not list(tmp_path.glob("**/secret-*"))  # the secret files are gone
