@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.support.cli import CliRun, invoke
 from tests.support.registry import Registry, free_port
@@ -148,22 +147,6 @@ def test_unreachable_registry_is_exit_3(tmp_path: Path) -> None:
     assert "connection refused" in run.log.lower()
     for name in ("digest", "image-ref", "tags", "metadata"):
         assert name in run.outputs  # every output written, even on failure
-
-
-def test_registry_stopped_before_the_push(tmp_path: Path, registry: Registry) -> None:
-    registry.stop()
-    with pytest.raises(requests.ConnectionError):
-        registry.tags("app")
-    run = build(
-        tmp_path,
-        "--context", str(FIXTURES / "simple"),
-        "--tags", f"{registry.host}/app:1",
-        "--push", "true",
-        "--insecure-registries", registry.host,
-    )  # fmt: skip
-    assert run.code == 3
-    assert f"buildah push {registry.host}/app:1" in run.log
-    assert "connection refused" in run.log.lower()
 
 
 @pytest.mark.parametrize(
