@@ -45,7 +45,6 @@ class Execution:
     storage: cmd.StorageOptions
     log: Runner
     temp_root: Path
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     env: dict[str, str] = field(default_factory=dict)  # extra env of every command
 
     def run(
