@@ -7,7 +7,10 @@
         registry.digest("app", "1.0") # "sha256:..." or None
 
 `registry_auth` is the same with htpasswd basic auth (`.username`,
-`.password`). `Registry.start(dir)` starts one outside a fixture (benchmarks).
+`.password`); `registry_token` (tests/support/token_server.py) uses the
+bearer-token flow. `registry.upload_image(repo, tag)` seeds an image with
+plain API calls; `registry.blob_uploads()` counts completed blob uploads.
+`running_registry()` starts one outside a fixture (benchmarks, demos).
 """
 
 from __future__ import annotations
