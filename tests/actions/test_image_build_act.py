@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.act import Consumer
-from tests.support.fake_github import FakeGitHub, repo_json, serve
+from tests.support.fake_github import FakeGitHub
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.act
@@ -64,8 +64,8 @@ def test_tags_build_promote_under_act(consumer: Consumer, registry_auth: Registr
     files = {f"app/{p.name}": p.read_text() for p in FIXTURE.iterdir()}
     sha = consumer.commit(files, "app")
     repo = {"name": "api", "full_name": "team/api", "default_branch": "main"}
-    fake = FakeGitHub(repos={"team/api": repo_json("team/api", default_branch="main")})
-    with serve(fake):
+    with FakeGitHub() as fake:
+        fake.add_repo("team/api", default_branch="main")
         workflow = WORKFLOW.replace("__REG__", registry_auth.host).replace("__API__", fake.url)
         run = consumer.run(
             workflow,
