@@ -55,6 +55,7 @@ def commit_and_push(
     rng: random.Random | None = None,
     sleep: Callable[[float], None] = time.sleep,
     base_delay: float = 0.2,
+    max_delay: float | None = None,
 ) -> Published:
     """Apply `edit` on top of `remote/branch`, commit, push; retry on rejection.
 
@@ -90,6 +91,8 @@ def commit_and_push(
                 hint="nothing was force-pushed; the remote is unchanged by this run",
             )
         delay = base_delay * (2 ** (attempts - 1))
+        if max_delay is not None:  # many writers on one branch: keep retrying, not sleeping
+            delay = min(delay, max_delay)
         sleep(delay * (0.5 + rng.random()))  # jitter so racing writers spread out
 
 

@@ -98,7 +98,11 @@ SPEC = ActionSpec(
         ),
         InputSpec("author-name", "Git author and committer name.", DEFAULT_AUTHOR_NAME),
         InputSpec("author-email", "Git author and committer email.", DEFAULT_AUTHOR_EMAIL),
-        InputSpec("push-retries", "Retries of a rejected push.", "5"),
+        InputSpec(
+            "push-retries",
+            "How many times a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
+            "15",
+        ),
     ),
     outputs=(
         OutputSpec("id", "The entry recorded, changed, found or restored."),
@@ -211,7 +215,7 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
             raw.text("author-name") or DEFAULT_AUTHOR_NAME,
             raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
         ),
-        push_retries=raw.integer("push-retries", minimum=0) if raw.text("push-retries") else 5,
+        push_retries=raw.integer("push-retries", minimum=0) if raw.text("push-retries") else 15,
     )
 
 

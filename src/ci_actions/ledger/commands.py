@@ -7,7 +7,7 @@ as freshly fetched, so a retry after a concurrent push decides again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from ci_actions.ledger.schema import (
     format_time,
     scan_failed,
 )
+from ci_actions.publish import PushRejected
 from ci_actions.result import Annotation, Result
 
 if TYPE_CHECKING:
@@ -72,17 +73,23 @@ def _write(
     compose: store.Compose,
     message: str,
     corrupt: list[Corrupt],
+    outputs: Callable[[], dict[str, object]],
 ) -> store.Written:
-    return store.write(
-        location,
-        path,
-        compose,
-        message,
-        corrupt=corrupt,
-        retries=inputs.push_retries,
-        rng=ctx.rng,
-        rescue=_rescue_path(inputs, ctx),
-    )
+    """store.write; a push given up on still reports, in the outputs, what was kept aside."""
+    try:
+        return store.write(
+            location,
+            path,
+            compose,
+            message,
+            corrupt=corrupt,
+            retries=inputs.push_retries,
+            rng=ctx.rng,
+            rescue=_rescue_path(inputs, ctx),
+        )
+    except PushRejected as exc:
+        exc.outputs.update(outputs())
+        raise
 
 
 def _annotations(corrupt: Sequence[Corrupt]) -> list[Annotation]:
@@ -238,6 +245,7 @@ def record(inputs: LedgerInputs, ctx: Context) -> Result:
             compose,
             f"release-ledger: record {inputs.service} {ref} in {inputs.environment}",
             corrupt,
+            lambda: _entry_outputs(_release_of(entry)),
         )
         display = location.display(path)
     ctx.log.info(f"recorded {entry.id}: {ref} ({status}) in {display}")
@@ -309,6 +317,7 @@ def set_status(inputs: LedgerInputs, ctx: Context) -> Result:
             compose,
             f"release-ledger: {path.stem} in {path.parent.name} {status}",
             corrupt,
+            lambda: _entry_outputs(changed["release"]) if changed else {},
         )
     release = changed["release"]
     entry = release.entry
@@ -504,6 +513,7 @@ def rollback(inputs: LedgerInputs, ctx: Context) -> Result:
             compose,
             f"release-ledger: roll back {inputs.service} in {inputs.environment} to {good.entry.reference}",
             corrupt,
+            lambda: _entry_outputs(done["entry"]) if done else {},
         )
     restored = done["entry"]
     outputs = _entry_outputs(restored)

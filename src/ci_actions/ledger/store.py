@@ -170,6 +170,10 @@ def _append(path: Path, lines: Sequence[Line]) -> None:
         fh.write(text.encode("utf-8"))
 
 
+# Every pipeline of every service appends to the same branch: many short retries
+# (capped backoff) rather than few long ones.
+MAX_RETRY_DELAY = 2.0
+
 # Decides, on the freshly read file, what to append (may raise to refuse).
 Compose = Callable[[LedgerFile], Sequence[Line]]
 
@@ -212,7 +216,13 @@ def write(
         return Written(tuple(pending), "", 1)
     try:
         published = commit_and_push(
-            location.git, edit, message, branch=location.branch, retries=retries, rng=rng
+            location.git,
+            edit,
+            message,
+            branch=location.branch,
+            retries=retries,
+            rng=rng,
+            max_delay=MAX_RETRY_DELAY,
         )
     except PushRejected as exc:
         if pending:
