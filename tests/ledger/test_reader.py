@@ -107,3 +107,23 @@ def test_ledger_files_filters(tmp_path: Path) -> None:
     assert names(service="api") == ["dev/api.jsonl", "prod/api.jsonl"]
     assert names(environment="prod", service="worker") == ["prod/worker.jsonl"]
     assert ledger_files(tmp_path / "missing") == []
+
+
+@pytest.mark.parametrize("block", [64, 301, 4096])
+def test_small_blocks_give_the_same_fold(
+    tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks that cut lines anywhere, a corrupt line inside a block, no final newline."""
+    import ci_actions.ledger.reader as reader
+
+    text = (FIXTURE / "prod" / "api.jsonl").read_text()
+    path = _copy(tmp_path, "prod", "api", text.rstrip("\n"))
+    expected_corrupt: list[Corrupt] = []
+    expected = read_ledger(FIXTURE / "prod" / "api.jsonl", "x", expected_corrupt)
+    monkeypatch.setattr(reader, "BLOCK_BYTES", block)
+    corrupt: list[Corrupt] = []
+    got = read_ledger(path, "x", corrupt)
+    assert [(r.entry.id, r.status, r.updated) for r in got.releases] == [
+        (r.entry.id, r.status, r.updated) for r in expected.releases
+    ]
+    assert corrupt == expected_corrupt == [Corrupt("x", 12, corrupt[0].message)]
