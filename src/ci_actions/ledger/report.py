@@ -43,6 +43,12 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m" if minutes else f"{int(seconds)}s"
 
 
+def _short_reference(image: str, tag: str, digest: str) -> str:
+    """NAME:TAG@sha256:<12 hex>: the full digest is in the cell's title."""
+    algorithm, _, hexdigits = digest.partition(":")
+    return image + (f":{tag}" if tag else "") + (f"@{algorithm}:{hexdigits[:12]}" if digest else "")
+
+
 def _rate(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
@@ -93,6 +99,7 @@ def _services(ledgers: Sequence[LedgerFile]) -> list[dict[str, Any]]:
                 "created": r.entry.created,
                 "status": r.status,
                 "reference": r.entry.reference,
+                "short": _short_reference(r.entry.image, r.entry.tag, r.entry.digest),
                 "commit": r.entry.git_commit[:12],
                 "branch": r.entry.git_branch,
                 "vulnerabilities": ""
