@@ -128,7 +128,7 @@ class BumpInputs:
     repository: str
     branch: str
     token: str
-    message: Any  # a compiled Jinja2 template
+    message: Any  # a compiled Jinja2 template (None in edit mode)
     identity: Identity
     push_retries: int
     dry_run: bool
@@ -150,16 +150,19 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
     paths = raw.items("paths")
     if not paths:
         raise InputError("paths", "names no file", hint="e.g.  overlays/prod")
-    try:
-        message = compile_template(raw.raw_text("commit-message") or DEFAULT_MESSAGE)
-    except TemplateError as exc:
-        raise InputError("commit-message", f"is not a valid Jinja2 template: {exc}") from None
+    mode = raw.choice("mode", MODES)
+    message: Any = None  # edit mode writes no message: spare compiling the template
+    if mode != "edit":
+        try:
+            message = compile_template(raw.raw_text("commit-message") or DEFAULT_MESSAGE)
+        except TemplateError as exc:
+            raise InputError("commit-message", f"is not a valid Jinja2 template: {exc}") from None
     name = raw.text("author-name") or DEFAULT_AUTHOR_NAME
     email = raw.text("author-email") or DEFAULT_AUTHOR_EMAIL
     return BumpInputs(
         paths=tuple(paths),
         images=tuple(images),
-        mode=raw.choice("mode", MODES),
+        mode=mode,
         repository=raw.text("repository"),
         branch=raw.text("branch"),
         token=raw.text("token"),

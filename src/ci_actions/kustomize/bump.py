@@ -70,13 +70,24 @@ class Plan:
     def diff(self) -> str:
         return "".join(f.diff() for f in self.files if f.changed)
 
-    def write(self) -> list[str]:
-        """Write every changed file atomically; returns their relative paths."""
-        return [f.rel for f in self.files if f.changed and fsutil.write_atomic(f.path, f.after)]
+    def write(self, *, sync: bool = False) -> list[str]:
+        """Write every changed file atomically, all or none; returns their relative paths.
+
+        No fsync by default: a bump is re-derived from its inputs at will and
+        the pushed commit is its durable record, while syncing a thousand
+        files costs seconds on a busy disk.
+        """
+        changed = [f for f in self.files if f.changed]
+        written = set(fsutil.write_atomic_many(((f.path, f.after) for f in changed), sync=sync))
+        return [f.rel for f in changed if f.path in written]
 
 
 def is_kustomization(path: Path) -> bool:
     return path.name in KUSTOMIZATION_NAMES
+
+
+def _kustomization_in(directory: Path) -> Path | None:
+    return next((directory / n for n in KUSTOMIZATION_NAMES if (directory / n).is_file()), None)
 
 
 def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
@@ -90,17 +101,17 @@ def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
             raise PathsError(f"{pattern!r} is outside the repository; give a path inside it")
         target = root / pattern
         if glob.has_magic(pattern):
-            hits = sorted(
-                Path(p)
-                for p in glob.glob(str(target), recursive=True)
-                if Path(p).is_file()
-                and (Path(p).suffix in YAML_SUFFIXES or is_kustomization(Path(p)))
-            )
+            hits: list[Path] = []
+            for hit in sorted(Path(p) for p in glob.glob(str(target), recursive=True)):
+                if hit.is_dir():  # a directory a glob names stands for its kustomization
+                    hits += [k for k in [_kustomization_in(hit)] if k is not None]
+                elif hit.suffix in YAML_SUFFIXES or is_kustomization(hit):
+                    hits.append(hit)
             if not hits:
-                raise PathsError(f"{pattern!r} matches no YAML file")
+                raise PathsError(f"{pattern!r} matches no YAML file and no kustomization")
             found.update(dict.fromkeys(hits))
         elif target.is_dir():
-            kust = next((target / n for n in KUSTOMIZATION_NAMES if (target / n).is_file()), None)
+            kust = _kustomization_in(target)
             if kust is None:
                 raise PathsError(f"{pattern!r} is a directory without a kustomization.yaml")
             found[kust] = None
@@ -108,6 +119,10 @@ def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
             found[target] = None
         else:
             raise PathsError(f"{pattern!r} does not exist")
+    top = root.resolve()
+    for path in found:  # a symlink must not lead the edit out of the repository
+        if not path.resolve().is_relative_to(top):
+            raise PathsError(f"{path.relative_to(root)} leads outside the repository (a symlink)")
     return list(found)
 
 
@@ -115,11 +130,18 @@ def bump_text(
     text: str, rel: str, kustomization: bool, settings: Sequence[ImageSetting]
 ) -> tuple[str, list[ImageChange]]:
     """The new text of one file and what changed in it (raises YamlFileError)."""
+    if (
+        not kustomization
+        and "$imagepolicy" not in text
+        and not any(s.name in text for s in settings)
+    ):
+        compose_documents(text, rel)  # still refuse a broken file; nothing here to set
+        return text, []
     docs = compose_documents(text, rel)
     edits: list[Edit] = []
     changes: list[ImageChange] = []
     if kustomization:
-        edits, changes = kustfile.set_images(text, rel, settings)
+        edits, changes = kustfile.set_images(text, rel, docs, settings)
     else:
         edits, changes = manifests.set_images(docs, settings)
     marker_edits, marker_changes = markers.set_images(text, docs, settings)
@@ -127,6 +149,8 @@ def bump_text(
         if not any(conflicts(edit, other) for other in edits):
             edits.append(edit)
     changes += marker_changes
+    if "\r\n" in text:  # lines this adds end as the file's lines do
+        edits = [Edit(e.start, e.end, e.text.replace("\n", "\r\n")) for e in edits]
     return (apply_edits(text, edits) if edits else text), changes
 
 

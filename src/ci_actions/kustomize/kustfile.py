@@ -17,13 +17,13 @@ from ci_actions.kustomize.setimage import FIELDS, ImageSetting, entry_reference,
 from ci_actions.kustomize.spans import (
     Edit,
     YamlFileError,
-    compose_documents,
     content_end,
     get,
     is_null,
     line_end,
     line_of,
     line_start,
+    next_line_start,
     render_scalar,
     replace_scalar,
     scalar_text,
@@ -51,11 +51,12 @@ class _Entry:
 
 
 def set_images(
-    text: str, rel: str, settings: Sequence[ImageSetting]
+    text: str, rel: str, composed: Sequence[Node | None], settings: Sequence[ImageSetting]
 ) -> tuple[list[Edit], list[ImageChange]]:
-    """The edits that set every image of `settings` in this kustomization text."""
+    """The edits that set every image of `settings` in this kustomization text
+    (`composed`: its documents, from spans.compose_documents)."""
     wanted = {s.name: s for s in settings}  # the last argument for a name wins
-    docs = [d for d in compose_documents(text, rel) if d is not None]
+    docs = [d for d in composed if d is not None]
     if len(docs) > 1:
         raise YamlFileError(
             rel, line_of(docs[1]), "holds several documents; a kustomization is one"
@@ -150,7 +151,7 @@ def _entry_edits(text: str, entry: _Entry, fields: dict[str, str]) -> list[Edit]
                 edits.append(Edit(start, int(entry.pairs[j][0].start_mark.index), ""))
                 i = j
                 continue
-            end = min(line_end(text, content_end(text, v)) + 1, len(text))
+            end = next_line_start(text, content_end(text, v))
             edits.append(Edit(line_start(text, start), end, ""))
         elif desired[key] != entry.fields.get(key):
             assert isinstance(v, ScalarNode)

@@ -35,6 +35,8 @@ class Marker:
 
 def find_markers(text: str, docs: Sequence[Node | None]) -> list[Marker]:
     """Each marker comment with the scalar that ends just before it on its line."""
+    if "$imagepolicy" not in text:
+        return []
     by_line: dict[int, list[tuple[ScalarNode, MappingNode | None]]] = {}
     for doc in docs:
         for node in walk(doc):
@@ -43,8 +45,6 @@ def find_markers(text: str, docs: Sequence[Node | None]) -> list[Marker]:
                     if isinstance(value, ScalarNode) and value.style not in ("|", ">"):
                         by_line.setdefault(int(value.end_mark.line), []).append((value, node))
     markers: list[Marker] = []
-    if "$imagepolicy" not in text:
-        return markers
     offset = 0
     for number, line in enumerate(text.split("\n")):
         for match in MARKER_RE.finditer(line):

@@ -14,16 +14,28 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ci_actions.errors import ConfigError
 
-try:  # libyaml when present: same marks (character offsets), ten times faster
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same marks, much faster
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Composes only: plain scalars are strings or null, nothing else is resolved
+    (edits need positions and text, not typed values)."""
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0] and value in _NULLS:
+                return "tag:yaml.org,2002:null"
+            return _STR_TAG
+        return "tag:yaml.org,2002:seq" if kind is SequenceNode else "tag:yaml.org,2002:map"
+
 
 _STR_TAG = "tag:yaml.org,2002:str"
 # Forms YAML 1.2 (Go's yaml.v3, which kustomize uses) reads as numbers or
@@ -160,9 +172,17 @@ def line_start(text: str, offset: int) -> int:
 
 
 def line_end(text: str, offset: int) -> int:
-    """Offset of the newline ending the line that holds `offset` (len(text) at EOF)."""
+    """Offset of the line break ending the line that holds `offset` (len(text) at EOF)."""
     end = text.find("\n", offset)
-    return len(text) if end < 0 else end
+    if end < 0:
+        return len(text)
+    return end - 1 if end > offset and text[end - 1] == "\r" else end
+
+
+def next_line_start(text: str, offset: int) -> int:
+    """Offset just past the line break ending the line that holds `offset`."""
+    end = text.find("\n", offset)
+    return len(text) if end < 0 else end + 1
 
 
 def needs_quotes(value: str) -> bool:
