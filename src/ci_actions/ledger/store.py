@@ -170,10 +170,6 @@ def _append(path: Path, lines: Sequence[Line]) -> None:
         fh.write(text.encode("utf-8"))
 
 
-# Every pipeline of every service appends to the same branch: many short retries
-# (capped backoff) rather than few long ones.
-MAX_RETRY_DELAY = 2.0
-
 # Decides, on the freshly read file, what to append (may raise to refuse).
 Compose = Callable[[LedgerFile], Sequence[Line]]
 
@@ -222,7 +218,6 @@ def write(
             branch=location.branch,
             retries=retries,
             rng=rng,
-            max_delay=MAX_RETRY_DELAY,
         )
     except PushRejected as exc:
         if pending:
