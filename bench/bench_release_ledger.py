@@ -142,12 +142,13 @@ def main() -> None:
             f"ledger: {ENTRIES:,} entries, {sum(1 for _ in path.open('rb')):,} lines, {size / 1e6:.1f} MB (made in {time.perf_counter() - t0:.1f} s)"
         )
 
-        def core_last_good() -> None:
-            ledger = read_ledger(path, "bench", [])
-            assert queries.last_good(ledger, queries.current(ledger)) is not None
+        def core_last_good() -> None:  # as the command: heads, then the one whole entry
+            ledger = read_ledger(path, "bench", [], full=False)
+            good = queries.last_good(ledger, queries.current(ledger))
+            assert good is not None and good.entry.git_commit
 
         def core_stats() -> None:
-            assert queries.stats(read_ledger(path, "bench", [])).deployments == ENTRIES
+            assert queries.stats(read_ledger(path, "bench", [], full=False)).deployments == ENTRIES
 
         base = timed(lambda: baseline_fold(path))
         results = {

@@ -127,3 +127,40 @@ def test_small_blocks_give_the_same_fold(
         (r.entry.id, r.status, r.updated) for r in expected.releases
     ]
     assert corrupt == expected_corrupt == [Corrupt("x", 12, corrupt[0].message)]
+
+
+@pytest.mark.parametrize("block", [97, 1 << 20])
+def test_head_only_read_folds_the_same_and_reads_whole_entries_on_demand(
+    tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ci_actions.ledger.reader as reader
+    from ci_actions.ledger.schema import EntryLine
+
+    monkeypatch.setattr(reader, "BLOCK_BYTES", block)
+    path = FIXTURE / "prod" / "api.jsonl"
+    whole = read_ledger(path, "x", [])
+    corrupt: list[Corrupt] = []
+    heads = read_ledger(path, "x", corrupt, full=False)
+    assert [c.line for c in corrupt] == [12]
+    assert [(r.head.id, r.status, r.updated, r.failed_at) for r in heads.releases] == [
+        (r.head.id, r.status, r.updated, r.failed_at) for r in whole.releases
+    ]
+    assert not any(isinstance(r.head, EntryLine) for r in heads.releases)
+    for mine, expected in zip(reversed(heads.releases), reversed(whole.releases), strict=True):
+        assert mine.entry == expected.entry
+        assert mine.as_json() == expected.as_json()
+
+
+def test_a_line_wrong_beyond_its_head_is_caught_when_read_whole(tmp_path: Path) -> None:
+    from ci_actions.errors import ConfigError
+
+    source = (FIXTURE / "prod" / "worker.jsonl").read_text().splitlines()
+    broken = source[0].replace('"metadata":{}', '"metadata":"oops"')
+    path = _copy(tmp_path, "prod", "worker", "\n".join([broken, source[1]]) + "\n")
+    heads = read_ledger(path, "prod/worker.jsonl", [], full=False)
+    assert heads.releases[0].status == "healthy"
+    with pytest.raises(ConfigError, match=r"prod/worker.jsonl:1: the entry worker-.* is not valid"):
+        heads.releases[0].entry  # noqa: B018
+    corrupt: list[Corrupt] = []
+    assert read_ledger(path, "prod/worker.jsonl", corrupt).releases == []
+    assert [(c.line, "metadata" in c.message) for c in corrupt] == [(1, True), (2, False)]

@@ -121,10 +121,10 @@ def _release_of(entry: EntryLine) -> Release:
 
 
 def _read_all(
-    inputs: LedgerInputs, location: store.Location, corrupt: list[Corrupt]
+    inputs: LedgerInputs, location: store.Location, corrupt: list[Corrupt], *, full: bool = True
 ) -> list[LedgerFile]:
     files = ledger_files(location.ledger_dir, inputs.service, inputs.environment)
-    return [store.read(location, path, corrupt) for path in files]
+    return [store.read(location, path, corrupt, full=full) for path in files]
 
 
 def _find(ledger: LedgerFile, entry_id: str, display: str) -> Release:
@@ -419,16 +419,18 @@ def last_good(inputs: LedgerInputs, ctx: Context) -> Result:
     with store.open_location(_target(inputs, ctx), ctx.temp_dir()) as location:
         path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
         display = location.display(path)
-        ledger = store.read(location, path, corrupt)
-    before, good = _rollback_pair(inputs, ledger, display)
+        ledger = store.read(location, path, corrupt, full=False)
+        before, good = _rollback_pair(inputs, ledger, display)
+        # The whole entry is read here, while the (scratch) checkout still exists.
+        outputs = _entry_outputs(good) if good else {}
     if good is None:
-        after = f" before {before.entry.id}" if before else ""
+        after = f" before {before.head.id}" if before else ""
         raise VerdictFailure(
             f"no healthy entry of {inputs.service} in {inputs.environment}{after} ({display})"
         )
     ctx.log.info(f"last good: {good.entry.id} {good.entry.reference}")
     return Result(
-        outputs=_entry_outputs(good),
+        outputs=outputs,
         annotations=_annotations(corrupt),
         summary=f"### Release ledger\n\nLast good **{inputs.service}** in **{inputs.environment}**: `{good.entry.reference}` (`{good.entry.id}`, {good.entry.created}).\n",
     )
@@ -448,7 +450,7 @@ def _bump_values(inputs: LedgerInputs, image: str) -> dict[str, str]:
         "author-email": inputs.identity.email,
         "push-retries": str(inputs.push_retries),
         "working-directory": str(inputs.working_directory),
-        "commit-message": "",
+        "environment": inputs.environment,
     }
     return {k: v for k, v in values.items() if v}
 
@@ -565,7 +567,7 @@ def _percent(rate: float | None) -> str:
 def stats(inputs: LedgerInputs, ctx: Context) -> Result:
     corrupt: list[Corrupt] = []
     with store.open_location(_target(inputs, ctx), ctx.temp_dir()) as location:
-        ledgers = _read_all(inputs, location, corrupt)
+        ledgers = _read_all(inputs, location, corrupt, full=False)
     all_stats = [queries.stats(ledger) for ledger in ledgers]
     rate = queries.overall_success_rate(all_stats)
     lines = ["### Release ledger: statistics", ""]

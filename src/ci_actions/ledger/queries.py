@@ -16,7 +16,7 @@ def history(
     """Entries newest first (by creation time, then file order), optionally by status."""
     wanted = set(statuses)
     releases = [r for f in files for r in f.releases if not wanted or r.status in wanted]
-    releases.sort(key=lambda r: (r.entry.created, r.seq), reverse=True)
+    releases.sort(key=lambda r: (r.head.created, r.seq), reverse=True)
     return releases[:limit] if limit > 0 else releases
 
 
@@ -29,9 +29,9 @@ def current(ledger: LedgerFile) -> Release | None:
 
 
 def _same_image(a: Release, b: Release) -> bool:
-    if a.entry.digest and b.entry.digest:
-        return a.entry.digest == b.entry.digest
-    return (a.entry.image, a.entry.tag) == (b.entry.image, b.entry.tag)
+    if a.head.digest and b.head.digest:
+        return a.head.digest == b.head.digest
+    return (a.head.image, a.head.tag) == (b.head.image, b.head.tag)
 
 
 def last_good(ledger: LedgerFile, before: Release | None) -> Release | None:
@@ -101,7 +101,7 @@ def stats(ledger: LedgerFile) -> Stats:
     if failures:
         worst = failures[-1]
         last_failure = {
-            "id": worst.entry.id,
+            "id": worst.head.id,
             "at": worst.failed_at,
             "status": worst.status,
             "reason": worst.reason,
@@ -118,7 +118,7 @@ def stats(ledger: LedgerFile) -> Stats:
         success_rate=succeeded / judged if judged else None,
         mtbf_seconds=mtbf,
         last_failure=last_failure,
-        current=now.entry.id if now else "",
+        current=now.head.id if now else "",
     )
 
 

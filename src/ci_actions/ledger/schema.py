@@ -14,6 +14,7 @@ names it rather than guessing at fields it does not know.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -44,9 +45,12 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 # gc=False: decoded from JSON, these hold no reference cycles, and a read makes
 # hundreds of thousands of them; the cyclic GC need not track them.
-class EntryLine(
+class EntryHead(
     msgspec.Struct, kw_only=True, rename="kebab", tag_field="type", tag="entry", gc=False
 ):
+    """What the queries need of an entry. `last-good` and `stats` decode only
+    this; the whole entry is read for the few entries they answer with."""
+
     v: Literal[1]  # another version fails validation, then _check_version names it
     id: str
     service: str
@@ -54,15 +58,8 @@ class EntryLine(
     image: str
     tag: str = ""
     digest: str = ""
-    git_commit: str = ""
-    git_branch: str = ""
-    workflow_run: str = ""
-    actor: str = ""
     created: str
     status: Status
-    scan: dict[str, Any] | None = None
-    vulnerabilities: int | None = None
-    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def reference(self) -> str:
@@ -74,7 +71,17 @@ class EntryLine(
         )
 
 
-class StatusLine(
+class EntryLine(EntryHead, kw_only=True, tag="entry", gc=False):
+    git_commit: str = ""
+    git_branch: str = ""
+    workflow_run: str = ""
+    actor: str = ""
+    scan: dict[str, Any] | None = None
+    vulnerabilities: int | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class StatusHead(
     msgspec.Struct, kw_only=True, rename="kebab", tag_field="type", tag="status", gc=False
 ):
     v: Literal[1]
@@ -82,11 +89,15 @@ class StatusLine(
     status: Status
     at: str
     reason: str = ""
+
+
+class StatusLine(StatusHead, kw_only=True, tag="status", gc=False):
     actor: str = ""
     workflow_run: str = ""
 
 
 Line = EntryLine | StatusLine
+Head = EntryHead | StatusHead  # a Line is a Head too
 
 
 class _Version(msgspec.Struct):
@@ -94,7 +105,9 @@ class _Version(msgspec.Struct):
 
 
 _decoder = msgspec.json.Decoder(Line)
-_batch_decoder = msgspec.json.Decoder(list[Line])
+_head_decoder = msgspec.json.Decoder(Head)
+_lines_decoder = msgspec.json.Decoder(list[Line])
+_heads_decoder = msgspec.json.Decoder(list[Head])
 _version_decoder = msgspec.json.Decoder(_Version)
 _encoder = msgspec.json.Encoder()
 
@@ -117,12 +130,23 @@ def decode_line(data: bytes, where: str) -> Line:
     return line
 
 
-def decode_block(block: bytes, count: int) -> list[Line] | None:
-    """`count` newline-terminated lines in one call (the fast path); None when any
-    of them is not a plain schema-1 line, so the caller decodes them one by one
-    for the details."""
+def decode_head(data: bytes, where: str) -> Head:
+    """decode_line for queries: only the fields they read are decoded and checked."""
     try:
-        lines: list[Line] = _batch_decoder.decode(b"[" + block[:-1].replace(b"\n", b",") + b"]")
+        line: Head = _head_decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        _check_version(data, where)
+        raise InvalidLine(str(exc)) from None
+    return line
+
+
+def decode_block(block: bytes, count: int, full: bool) -> Sequence[Head] | None:
+    """`count` newline-terminated lines in one call (the fast path): whole Lines,
+    or Heads only when `full` is false. None when any of them is not a plain
+    schema-1 line, so the caller decodes them one by one for the details."""
+    text = b"[" + block[:-1].replace(b"\n", b",") + b"]"
+    try:
+        lines: Sequence[Head] = _lines_decoder.decode(text) if full else _heads_decoder.decode(text)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
     # A line holding two objects (`{..},{..}`) would shift every later one.

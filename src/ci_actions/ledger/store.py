@@ -154,8 +154,11 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
         git.run("worktree", "prune", ok_codes=None)
 
 
-def read(location: Location, path: Path, corrupt: list[Corrupt]) -> LedgerFile:
-    return read_ledger(path, location.display(path), corrupt)
+def read(
+    location: Location, path: Path, corrupt: list[Corrupt], *, full: bool = True
+) -> LedgerFile:
+    """`full=False`: entry heads only (see read_ledger), for queries over big ledgers."""
+    return read_ledger(path, location.display(path), corrupt, full=full)
 
 
 def _append(path: Path, lines: Sequence[Line]) -> None:
