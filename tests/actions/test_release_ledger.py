@@ -559,3 +559,19 @@ def test_rollback_without_a_good_version_changes_nothing(tmp_path: Path, gitops:
         tmp_path, command="rollback", service="api", environment="prod", repository=str(gitops)
     )
     assert missing.code == 2 and "paths" in missing.log
+
+
+def test_push_rejected_in_this_checkout_keeps_the_line_in_its_ledger_file(
+    tmp_path: Path, gitops: Path
+) -> None:
+    work = clone(tmp_path, gitops, "work")
+    hook = gitops / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    run = ledger(
+        tmp_path, cwd=work, command="record", service="api", environment="prod", image=f"{IMAGE}:1"
+    )
+    assert run.code == 3, run.log
+    kept = (work / ".ci-ledger/prod/api.jsonl").read_text().splitlines()
+    assert [json.loads(k)["id"] for k in kept] == [run.outputs["id"]]
+    assert "kept in" in run.log and commits(gitops) == 1

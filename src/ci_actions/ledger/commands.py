@@ -55,16 +55,6 @@ def _target(inputs: LedgerInputs, ctx: Context) -> store.Target:
     )
 
 
-def _rescue_path(inputs: LedgerInputs, ctx: Context) -> Path:
-    """Where lines a rejected push could not deliver are kept: the ledger file of
-    this checkout, or a file in the runner's temp dir when the ledger is elsewhere."""
-    if inputs.repository:
-        return ctx.temp_dir() / RESCUE_FILE
-    return ledger_path(
-        inputs.working_directory / inputs.ledger_dir, inputs.environment, inputs.service
-    )
-
-
 def _write(
     inputs: LedgerInputs,
     ctx: Context,
@@ -85,7 +75,7 @@ def _write(
             corrupt=corrupt,
             retries=inputs.push_retries,
             rng=ctx.rng,
-            rescue=_rescue_path(inputs, ctx),
+            rescue=ctx.temp_dir() / RESCUE_FILE,
         )
     except PushRejected as exc:
         exc.outputs.update(outputs())

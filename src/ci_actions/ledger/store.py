@@ -38,6 +38,7 @@ class Location:
     branch: str
     push: bool
     label: str  # how files are named in messages: "" for this checkout, else the repository
+    home: Path | None = None  # the user's own checkout behind a scratch worktree
 
     def display(self, path: Path) -> str:
         rel = path.relative_to(self.root).as_posix()
@@ -147,7 +148,7 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
     git.run("worktree", "add", "--quiet", "--detach", str(scratch), start)
     try:
         tree = Git(scratch, identity=target.identity, token=target.token)
-        yield Location(scratch, scratch / inside / target.ledger_dir, tree, branch, True, "")
+        yield Location(scratch, scratch / inside / target.ledger_dir, tree, branch, True, "", top)
     finally:
         git.run("worktree", "remove", "--force", str(scratch), ok_codes=None)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -197,9 +198,12 @@ def write(
 ) -> Written:
     """Append what `compose` decides to `path`, committed and pushed when the location pushes.
 
-    On a push rejected after every retry, the lines are appended to `rescue`
-    (a local file) before the error goes up: nothing is lost.
+    On a push rejected after every retry, the lines are appended to the same
+    file in the user's own checkout when there is one, else to `rescue`,
+    before the error goes up: nothing is lost.
     """
+    if location.home is not None:
+        rescue = location.home / path.relative_to(location.root)
     pending: list[Line] = []
 
     def edit() -> list[str]:
