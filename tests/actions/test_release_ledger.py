@@ -575,3 +575,18 @@ def test_push_rejected_in_this_checkout_keeps_the_line_in_its_ledger_file(
     kept = (work / ".ci-ledger/prod/api.jsonl").read_text().splitlines()
     assert [json.loads(k)["id"] for k in kept] == [run.outputs["id"]]
     assert "kept in" in run.log and commits(gitops) == 1
+
+
+def test_repository_as_owner_slash_name(tmp_path: Path, gitops: Path) -> None:
+    """OWNER/NAME is a repository on GITHUB_SERVER_URL (here a file:// server)."""
+    run = ledger(
+        tmp_path,
+        command="record",
+        service="api",
+        environment="prod",
+        image=f"{IMAGE}:1",
+        repository="acme/gitops",
+        env={"GITHUB_SERVER_URL": f"file://{tmp_path}"},
+    )
+    assert run.code == 0, run.log
+    assert len(lines(gitops)) == 1

@@ -69,7 +69,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "repository",
-            "URL or path of the repository the ledger lives in, when it is not this checkout (e.g. the GitOps repo).",
+            "The repository the ledger lives in, when it is not this checkout (e.g. the GitOps repo): a git URL, a path, or OWNER/NAME on GITHUB_SERVER_URL.",
         ),
         InputSpec(
             "branch",

@@ -43,10 +43,15 @@ RESCUE_FILE = "release-ledger-unpushed.jsonl"
 def _target(inputs: LedgerInputs, ctx: Context) -> store.Target:
     gh = ctx.github
     fallback = gh.ref_name if gh.ref.startswith("refs/heads/") else gh.default_branch
+    repository = inputs.repository
+    if repository:  # OWNER/NAME means a repository on GITHUB_SERVER_URL, as for kustomize-bump
+        from ci_actions.actions.kustomize_bump import repository_url
+
+        repository = repository_url(repository, gh.server_url)
     return store.Target(
         working_directory=inputs.working_directory,
         ledger_dir=inputs.ledger_dir,
-        repository=inputs.repository,
+        repository=repository,
         branch=inputs.branch,
         token=inputs.token,
         push=inputs.push,
