@@ -268,7 +268,7 @@ def _locate(inputs: LedgerInputs, location: store.Location) -> Path:
             "id", "is required unless service and environment are given (then: their newest entry)"
         )
     for path in ledger_files(location.ledger_dir, inputs.service, inputs.environment):
-        if store.read(location, path, []).find(inputs.id):
+        if store.read(location, path, [], full=False).find(inputs.id):
             return path
     raise InputError("id", f"no entry {inputs.id!r} in the ledger", hint="see `command: list`")
 
