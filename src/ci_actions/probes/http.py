@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Obj = dict[str, Any]
+JOIN_GRACE = 0.2
 _COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+?)\s*$")
 
 
@@ -302,7 +303,7 @@ class Prober:
 
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
-        worker.join(budget)
+        worker.join(budget + JOIN_GRACE)  # socket time-outs report first when they apply
         if worker.is_alive():
             raise TimeoutError
         if "error" in box:
