@@ -20,7 +20,9 @@ def argo() -> Iterator[FakeArgoCD]:
 
 
 def wait(argo: FakeArgoCD, timeout: float = 2.0, **kw: str):  # type: ignore[no-untyped-def]
-    return wait_for_app(argo.url, "web", "argo-token", kw.pop("revision", NEW), timeout=timeout, interval=0.05, **kw)
+    return wait_for_app(
+        argo.url, "web", "argo-token", kw.pop("revision", NEW), timeout=timeout, interval=0.05, **kw
+    )
 
 
 def test_stale_synced_healthy_state_does_not_pass(argo: FakeArgoCD) -> None:
@@ -36,7 +38,12 @@ def test_waits_through_the_sync_to_the_new_revision(argo: FakeArgoCD) -> None:
     argo.set_state("web", app_state(OLD))
     argo.play(
         [
-            (0.2, lambda a: a.set_state("web", app_state(NEW, sync="OutOfSync", phase="Running", operation=True))),
+            (
+                0.2,
+                lambda a: a.set_state(
+                    "web", app_state(NEW, sync="OutOfSync", phase="Running", operation=True)
+                ),
+            ),
             (0.2, lambda a: a.set_state("web", app_state(NEW, health="Progressing"))),
             (0.2, lambda a: a.set_state("web", app_state(NEW))),
         ]
@@ -58,11 +65,19 @@ def test_running_operation_on_the_new_revision_keeps_waiting(argo: FakeArgoCD) -
 
 
 def test_degraded_and_failed_sync_fail_at_once(argo: FakeArgoCD) -> None:
-    argo.set_state("web", app_state(NEW, health="Degraded", message="Deployment web exceeded its progress deadline"))
+    argo.set_state(
+        "web",
+        app_state(NEW, health="Degraded", message="Deployment web exceeded its progress deadline"),
+    )
     outcome = wait(argo, timeout=5)
     assert outcome.failure == "argocd-degraded"
     assert "progress deadline" in outcome.message
-    argo.set_state("web", app_state(NEW, sync="OutOfSync", phase="Failed", message="one or more objects failed to apply"))
+    argo.set_state(
+        "web",
+        app_state(
+            NEW, sync="OutOfSync", phase="Failed", message="one or more objects failed to apply"
+        ),
+    )
     outcome = wait(argo, timeout=5)
     assert outcome.failure == "argocd-sync-failed"
 

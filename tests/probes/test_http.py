@@ -37,7 +37,9 @@ def tls_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeServic
 FAST = Timing(timeout=1.2, interval=0.1, attempt_timeout=0.5)
 
 
-def probe(url: str, timing: Timing = FAST, **check: object) -> tuple[bool, str, list[object], float]:
+def probe(
+    url: str, timing: Timing = FAST, **check: object
+) -> tuple[bool, str, list[object], float]:
     started = time.monotonic()
     [result] = Prober(timing).run([Check(url=url, **check)])  # type: ignore[arg-type]
     return result.healthy, result.reason, list(result.attempts), time.monotonic() - started
@@ -45,19 +47,33 @@ def probe(url: str, timing: Timing = FAST, **check: object) -> tuple[bool, str, 
 
 # (name, url builder, timing, expected healthy, words expected in the reason)
 FAULTS = [
-    ("connection refused", lambda s: f"http://127.0.0.1:{closed_port()}/health", FAST, False, "connection refused"),
+    (
+        "connection refused",
+        lambda s: f"http://127.0.0.1:{closed_port()}/health",
+        FAST,
+        False,
+        "connection refused",
+    ),
     ("reset mid-body", lambda s: s.url("/reset"), FAST, False, "reset"),
     ("slow response", lambda s: s.url("/slow?ms=1000"), FAST, False, "timed out"),
     ("trickling body", lambda s: s.url("/trickle"), FAST, False, "within the attempt timeout"),
     ("always 500", lambda s: s.url("/fail"), FAST, False, "status 500"),
     ("flapping 200/500", lambda s: s.url("/flap"), FAST, True, ""),
     ("redirect loop", lambda s: s.url("/loop"), FAST, False, "redirect"),
-    ("unresolvable DNS name", lambda s: "http://health-probe-test.invalid/health", FAST, False, "DNS"),
+    (
+        "unresolvable DNS name",
+        lambda s: "http://health-probe-test.invalid/health",
+        FAST,
+        False,
+        "DNS",
+    ),
     ("one redirect", lambda s: s.url("/redirect"), FAST, True, ""),
 ]
 
 
-@pytest.mark.parametrize(("name", "url", "timing", "healthy", "words"), FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize(
+    ("name", "url", "timing", "healthy", "words"), FAULTS, ids=[f[0] for f in FAULTS]
+)
 def test_faults_give_the_right_verdict_within_budget(
     service: FakeService, name: str, url: object, timing: Timing, healthy: bool, words: str
 ) -> None:
@@ -86,7 +102,9 @@ def test_failure_threshold_gives_up_early(service: FakeService) -> None:
 
 
 def test_self_signed_tls_fails_at_once_unless_insecure(tls_service: FakeService) -> None:
-    ok, reason, attempts, took = probe(tls_service.url(), Timing(timeout=5, interval=0.1, attempt_timeout=1))
+    ok, reason, attempts, took = probe(
+        tls_service.url(), Timing(timeout=5, interval=0.1, attempt_timeout=1)
+    )
     assert not ok
     assert "TLS verification failed" in reason
     assert len(attempts) == 1 and took < 2
@@ -100,7 +118,10 @@ def test_version_from_json_and_header(service: FakeService) -> None:
     assert ok
     assert attempts[0].version == "2.0.0"  # type: ignore[attr-defined]
     ok, reason, _, _ = probe(
-        service.url(), Timing(timeout=0.5, interval=0.1, attempt_timeout=0.3), expected_version="2.1.0", version_from=VersionSource("header", "X-Version")
+        service.url(),
+        Timing(timeout=0.5, interval=0.1, attempt_timeout=0.3),
+        expected_version="2.1.0",
+        version_from=VersionSource("header", "X-Version"),
     )
     assert not ok
     assert "'2.0.0' at header:X-Version, expected '2.1.0'" in reason
@@ -123,12 +144,24 @@ def test_old_version_then_new_version(service: FakeService) -> None:
 
 
 def test_json_assertions_contains_and_latency(service: FakeService) -> None:
-    ok, reason, _, _ = probe(service.url(), json={"status": "ok", "db.connected": True, "db.items": ">= 40"}, contains='"ok"')
+    ok, reason, _, _ = probe(
+        service.url(),
+        json={"status": "ok", "db.connected": True, "db.items": ">= 40"},
+        contains='"ok"',
+    )
     assert ok, reason
-    ok, reason, _, _ = probe(service.url(), Timing(timeout=0.3, interval=0.1, attempt_timeout=0.2), json={"db.items": "> 100"})
+    ok, reason, _, _ = probe(
+        service.url(),
+        Timing(timeout=0.3, interval=0.1, attempt_timeout=0.2),
+        json={"db.items": "> 100"},
+    )
     assert not ok
     assert "JSON db.items is 42, expected '> 100'" in reason
-    ok, reason, _, _ = probe(service.url("/slow?ms=200"), Timing(timeout=0.6, interval=0.1, attempt_timeout=0.5), max_latency_ms=50)
+    ok, reason, _, _ = probe(
+        service.url("/slow?ms=200"),
+        Timing(timeout=0.6, interval=0.1, attempt_timeout=0.5),
+        max_latency_ms=50,
+    )
     assert not ok
     assert "over 50 ms" in reason
 
@@ -172,7 +205,9 @@ def test_lookup_and_percentiles() -> None:
 
 
 def test_latency_summary_counts_answered_attempts(service: FakeService) -> None:
-    [result] = Prober(Timing(timeout=1, interval=0.05, attempt_timeout=0.5, success_threshold=3)).run([Check(url=service.url())])
+    [result] = Prober(
+        Timing(timeout=1, interval=0.05, attempt_timeout=0.5, success_threshold=3)
+    ).run([Check(url=service.url())])
     summary = latency_summary([result])
     assert summary["count"] == 3
     assert summary["p50"] is not None and summary["p95"] is not None
@@ -180,7 +215,10 @@ def test_latency_summary_counts_answered_attempts(service: FakeService) -> None:
 
 
 def test_budget_is_never_exceeded_with_many_checks(service: FakeService, tmp_path: Path) -> None:
-    checks = [Check(url=service.url("/slow?ms=900")), Check(url=f"http://127.0.0.1:{closed_port()}/")]
+    checks = [
+        Check(url=service.url("/slow?ms=900")),
+        Check(url=f"http://127.0.0.1:{closed_port()}/"),
+    ]
     timing = Timing(timeout=1.0, interval=0.1, attempt_timeout=0.5)
     started = time.monotonic()
     results = Prober(timing).run(checks)

@@ -67,7 +67,9 @@ class FakeArgoCD:
                 name = url.path[len(prefix) :] if url.path.startswith(prefix) else ""
                 app = fake.apps.get(name)
                 if app is None:
-                    return self._send(404, {"error": f'applications.argoproj.io "{name}" not found', "code": 5})
+                    return self._send(
+                        404, {"error": f'applications.argoproj.io "{name}" not found', "code": 5}
+                    )
                 self._send(200, app)
 
             def _send(self, code: int, body: Any) -> None:
@@ -82,7 +84,9 @@ class FakeArgoCD:
         self.server.daemon_threads = True
 
     def __enter__(self) -> FakeArgoCD:
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

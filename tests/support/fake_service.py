@@ -69,9 +69,22 @@ def self_signed(directory: Path) -> tuple[str, str]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
         ],
         check=True,
         capture_output=True,
@@ -103,7 +116,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, code: int, doc: Any) -> None:
-        self._send(code, json.dumps(doc).encode(), {"Content-Type": "application/json", "X-Version": self.owner.version})
+        self._send(
+            code,
+            json.dumps(doc).encode(),
+            {"Content-Type": "application/json", "X-Version": self.owner.version},
+        )
 
     def do_POST(self) -> None:
         self.do_GET()
@@ -115,11 +132,24 @@ class _Handler(BaseHTTPRequestHandler):
         n = self.owner.count(route)
         try:
             if route == "/health":
-                self._json(200, {"status": "ok", "version": self.owner.version, "db": {"connected": True, "items": 42}})
+                self._json(
+                    200,
+                    {
+                        "status": "ok",
+                        "version": self.owner.version,
+                        "db": {"connected": True, "items": 42},
+                    },
+                )
             elif route == "/flap":
                 self._json(500 if n % 2 else 200, {"status": "flap", "version": self.owner.version})
             elif route == "/fail":
-                self._json(500, {"status": "error", "detail": "sqlite3.OperationalError: unable to open database file"})
+                self._json(
+                    500,
+                    {
+                        "status": "error",
+                        "detail": "sqlite3.OperationalError: unable to open database file",
+                    },
+                )
             elif route.startswith("/status/"):
                 self._json(int(route.rsplit("/", 1)[1]), {"status": "as asked"})
             elif route == "/slow":

@@ -381,7 +381,32 @@ def _kubeconfig_path(inputs: HealthProbeInputs, ctx: Context) -> tuple[Path | No
     return (home if home.is_file() else None), False
 
 
+def _mask_credentials(inputs: HealthProbeInputs, ctx: Context) -> None:
+    """Mask the secret values themselves, not only the lines that hold them."""
+    values = [
+        v
+        for check in inputs.checks
+        for k, v in check.headers.items()
+        if k.lower() in ("authorization", "cookie") or "token" in k.lower() or "key" in k.lower()
+    ]
+    values += [v.split(" ", 1)[1] for v in values if " " in v]
+    if inputs.kubeconfig.strip():
+        import yaml
+
+        try:
+            config = yaml.safe_load(inputs.kubeconfig) or {}
+        except yaml.YAMLError:
+            config = {}
+        for user in config.get("users") or [] if isinstance(config, dict) else []:
+            fields = (user or {}).get("user") or {}
+            values += [
+                str(fields[k]) for k in ("token", "password", "client-key-data") if fields.get(k)
+            ]
+    ctx.log.mask(values)
+
+
 def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
+    _mask_credentials(inputs, ctx)
     if not inputs.timing.verify_tls:
         ctx.log.warning("insecure: true, TLS certificates are not verified")
     settings = ProbeSettings(
