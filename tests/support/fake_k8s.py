@@ -22,9 +22,16 @@ Tests drive it through `FakeCluster` (no HTTP): `add`, `patch_status`,
 `(delay_seconds, mutation)` steps run in order on a daemon thread. Requests
 are recorded in `requests` (method, path, query) for assertions.
 
-Extending: add a kind to `RESOURCES`; add a verb by handling it in
-`_Handler`; `on_write` hooks (e.g. a controller simulation) run after every
-write made over HTTP.
+`fail_next` makes the next request whose path contains a fragment answer
+with an injected error status.
+
+Not served: `/openapi/v2` and `/openapi/v3` (kubectl's client-side
+validation then needs `--validate=false`), server-side apply
+(`application/apply-patch+yaml` answers 415), admission, defaulting.
+
+Extending: add a kind to `RESOURCES`; add a verb or path by handling it in
+`_Handler._route`; `on_write` hooks (e.g. the controller simulation in
+`k8s_workloads.py`) run after every write made over HTTP.
 """
 
 from __future__ import annotations
