@@ -109,6 +109,16 @@ class Diagnostics:
     events: list[dict[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what could not be read
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnostics:
+        pods = [
+            PodReport(p["name"], p["phase"], [ContainerReport(**c) for c in p["containers"]])
+            for p in data.get("pods", [])
+        ]
+        return cls(
+            data["workload"], pods, list(data.get("events", [])), list(data.get("errors", []))
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "workload": self.workload,

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests  # only health-probe imports this module
+
 Obj = dict[str, Any]
 JOIN_GRACE = 0.2
 _COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+?)\s*$")
@@ -257,8 +259,6 @@ class Prober:
         return results
 
     def _attempt(self, check: Check, start: float, budget: float) -> Attempt:
-        import requests
-
         began = self.clock()
         status: int | None = None
         latency: float | None = None
@@ -314,8 +314,6 @@ class Prober:
     def _fetch_blocking(
         self, check: Check, budget: float
     ) -> tuple[int, Mapping[str, str], bytes, float]:
-        import requests
-
         t0 = self.clock()
         with requests.Session() as session:
             session.max_redirects = self.timing.max_redirects
