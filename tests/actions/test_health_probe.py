@@ -355,3 +355,68 @@ def test_gitops_rollback_from_the_ledger(
         == "127.0.0.1:5000/team/web=127.0.0.1:5000/team/web:1.3.0@sha256:" + "d" * 64
     )
     assert run.outputs["rolled-back"] == "true"
+
+
+def test_argocd_stale_state_fails_and_fresh_state_passes(tmp_path: Path) -> None:
+    from tests.support.fake_argocd import FakeArgoCD, app_state
+
+    old, new = "1" * 40, "2" * 40
+    with FakeArgoCD() as argo:
+        argo.set_state("web", app_state(old))
+        args = [
+            "--argocd-server",
+            argo.url,
+            "--argocd-app",
+            "web",
+            "--expected-revision",
+            new,
+            "--argocd-timeout",
+            "1s",
+            "--interval",
+            "0.1",
+        ]
+        run = invoke(
+            tmp_path / "stale", "health-probe", args, env={"INPUT_ARGOCD-TOKEN": "argo-token"}
+        )
+        assert run.code == 1, run.log
+        assert run.outputs["failure-reason"] == "argocd-timeout"
+        argo.set_state("web", app_state(new))
+        run = invoke(
+            tmp_path / "fresh",
+            "health-probe",
+            [*args, "--refresh", "normal"],
+            env={"INPUT_ARGOCD-TOKEN": "argo-token"},
+        )
+        assert run.code == 0, run.log
+        assert ("/api/v1/applications/web", {"refresh": "normal"}) in argo.requests
+        assert "argo-token" not in shown(run.log)
+
+
+def test_namespace_from_the_context_and_two_workloads(cluster: FakeCluster, tmp_path: Path) -> None:
+    install_deployment(cluster, "web", ["reg/web:1"], namespace="prod")
+    install_deployment(cluster, "worker", ["reg/worker:1"], namespace="prod")
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kc", namespace="prod")
+    args = ["--workloads", "deployment/web\n# the queue consumer\ndeploy/worker"]
+    run = invoke(
+        tmp_path / "ok",
+        "health-probe",
+        [*args, "--expected-images", "reg/web:1\nreg/worker:1"],
+        env={"KUBECONFIG": str(kubeconfig)},
+    )
+    assert run.code == 0, run.log
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert report["namespace"] == "prod"
+    assert [r["workload"] for r in report["rollouts"]] == ["deployment/web", "deployment/worker"]
+    assert {w["workload"]: w["expected"] for w in report["images"]["workloads"]} == {
+        "deployment/web": ["reg/web:1"],
+        "deployment/worker": ["reg/worker:1"],
+    }
+    # An image no workload runs is a mismatch, not silently ignored.
+    run = invoke(
+        tmp_path / "bad",
+        "health-probe",
+        [*args, "--expected-images", "reg/api:1"],
+        env={"KUBECONFIG": str(kubeconfig)},
+    )
+    assert run.code == 1, run.log
+    assert "no workload runs reg/api:1 (they run reg/web:1, reg/worker:1)" in run.summary

@@ -103,6 +103,12 @@ def _pick(expected: Expected, containers: list[Obj], key: str = "image") -> Obj 
     return None
 
 
+def applies_to(expected: Expected, tmpl: Obj) -> bool:
+    """Whether a pod template has the container this expectation is about
+    (by name, or by image repository for a bare IMAGE)."""
+    return _pick(expected, (tmpl.get("spec") or {}).get("containers") or []) is not None
+
+
 @dataclass(frozen=True)
 class Mismatch:
     where: str  # "template" or the pod name

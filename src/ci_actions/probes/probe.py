@@ -15,7 +15,7 @@ from ci_actions.github.context import Context
 from ci_actions.probes import http as httpprobe
 from ci_actions.probes.argocd import wait_for_app
 from ci_actions.probes.diagnose import Diagnostics, diagnose, log_text, new_pods
-from ci_actions.probes.images import Expected, Mismatch, check_pods, check_template
+from ci_actions.probes.images import Expected, Mismatch, applies_to, check_pods, check_template
 from ci_actions.probes.kube import KubeClient
 from ci_actions.probes.rollback import (
     RollbackRefused,
@@ -157,19 +157,24 @@ class _Run:
                 self.fail(r.failure, f"{r.workload}: {r.message}")
 
     def images_step(self) -> None:
+        """Each expectation applies to the workloads that run its container (by name,
+        or by repository); one that applies to none is a mismatch too."""
         if not self.s.expected_images or self.failure:
             return
         kube = self.client()
         entries = []
+        used: set[Expected] = set()
         for r in self.rollouts:
             obj = r.obj or {}
             template = (obj.get("spec") or {}).get("template") or {}
-            problems = check_template(self.s.expected_images, template)
-            pods = new_pods(kube, r.workload, obj)
-            problems += check_pods(self.s.expected_images, pods)
+            mine = [e for e in self.s.expected_images if applies_to(e, template)]
+            used.update(mine)
+            pods = new_pods(kube, r.workload, obj) if mine else []
+            problems = check_template(mine, template) + (check_pods(mine, pods) if mine else [])
             entries.append(
                 {
                     "workload": str(r.workload),
+                    "expected": [str(e) for e in mine],
                     "pods": [p["metadata"]["name"] for p in pods],
                     "mismatches": [m.__dict__ for m in problems],
                 }
@@ -177,6 +182,31 @@ class _Run:
             for m in problems:
                 self.image_problems.append(m)
                 self.fail("image-mismatch", f"{r.workload}: {m}")
+        for e in self.s.expected_images:
+            if e not in used:
+                found = sorted(
+                    {
+                        str(c.get("image", ""))
+                        for r in self.rollouts
+                        for c in (
+                            (((r.obj or {}).get("spec") or {}).get("template") or {}).get("spec")
+                            or {}
+                        ).get("containers", [])
+                    }
+                )
+                m = Mismatch("workloads", str(e), ", ".join(found))
+                entries.append(
+                    {
+                        "workload": "(none)",
+                        "expected": [str(e)],
+                        "pods": [],
+                        "mismatches": [m.__dict__],
+                    }
+                )
+                self.image_problems.append(m)
+                self.fail(
+                    "image-mismatch", f"no workload runs {e} (they run {m.actual or 'nothing'})"
+                )
         self.report["images"] = {
             "expected": [str(e) for e in self.s.expected_images],
             "workloads": entries,
