@@ -320,7 +320,7 @@ def test_gitops_rollback_from_previous_images(
     assert name == "kustomize-bump"
     assert values["mode"] == "commit"
     assert values["paths"] == "envs/prod"
-    assert values["images"] == "reg/web=reg/web:1.4.0@sha256:" + "c" * 64
+    assert values["images"] == "reg/web:1.4.0@sha256:" + "c" * 64
     assert "Rollback (gitops): done" in run.summary
 
 
@@ -350,10 +350,7 @@ def test_gitops_rollback_from_the_ledger(
     assert run.code == 1, run.log
     assert [name for name, _ in stub_actions] == ["release-ledger", "kustomize-bump"]
     assert stub_actions[0][1] == {"command": "last-good", "service": "web", "environment": "prod"}
-    assert (
-        stub_actions[1][1]["images"]
-        == "127.0.0.1:5000/team/web=127.0.0.1:5000/team/web:1.3.0@sha256:" + "d" * 64
-    )
+    assert stub_actions[1][1]["images"] == "127.0.0.1:5000/team/web:1.3.0@sha256:" + "d" * 64
     assert run.outputs["rolled-back"] == "true"
 
 
@@ -420,3 +417,53 @@ def test_namespace_from_the_context_and_two_workloads(cluster: FakeCluster, tmp_
     )
     assert run.code == 1, run.log
     assert "no workload runs reg/api:1 (they run reg/web:1, reg/worker:1)" in run.summary
+
+
+def test_gitops_rollback_through_kustomize_bump_for_real(
+    service: FakeService, tmp_path: Path
+) -> None:
+    """The real kustomize-bump puts the previous tag back in the overlay and pushes it."""
+    if "kustomize-bump" not in actions.ACTIONS:
+        pytest.skip("kustomize-bump is not part of this checkout")
+    from tests.support.act import git
+    from tests.support.gitops import clone, gitops_files, make_remote
+
+    remote = make_remote(tmp_path, gitops_files())
+    checkout = clone(tmp_path, remote, "gitops")
+    run = invoke(
+        tmp_path / "run",
+        "health-probe",
+        [
+            "--url",
+            service.url("/fail"),
+            "--timeout",
+            "0.5s",
+            "--rollback",
+            "on-failure",
+            "--rollback-mode",
+            "gitops",
+            "--gitops-paths",
+            "overlays/prod",
+            "--gitops-working-directory",
+            str(checkout),
+            "--previous-images",
+            json.dumps({"registry.local:5000/team/api": "registry.local:5000/team/api:0.9.0"}),
+        ],
+    )
+    assert run.code == 1, run.log
+    assert run.outputs["rolled-back"] == "true", run.summary
+    pushed = git(
+        tmp_path, "--git-dir", str(remote), "show", "main:overlays/prod/kustomization.yaml"
+    )
+    assert (
+        '  - name: registry.local:5000/team/api\n    newTag: "0.9.0"  # set by CI\n  - name'
+        in pushed
+    )
+    assert "# prod: synced by Argo CD" in pushed, "comments kept"
+    assert 'registry.local:5000/team/worker\n    newTag: "1.0.0"' in pushed, (
+        "other images untouched"
+    )
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert report["rollback"]["kustomize-bump"]["commit-sha"] == git(
+        tmp_path, "--git-dir", str(remote), "rev-parse", "main"
+    )

@@ -114,6 +114,10 @@ SPEC = ActionSpec(
         InputSpec("gitops-branch", "gitops rollback: the branch to push to."),
         InputSpec("gitops-token", "gitops rollback: token for the push (masked).", secret=True),
         InputSpec(
+            "gitops-working-directory",
+            "gitops rollback: the checkout of the GitOps repo when gitops-repository is empty.",
+        ),
+        InputSpec(
             "ledger-service",
             "gitops rollback without previous-images: the service whose last good version the release ledger gives.",
         ),
@@ -318,6 +322,7 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             "repository": raw.text("gitops-repository"),
             "branch": raw.text("gitops-branch"),
             "token": raw.text("gitops-token"),
+            "working-directory": raw.text("gitops-working-directory"),
         },
         ledger_service=raw.text("ledger-service"),
         ledger_environment=raw.text("ledger-environment"),

@@ -324,6 +324,10 @@ class _Run:
             "errors": errors,
         }
 
+    def _gitops_extras(self) -> dict[str, str]:
+        """repository, branch, token, working-directory: where the GitOps repo (and the ledger) live."""
+        return {k: v for k, v in self.s.gitops.items() if k != "paths" and v}
+
     def _rollback_gitops(self) -> dict[str, Any]:
         from ci_actions.actions import ACTIONS, invoke
 
@@ -361,9 +365,13 @@ class _Run:
             result["images"] = lines
             if "kustomize-bump" not in ACTIONS:
                 raise EnvironmentFailure("kustomize-bump is not part of this installation")
-            values = {"paths": self.s.gitops["paths"], "images": "\n".join(lines), "mode": "commit"}
-            values.update({k: v for k, v in self.s.gitops.items() if k != "paths" and v})
-            bumped = invoke("kustomize-bump", values, ctx)
+            values = {
+                **self._gitops_extras(),
+                "paths": self.s.gitops["paths"],
+                "images": "\n".join(lines),
+                "mode": "commit",
+            }
+            bumped = invoke("kustomize-bump", _declared("kustomize-bump", values), ctx)
             result["kustomize-bump"] = {k: v for k, v in bumped.outputs.items() if k != "diff"}
             result["done"] = bumped.ok
             self.log.info(
@@ -373,6 +381,17 @@ class _Run:
             result["error"] = str(exc)
             self.log.error(f"gitops rollback failed: {exc}")
         return result
+
+
+def _declared(action: str, values: dict[str, str]) -> dict[str, str]:
+    """The values another action declares inputs for (optional extras it lacks are left out)."""
+    import importlib
+
+    from ci_actions.actions import ACTIONS
+
+    spec = importlib.import_module(ACTIONS[action]).SPEC
+    names = {item.name for item in spec.inputs}
+    return {k: v for k, v in values.items() if k in names}
 
 
 def run_probe(probe: Probe) -> ProbeOutcome:

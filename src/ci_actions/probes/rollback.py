@@ -117,18 +117,26 @@ def undo_deployment(kube: KubeClient, workload: Workload) -> Undo:
 # ---------------------------------------------------------------- gitops
 
 
+def _set_image_line(name: str, ref: imageref.ImageRef) -> str:
+    """`kustomize edit set image` argument: `NAME:TAG@DIGEST`, or `NAME=NEWNAME:TAG@DIGEST`
+    when the image is renamed."""
+    pins = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
+    return f"{name}{pins}" if ref.name == name else f"{name}={ref}"
+
+
 def images_from_previous(previous: Mapping[str, str]) -> list[str]:
     """kustomize-bump `images` lines from its `previous-images` output ({name: full ref})."""
     lines = []
     for name, ref in sorted(previous.items()):
         if not ref:
             continue  # the image was not set before: nothing to put back
-        lines.append(f"{name}={ref}")
+        lines.append(_set_image_line(name, imageref.parse(ref)))
     return lines
 
 
 def image_from_ledger(image: str, tag: str, digest: str) -> str:
     """One kustomize-bump `images` line from a ledger `last-good` entry."""
     ref = imageref.parse(image)
-    full = imageref.ImageRef(ref.name, tag or ref.tag, digest or ref.digest)
-    return f"{ref.name}={full}"
+    return _set_image_line(
+        ref.name, imageref.ImageRef(ref.name, tag or ref.tag, digest or ref.digest)
+    )
