@@ -467,3 +467,36 @@ def test_gitops_rollback_through_kustomize_bump_for_real(
     assert report["rollback"]["kustomize-bump"]["commit-sha"] == git(
         tmp_path, "--git-dir", str(remote), "rev-parse", "main"
     )
+
+
+def test_kube_context_picks_the_cluster_and_its_namespace(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    import yaml
+
+    from tests.support.fake_service import closed_port
+
+    install_deployment(cluster, "web", ["reg/web:1"], namespace="staging")
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "down", "cluster": {"server": f"http://127.0.0.1:{closed_port()}"}},
+            {"name": "fake", "cluster": {"server": cluster.url}},
+        ],
+        "users": [{"name": "u", "user": {"token": "t0ken-value"}}],
+        "contexts": [
+            {"name": "prod", "context": {"cluster": "down", "user": "u"}},
+            {
+                "name": "staging",
+                "context": {"cluster": "fake", "user": "u", "namespace": "staging"},
+            },
+        ],
+        "current-context": "prod",
+    }
+    args = ["--workloads", "deployment/web", "--kubeconfig", yaml.safe_dump(config)]
+    run = invoke(tmp_path / "current", "health-probe", args)
+    assert run.code == 3, run.log  # the current context's cluster is down
+    run = invoke(tmp_path / "chosen", "health-probe", [*args, "--kube-context", "staging"])
+    assert run.code == 0, run.log
+    assert json.loads(Path(run.outputs["report-file"]).read_text())["namespace"] == "staging"
