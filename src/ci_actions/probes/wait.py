@@ -154,11 +154,8 @@ class _Watcher:
                 if kind == "ERROR":
                     if int(obj.get("code") or 0) == 410:
                         return rv, True
-                    raise KubeError(
-                        int(obj.get("code") or 0),
-                        str(obj.get("reason", "")),
-                        str(obj.get("message", "")),
-                    )
+                    self._pause()  # any other error ends this stream: watch again
+                    return rv, False
                 rv = str(obj.get("metadata", {}).get("resourceVersion") or rv)
                 if kind == "DELETED":
                     raise _Verdict(
