@@ -209,6 +209,7 @@ def test_unreachable_cluster_is_an_environment_failure(tmp_path: Path) -> None:
     )
     assert run.code == 3, run.log
     assert "cannot reach the Kubernetes API" in run.log
+    assert run.outputs["healthy"] == "false"
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ def test_a_failing_reconnect_is_retried(cluster: FakeCluster, kubeconfig: Path) 
     kube.close()
     assert outcome.healthy, outcome.message
     assert outcome.reconnects >= 2  # the dropped stream, then the 500
+    assert outcome.seconds < 2, (outcome.seconds, outcome.timeline, cluster.requests[-6:])
 
 
 def test_timeout_reports_the_last_status(cluster: FakeCluster, kubeconfig: Path) -> None:

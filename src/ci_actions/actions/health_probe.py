@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ci_actions.errors import InputError
+from ci_actions.errors import CiActionsError, InputError
+from ci_actions.fsutil import write_atomic
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.probes import http as httpprobe
@@ -402,7 +403,8 @@ def _mask_credentials(inputs: HealthProbeInputs, ctx: Context) -> None:
             config = yaml.safe_load(inputs.kubeconfig) or {}
         except yaml.YAMLError:
             config = {}
-        for user in config.get("users") or [] if isinstance(config, dict) else []:
+        users = config.get("users") if isinstance(config, dict) else None
+        for user in users or []:
             fields = (user or {}).get("user") or {}
             values += [
                 str(fields[k]) for k in ("token", "password", "client-key-data") if fields.get(k)
@@ -446,6 +448,9 @@ def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
             namespace=inputs.namespace,
         )
         outcome = run_probe(probe)
+    except CiActionsError as exc:  # exit 2 or 3; consumers' `if:` still read these
+        exc.outputs = {"healthy": False, "rolled-back": False, **exc.outputs}
+        raise
     finally:
         if temporary and kubeconfig is not None:
             kubeconfig.unlink(missing_ok=True)
@@ -457,9 +462,7 @@ def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
     if not report_path.is_absolute():
         report_path = ctx.cwd / report_path
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(
-        json.dumps(outcome.report, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    write_atomic(report_path, json.dumps(outcome.report, indent=2, sort_keys=True) + "\n")
     latency = outcome.report.get("http", {}).get("latency_ms", {})
     outputs: dict[str, object] = {
         "healthy": outcome.healthy,
