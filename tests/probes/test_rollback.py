@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from ci_actions.probes.kube import KubeClient
 from ci_actions.probes.rollback import RollbackRefused, undo_deployment
 from ci_actions.probes.rollout import Workload
 from tests.support.fake_k8s import FakeCluster
-from tests.support.k8s_workloads import REVISION, install_deployment
+from tests.support.k8s_workloads import REVISION, install_deployment, prune
 
 NS = "default"
 
@@ -97,3 +98,64 @@ def test_gitops_line_from_the_ledger() -> None:
         image_from_ledger("reg:5000/web", "1.3.0", "sha256:" + "b" * 64)
         == "reg:5000/web:1.3.0@sha256:" + "b" * 64
     )
+
+
+def test_undo_leaves_the_deployment_as_kubectl_rollout_undo_does(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl missing")
+
+    def history(cluster: FakeCluster) -> None:
+        install_deployment(
+            cluster,
+            "web",
+            ["reg/web:1", {"app": "reg/web:2", "sidecar": "reg/proxy:1"}, "reg/web:3"],
+        )
+        rs2 = next(
+            rs for rs in cluster.list("rs") if rs["metadata"]["annotations"][REVISION] == "2"
+        )
+        cluster.modify(
+            "rs",
+            NS,
+            rs2["metadata"]["name"],
+            lambda rs: rs["metadata"]["annotations"].update({"kubernetes.io/change-cause": "v2"}),
+        )
+
+    results = []
+    for who in ("kubectl", "probe"):
+        with FakeCluster() as cluster:
+            history(cluster)
+            kubeconfig = cluster.write_kubeconfig(tmp_path / f"{who}.kc")
+            if who == "kubectl":
+                done = subprocess.run(
+                    ["kubectl", "--kubeconfig", str(kubeconfig), "rollout", "undo", "deploy/web"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                assert done.returncode == 0, done.stderr
+            else:
+                kube = KubeClient.from_kubeconfig(kubeconfig)
+                undo_deployment(kube, Workload("deployment", "web", NS))
+                kube.close()
+            deploy = cluster.get("deploy", NS, "web")
+            assert deploy is not None
+            results.append(
+                (
+                    deploy["spec"],
+                    deploy["metadata"]["annotations"],
+                    deploy["metadata"]["generation"],
+                )
+            )
+    kubectl_result, probe_result = results
+    # kubectl's typed round trip adds `creationTimestamp: null` and `resources: {}`,
+    # which the API server drops when it stores the object.
+    assert json.dumps(prune(list(probe_result)), sort_keys=True) == json.dumps(
+        prune(list(kubectl_result)), sort_keys=True
+    )
+    assert [c["image"] for c in probe_result[0]["template"]["spec"]["containers"]] == [
+        "reg/web:2",
+        "reg/proxy:1",
+    ]
