@@ -5,13 +5,15 @@ repository) or `CONTAINER=IMAGE`. With a digest, a running container
 matches when its `imageID` (or reported image) carries that digest; runtimes
 write `imageID` as `docker-pullable://repo@sha256:…`, `repo@sha256:…` or
 `docker.io/library/repo@sha256:…`, and it may be the digest of the index
-rather than of the platform manifest, which is the one a build reports.
+rather than of the platform manifest (or the reverse of what the build
+reported): a `related` callback (the registry, see registry.py) settles that.
 Without a digest, repository and tag must match (Docker Hub short names
 normalised: `nginx` is `docker.io/library/nginx`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ from ci_actions import imageref
 from ci_actions.errors import InputError
 
 Obj = dict[str, Any]
+# related(name, digest_a, digest_b): one is an index that lists the other
+Related = Callable[[str, str, str], bool]
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,9 @@ def _versions_agree(expected: imageref.ImageRef, actual: imageref.ImageRef) -> b
     return True
 
 
-def matches(expected: imageref.ImageRef, image: str, image_id: str = "") -> bool:
+def matches(
+    expected: imageref.ImageRef, image: str, image_id: str = "", related: Related | None = None
+) -> bool:
     try:
         actual = imageref.parse(image)
     except imageref.ImageRefError:
@@ -85,7 +91,10 @@ def matches(expected: imageref.ImageRef, image: str, image_id: str = "") -> bool
     if not _same_repo(expected, actual):
         return False
     if expected.digest:
-        return expected.digest in (actual.digest, digest_of_image_id(image_id))
+        running = digest_of_image_id(image_id) or actual.digest
+        if expected.digest in (actual.digest, running):
+            return True
+        return bool(running and related and related(expected.name, expected.digest, running))
     return not expected.tag or expected.tag == actual.tag
 
 
@@ -139,8 +148,11 @@ def check_template(expected: list[Expected], tmpl: Obj) -> list[Mismatch]:
     return problems
 
 
-def check_pods(expected: list[Expected], pods: list[Obj]) -> list[Mismatch]:
-    """Every running container of every pod carries what was expected."""
+def check_pods(
+    expected: list[Expected], pods: list[Obj], related: Related | None = None
+) -> list[Mismatch]:
+    """Every running container of every pod carries what was expected; `related`
+    accepts a digest that is the index of the other (or listed by it)."""
     problems = []
     if not pods:
         return [Mismatch("pods", ", ".join(map(str, expected)), "no pods of the new version")]
@@ -151,7 +163,9 @@ def check_pods(expected: list[Expected], pods: list[Obj]) -> list[Mismatch]:
             found = _pick(exp, statuses)
             if found is None:
                 problems.append(Mismatch(name, str(exp), ""))
-            elif not matches(exp.ref, str(found.get("image", "")), str(found.get("imageID", ""))):
+            elif not matches(
+                exp.ref, str(found.get("image", "")), str(found.get("imageID", "")), related
+            ):
                 actual = str(found.get("image", ""))
                 if exp.ref.digest:
                     actual += f" ({found.get('imageID') or 'no imageID yet'})"

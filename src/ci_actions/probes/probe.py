@@ -17,6 +17,7 @@ from ci_actions.probes.argocd import wait_for_app
 from ci_actions.probes.diagnose import Diagnostics, diagnose, log_text, new_pods
 from ci_actions.probes.images import Expected, Mismatch, applies_to, check_pods, check_template
 from ci_actions.probes.kube import KubeClient
+from ci_actions.probes.registry import IndexLookup
 from ci_actions.probes.rollback import (
     RollbackRefused,
     image_from_ledger,
@@ -162,6 +163,7 @@ class _Run:
         if not self.s.expected_images or self.failure:
             return
         kube = self.client()
+        lookup = IndexLookup()
         entries = []
         used: set[Expected] = set()
         for r in self.rollouts:
@@ -170,7 +172,9 @@ class _Run:
             mine = [e for e in self.s.expected_images if applies_to(e, template)]
             used.update(mine)
             pods = new_pods(kube, r.workload, obj) if mine else []
-            problems = check_template(mine, template) + (check_pods(mine, pods) if mine else [])
+            problems = check_template(mine, template) + (
+                check_pods(mine, pods, lookup.related) if mine else []
+            )
             entries.append(
                 {
                     "workload": str(r.workload),
