@@ -9,13 +9,16 @@ import pytest
 from ci_actions import fsutil
 
 
-def test_write_atomic_many_writes_changed_files_only_and_keeps_modes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", [True, False])
+def test_write_atomic_many_writes_changed_files_only_and_keeps_modes(
+    tmp_path: Path, sync: bool
+) -> None:
     same, changed, new = tmp_path / "same", tmp_path / "changed", tmp_path / "new"
     same.write_text("a")
     changed.write_text("old")
     changed.chmod(0o640)
     before = same.stat().st_mtime_ns
-    written = fsutil.write_atomic_many([(same, "a"), (changed, "new"), (new, b"\x00")])
+    written = fsutil.write_atomic_many([(same, "a"), (changed, "new"), (new, b"\x00")], sync=sync)
     assert written == [changed, new]
     assert (same.read_text(), changed.read_text(), new.read_bytes()) == ("a", "new", b"\x00")
     assert same.stat().st_mtime_ns == before

@@ -38,10 +38,14 @@ def write_atomic(path: Path, content: str | bytes) -> bool:
     return True
 
 
-def write_atomic_many(files: Iterable[tuple[Path, str | bytes]]) -> list[Path]:
-    """Replace several files, all or none: every new content is written and
-    synced to a temp file first (in parallel: syncs overlap), then all are
-    renamed into place. Files whose content is unchanged are skipped.
+def write_atomic_many(
+    files: Iterable[tuple[Path, str | bytes]], *, sync: bool = True
+) -> list[Path]:
+    """Replace several files, all or none: every new content goes to a temp file
+    first, then all are renamed into place. Files whose content is unchanged
+    are skipped. With sync, each temp file is fsynced before the renames (in
+    parallel, so the syncs overlap); without, the renames are still atomic but
+    a power loss may lose the new contents.
 
     Returns the paths written. When writing any temp file fails, no file is touched.
     """
@@ -57,8 +61,6 @@ def write_atomic_many(files: Iterable[tuple[Path, str | bytes]]) -> list[Path]:
         pending.append((path, data, mode))
     if not pending:
         return []
-    from concurrent.futures import ThreadPoolExecutor
-
     temps: list[str] = []
 
     def stage(item: tuple[Path, bytes, int | None]) -> str:
@@ -67,15 +69,21 @@ def write_atomic_many(files: Iterable[tuple[Path, str | bytes]]) -> list[Path]:
         temps.append(tmp)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         return tmp
 
     try:
-        with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
-            staged = list(pool.map(stage, pending))
+        if sync and len(pending) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
+                staged = list(pool.map(stage, pending))
+        else:
+            staged = [stage(item) for item in pending]
         for (path, _, _), tmp in zip(pending, staged, strict=True):
             os.replace(tmp, path)
     except BaseException:

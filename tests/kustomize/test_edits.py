@@ -121,6 +121,9 @@ def test_paths(tmp_path: Path) -> None:
         "o/dev/kustomization.yml",
         "o/prod/kustomization.yaml",
     ]
+    (tmp_path / "o" / "link.yaml").symlink_to("/etc/hostname")
+    with pytest.raises(PathsError, match="outside the repository"):
+        find_files(tmp_path, ["o/link.yaml"])
     for bad, says in [
         ("o", "without a kustomization"),
         ("nope", "does not exist"),
@@ -141,3 +144,42 @@ def test_manifest_marker_and_container_on_the_same_scalar() -> None:
     after, changes = bump_text(text, "pod.yaml", False, IMG)
     assert after == text.replace("app:v1", "app:v2")
     assert {(c.previous, c.current) for c in changes} == {("app:v1", "app:v2")}
+
+
+@pytest.mark.parametrize(
+    ("line", "arg", "expected"),
+    [
+        # a lone :tag marker belongs to the image whose last path segment is the policy name
+        ('tag: "1.0" # {"$imagepolicy": "flux-system:api:tag"}', "reg:5000/team/api:1.1", '"1.1"'),
+        ('tag: "1.0" # {"$imagepolicy": "flux-system:web:tag"}', "reg:5000/team/api:1.1", '"1.0"'),
+        # :name and :digest markers take only that part
+        ('repo: reg/api # {"$imagepolicy": "ns:api:name"}', "reg/api=mirror/api:2", "mirror/api"),
+        (
+            'digest: "" # {"$imagepolicy": "ns:api:digest"}',
+            "x/api@sha256:" + "d" * 64,
+            '"sha256:' + "d" * 64 + '"',
+        ),
+        # a whole-reference marker matches by the reference's own name
+        ('image: reg/api:1 # {"$imagepolicy": "ns:other"}', "reg/api:2", "reg/api:2"),
+        ('image: reg/api:1 # {"$imagepolicy": "ns:api"}', "mirror/api:2", "reg/api:1"),
+        # not a marker: inside a quoted value, or a broken comment
+        ('image: \'reg/api:1 # {"$imagepolicy": "ns:api"}\'', "reg/api:2", None),
+        ('tag: "1" # {"$imagepolicy": ns:api:tag}', "x/api:2", '"1"'),
+    ],
+)
+def test_setter_markers(line: str, arg: str, expected: str | None) -> None:
+    text = f"values:\n  {line}\n"
+    after, _ = bump_text(text, "values.yaml", False, [parse_image_arg(arg)])
+    if expected is None:
+        assert after == text
+    else:
+        key, _, rest = line.partition(": ")
+        value_end = rest.index(" #")
+        assert after == f"values:\n  {key}: {expected}{rest[value_end:]}\n"
+
+
+def test_flow_entry_in_a_block_list_stays_flow() -> None:
+    before = "images:\n- {name: app, newName: x, newTag: v1}  # one line\n- name: b\n  newTag: '1'\n"
+    assert _kust(before, ("app:v2", "b:2")) == (
+        "images:\n- {name: app, newTag: v2}  # one line\n- name: b\n  newTag: '2'\n"
+    )

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -171,7 +171,7 @@ class FakeGitHub:
             case ("GET", []):
                 return self._repo_json(repo)
             case ("GET", ["pulls"]):
-                return self._page(self._list_pulls(repo, q), q)
+                return self._page(self._list_pulls(repo, q), q, path)
             case ("POST", ["pulls"]):
                 return 201, self._create_pull(repo, body or {})
             case ("GET", ["pulls", n]):
@@ -179,7 +179,7 @@ class FakeGitHub:
             case ("PATCH", ["pulls", n]):
                 return self._update(repo, n, body or {}, pull=True)
             case ("GET", ["issues"]):
-                return self._page(self._list_issues(repo, q), q)
+                return self._page(self._list_issues(repo, q), q, path)
             case ("POST", ["issues"]):
                 return 201, self._create_issue(repo, body or {})
             case ("GET", ["issues", n]):
@@ -188,7 +188,7 @@ class FakeGitHub:
                 return self._update(repo, n, body or {}, pull=False)
             case ("GET", ["issues", n, "comments"]):
                 self._item(repo, n, pull=False)
-                return self._page(list(repo.comments.get(int(n), [])), q)
+                return self._page(list(repo.comments.get(int(n), [])), q, path)
             case ("POST", ["issues", n, "comments"]):
                 return 201, self._comment(repo, n, body or {})
         raise _Reply(404, {"message": "Not Found", "documentation_url": DOCS})
@@ -378,13 +378,14 @@ class FakeGitHub:
             found.append(self._as_issue(item))
         return found
 
-    def _page(self, items: list[dict[str, Any]], q: dict[str, str]) -> Any:
+    def _page(self, items: list[dict[str, Any]], q: dict[str, str], path: str) -> Any:
         per_page = min(int(q.get("per_page", 30)), 100)
         page = max(int(q.get("page", 1)), 1)
         chunk = items[(page - 1) * per_page : page * per_page]
         if page * per_page >= len(items):
             return chunk
-        raise _Reply(200, chunk, {"Link": f'<?page={page + 1}&per_page={per_page}>; rel="next"'})
+        query = urlencode({**q, "page": page + 1, "per_page": per_page})
+        raise _Reply(200, chunk, {"Link": f'<{self.url}{path}?{query}>; rel="next"'})
 
 
 @pytest.fixture

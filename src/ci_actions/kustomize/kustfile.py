@@ -195,8 +195,10 @@ def _insert_entries(
         after = next((e for e in entries if e.name > setting.name), None)
         block = _block_entry(setting, dash, offset)
         if after is None:
-            at = line_end(text, content_end(text, entries[-1].node))
-            at_point.setdefault(at, []).append("\n" + block)
+            # at the start of the line after the last entry (its last line may be deleted)
+            at = next_line_start(text, content_end(text, entries[-1].node))
+            ends_line = at > 0 and text[at - 1] == "\n"
+            at_point.setdefault(at, []).append(block + "\n" if ends_line else "\n" + block)
         else:
             at = _above_comments(text, line_start(text, int(after.node.start_mark.index)))
             at_point.setdefault(at, []).append(block + "\n")
