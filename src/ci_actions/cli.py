@@ -21,6 +21,7 @@ from ci_actions.actions import ACTIONS
 
 COMMANDS: dict[str, str] = {
     # Commands that are not composite actions (no action.yml).
+    "init": "ci_actions.init",
 }
 
 

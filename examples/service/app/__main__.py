@@ -8,16 +8,18 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from app import settings
 from app.web import application
 
+log = logging.getLogger("blocklist")
+
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         logging.getLogger("blocklist.access").info(format, *args)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with make_server("0.0.0.0", settings.port(), application, handler_class=QuietHandler) as server:
-        logging.info("blocklist %s listening on :%d", settings.version(), settings.port())
+        log.info("blocklist %s listening on :%d", settings.version(), settings.port())
         server.serve_forever()
 
 
