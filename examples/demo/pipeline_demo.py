@@ -140,8 +140,11 @@ class Demo:
     def make_gitops(self) -> None:
         work = self.state / "gitops-work"
         shutil.copytree(EXAMPLES / "gitops", work)
-        for overlay in work.glob("overlays/*/kustomization.yaml"):
-            overlay.write_text(overlay.read_text().replace("127.0.0.1:5000", self.registry))
+        for path in [
+            *work.glob("overlays/*/kustomization.yaml"),
+            work / "base" / "deployment.yaml",
+        ]:
+            path.write_text(path.read_text().replace("127.0.0.1:5000", self.registry))
         git(work, "init", "-q", "-b", "main")
         git(work, "add", "-A")
         git(work, "commit", "-q", "-m", "GitOps repository for blocklist")
@@ -149,13 +152,18 @@ class Demo:
         git(self.state, "clone", "-q", "--bare", str(work), str(self.gitops))
         shutil.rmtree(work)
 
-    def make_app(self, actions_ref: str) -> None:
+    def make_app(self, actions_ref: str, seed_vulnerability: bool = False) -> None:
         self.app = self.state / "blocklist"
         shutil.copytree(
             EXAMPLES / "service",
             self.app,
-            ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "instance"),
+            # the seeded vulnerable module stays out unless asked for
+            ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "instance", "seeded"),
         )
+        if seed_vulnerability:
+            shutil.copy(
+                EXAMPLES / "service" / "seeded" / "unsafe.py", self.app / "app" / "unsafe.py"
+            )
         git(self.app, "init", "-q", "-b", "main")
         git(self.app, "add", "-A")
         git(self.app, "commit", "-q", "-m", "blocklist service")
@@ -175,6 +183,8 @@ class Demo:
             "--python", f"{sys.version_info[0]}.{sys.version_info[1]}",
             "--scanners", "bandit,semgrep",
             "--no-upload-sarif",
+            # the local deployer replaces the service within seconds
+            "--probe-timeout", "45s",
             "--actions-repo", ACTIONS_REPO,
             "--actions-ref", actions_ref,
         ]  # fmt: skip
@@ -190,7 +200,7 @@ class Demo:
                 str(EXAMPLES / "deployer" / "deployer.py"),
                 "--gitops", str(self.gitops),
                 "--overlay", f"overlays/{env}",
-                "--image", IMAGE,
+                "--image", f"{self.registry}/{IMAGE}",
                 "--port", str(self.ports[env]),
                 "--state", str(self.state / f"deploy-{env}"),
                 "--insecure",
@@ -270,6 +280,23 @@ class Demo:
                     entries.append(json.loads(line))
         return entries
 
+    def ledger_report(self) -> Path | None:
+        """The release-ledger HTML page of the GitOps repository's ledger."""
+        target = self.state / "release-ledger.html"
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))
+        }
+        argv = [
+            str(VENV_BIN / "ci-actions"), "release-ledger",
+            "--command", "report",
+            "--repository", str(self.gitops),
+            "--report-file", str(target),
+        ]  # fmt: skip
+        done = subprocess.run(argv, cwd=self.state, env=env, capture_output=True, text=True)
+        return target if done.returncode == 0 and target.is_file() else None
+
     def version(self, env: str) -> tuple[int, Any]:
         return http_json(f"http://127.0.0.1:{self.ports[env]}/health")
 
@@ -297,6 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--keep-running", action="store_true", help="leave the registry and services up"
     )
     parser.add_argument("--skip-broken", action="store_true", help="only the good run")
+    parser.add_argument(
+        "--seed-vulnerability",
+        action="store_true",
+        help="ship examples/service/seeded/unsafe.py in the app: the security gate stops the first run",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     actions_ref = git(ROOT, "rev-parse", "HEAD")
@@ -307,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"registry      http://{d.registry}/v2/")
         d.make_gitops()
         print(f"GitOps repo   {d.gitops} (overlays/dev, overlays/prod)")
-        d.make_app(actions_ref)
+        d.make_app(actions_ref, args.seed_vulnerability)
         print(f"application   {d.app} (workflows written by ci-actions init)")
         d.start_deployers()
         print(
@@ -323,8 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"act exited {code} after {time.monotonic() - started:.0f}s; log {state / 'run-1.log'}"
         )
+        if args.seed_vulnerability:
+            report(d)
+            print(
+                "\nthe security gate stopped the vulnerable build: nothing was pushed or deployed"
+            )
+            return 0 if code != 0 and not d.registry_tags() else 1
         if code != 0:
-            print("run 1 failed; see the log above", file=sys.stderr)
+            print(f"run 1 failed; see {state / 'run-1.log'}", file=sys.stderr)
             return 1
         report(d)
         if args.skip_broken:
@@ -347,14 +385,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report(d: Demo) -> None:
+    """Where to look: the registry, the GitOps repository, the services, the ledger."""
     print(f"registry tags  {' '.join(d.registry_tags())}")
-    print("GitOps log     " + "\n               ".join(d.gitops_log()[:6]))
+    print("GitOps log     " + "\n               ".join(d.gitops_log()[:8]))
     for env in ("dev", "prod"):
         status, body = d.version(env)
         print(f"{env:<14} /health -> {status} {json.dumps(body)}")
-    print("ledger")
+    print("ledger         (.ci-ledger/ in the GitOps repository)")
     for entry in d.ledger():
-        print(f"  {json.dumps(entry, sort_keys=True)[:160]}")
+        what = entry.get("tag") or entry.get("id")
+        reason = f" ({entry['reason']})" if entry.get("reason") else ""
+        print(
+            f"  {entry.get('at') or entry.get('created')}  {entry.get('environment', ''):<5} {entry.get('status'):<12} {what}{reason}"
+        )
+    html = d.ledger_report()
+    if html:
+        print(f"HTML report    {html}")
 
 
 if __name__ == "__main__":

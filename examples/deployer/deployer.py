@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,6 +84,7 @@ class Deployment:
         self.process: subprocess.Popen[bytes] | None = None
         self.ref = ""
         self.count = 0
+        self.failing = ""  # the last error, reported once
 
     def sync(self) -> None:
         if not self.checkout.exists():
@@ -100,18 +102,20 @@ class Deployment:
         ref = overlay_image(self.checkout, self.args.overlay, self.args.image)
         if ref != self.ref:
             commit = git("rev-parse", "--short", "HEAD", cwd=self.checkout)
-            log(f"{self.args.overlay} at {commit} sets {ref}")
+            if not self.failing:
+                log(f"{self.args.overlay} at {commit} sets {ref}")
             self.deploy(ref)
 
     def deploy(self, ref: str) -> None:
-        self.count += 1
-        target = self.state / "releases" / str(self.count)
+        target = self.state / "releases" / str(self.count + 1)
+        shutil.rmtree(target, ignore_errors=True)  # a failed pull of the same release
         target.mkdir(parents=True)
         try:
             config = pull(ref, target, self.args.insecure)
         except subprocess.CalledProcessError as exc:
             # ImagePullBackOff: the old process keeps running; the next poll retries.
             raise OSError(f"cannot pull {ref}: {exc.stderr.strip()}") from exc
+        self.count += 1
         self.stop()
         workdir = target / "rootfs" / str(config.get("WorkingDir") or "/").lstrip("/")
         for folder in self.args.mkdir:  # the pod's emptyDir volumes
@@ -150,7 +154,7 @@ def main() -> int:
     parser.add_argument("--gitops", required=True, help="GitOps repository URL or path")
     parser.add_argument("--branch", default="main")
     parser.add_argument("--overlay", required=True, help="overlay folder, e.g. overlays/dev")
-    parser.add_argument("--image", required=True, help="image name in the overlay's images:")
+    parser.add_argument("--image", required=True, help="the name of the overlay's images: entry")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state", required=True, help="folder for the checkout, releases and logs")
     parser.add_argument(
@@ -171,9 +175,11 @@ def main() -> int:
             if head and head != last:
                 try:
                     deployment.sync()
-                    last = head
+                    last, deployment.failing = head, ""
                 except (LookupError, OSError, subprocess.CalledProcessError, yaml.YAMLError) as exc:
-                    log(f"sync failed: {exc}")
+                    if str(exc) != deployment.failing:  # retried every poll, reported once
+                        log(f"sync failed (retrying): {exc}")
+                    deployment.failing = str(exc)
             if args.once:
                 return 0
             time.sleep(args.interval)

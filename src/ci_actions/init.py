@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--actions-version", default="v1", help="the release name written beside the pin"
     )
+    p.add_argument(
+        "--probe-timeout", default="3m", help="how long the health probe waits for the new version"
+    )
     p.add_argument("--monitor-cron", default="*/5 * * * *", help="schedule of monitor.yml")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
@@ -241,6 +244,7 @@ def options_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         upload_sarif=not args.no_upload_sarif,
         runs_on=runs_on,
         monitor_cron=args.monitor_cron,
+        probe_timeout=args.probe_timeout,
     ).check()
 
 
