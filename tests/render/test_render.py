@@ -191,6 +191,11 @@ def test_cicd_pipeline_shape() -> None:
     rollback = next(s for j, s in _steps(data) if j == "deploy-dev" and s.get("id") == "rollback")
     assert rollback["if"] == "failure() && steps.bump.outcome == 'success'"
     assert rollback["with"]["command"] == "rollback"
+    restored = next(
+        s for j, s in _steps(data) if j == "deploy-dev" and s.get("id") == "probe-restored"
+    )
+    assert restored["if"] == "failure() && steps.rollback.outcome == 'success'"
+    assert restored["with"]["expected-version"] == "${{ steps.rollback.outputs.tag }}"
 
 
 def test_self_hosted_demo_shape() -> None:
