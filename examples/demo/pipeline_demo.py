@@ -152,7 +152,9 @@ class Demo:
         git(self.state, "clone", "-q", "--bare", str(work), str(self.gitops))
         shutil.rmtree(work)
 
-    def make_app(self, actions_ref: str, seed_vulnerability: bool = False) -> None:
+    def make_app(
+        self, actions_ref: str, seed_vulnerability: bool = False, scanners: str = "bandit,semgrep"
+    ) -> None:
         self.app = self.state / "blocklist"
         shutil.copytree(
             EXAMPLES / "service",
@@ -181,7 +183,7 @@ class Demo:
             "--health-url", f"prod=http://127.0.0.1:{self.ports['prod']}/health",
             "--runs-on", "self-hosted",
             "--python", f"{sys.version_info[0]}.{sys.version_info[1]}",
-            "--scanners", "bandit,semgrep",
+            "--scanners", scanners,
             "--no-upload-sarif",
             # the local deployer replaces the service within seconds
             "--probe-timeout", "45s",
@@ -299,6 +301,22 @@ class Demo:
 
     def version(self, env: str) -> tuple[int, Any]:
         return http_json(f"http://127.0.0.1:{self.ports[env]}/health")
+
+
+def setup(
+    d: Demo, actions_ref: str, seed_vulnerability: bool = False, scanners: str = "bandit,semgrep"
+) -> None:
+    """Registry, GitOps remote, application repository with its workflows, deployers."""
+    d.start_registry()
+    print(f"registry      http://{d.registry}/v2/")
+    d.make_gitops()
+    print(f"GitOps repo   {d.gitops} (overlays/dev, overlays/prod)")
+    d.make_app(actions_ref, seed_vulnerability, scanners)
+    print(f"application   {d.app} (workflows written by ci-actions init)")
+    d.start_deployers()
+    print(
+        f"services      dev http://127.0.0.1:{d.ports['dev']}  prod http://127.0.0.1:{d.ports['prod']}"
+    )
 
 
 @contextmanager
