@@ -153,7 +153,11 @@ class Demo:
         shutil.rmtree(work)
 
     def make_app(
-        self, actions_ref: str, seed_vulnerability: bool = False, scanners: str = "bandit,semgrep"
+        self,
+        actions_ref: str,
+        seed_vulnerability: bool = False,
+        scanners: str = "bandit,semgrep",
+        probe_timeout: str = "45s",
     ) -> None:
         self.app = self.state / "blocklist"
         shutil.copytree(
@@ -186,7 +190,7 @@ class Demo:
             "--scanners", scanners,
             "--no-upload-sarif",
             # the local deployer replaces the service within seconds
-            "--probe-timeout", "45s",
+            "--probe-timeout", probe_timeout,
             "--actions-repo", ACTIONS_REPO,
             "--actions-ref", actions_ref,
         ]  # fmt: skip
@@ -304,14 +308,18 @@ class Demo:
 
 
 def setup(
-    d: Demo, actions_ref: str, seed_vulnerability: bool = False, scanners: str = "bandit,semgrep"
+    d: Demo,
+    actions_ref: str,
+    seed_vulnerability: bool = False,
+    scanners: str = "bandit,semgrep",
+    probe_timeout: str = "45s",
 ) -> None:
     """Registry, GitOps remote, application repository with its workflows, deployers."""
     d.start_registry()
     print(f"registry      http://{d.registry}/v2/")
     d.make_gitops()
     print(f"GitOps repo   {d.gitops} (overlays/dev, overlays/prod)")
-    d.make_app(actions_ref, seed_vulnerability, scanners)
+    d.make_app(actions_ref, seed_vulnerability, scanners, probe_timeout)
     print(f"application   {d.app} (workflows written by ci-actions init)")
     d.start_deployers()
     print(
