@@ -18,10 +18,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ci_actions.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT, CiActionsError, ConfigError
 from ci_actions.fsutil import write_atomic
+
+if TYPE_CHECKING:
+    from ci_actions.render import Environment, Options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -162,7 +165,7 @@ def _actions_ref(given: str | None) -> str:
     return done.stdout.strip()
 
 
-def _environments(args: argparse.Namespace, root: Path):  # type: ignore[no-untyped-def]
+def _environments(args: argparse.Namespace, root: Path) -> tuple[Environment, ...]:
     from ci_actions.render import Environment, Target, infer
 
     overlays: list[tuple[str, list[str]]] = []
@@ -204,7 +207,7 @@ def _environments(args: argparse.Namespace, root: Path):  # type: ignore[no-unty
     return tuple(environments)
 
 
-def options_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def options_from(args: argparse.Namespace) -> Options:
     from ci_actions.render import Options, infer
 
     root = Path(args.dir).resolve()
