@@ -19,3 +19,8 @@ def consumer(tmp_path: Path) -> Consumer:
 @pytest.fixture
 def make_consumer(tmp_path: Path) -> Callable[[str], Consumer]:
     return lambda name: Consumer(tmp_path / name)
+
+
+# Shared fixtures: a real docker-registry on 127.0.0.1 (anonymous and basic auth).
+from tests.support.registry import registry, registry_auth  # noqa: E402, F401
+from tests.support.token_server import registry_token  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Building images: builder choice, the exact command lines, and running them."""

@@ -1,0 +1,209 @@
+"""Run a build: log in (password on stdin), build once, push every tag, read the digest back."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ci_actions import proc
+from ci_actions.builders import commands as cmd
+from ci_actions.errors import EnvironmentFailure
+from ci_actions.github.runner import Runner
+from ci_actions.imageref import parse
+from ci_actions.registry.auth import Credentials
+from ci_actions.registry.client import RegistryClient, RegistryError
+
+
+@dataclass(frozen=True)
+class Login:
+    registry: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class BuildOutcome:
+    builder: str
+    digest: str = ""  # of what was pushed, as the registry reports it
+    image_id: str = ""
+    tags: list[str] = field(default_factory=list)
+    size: int = 0
+    build_seconds: float = 0.0
+    push_seconds: float = 0.0
+
+
+@dataclass
+class Execution:
+    builder: str
+    storage: cmd.StorageOptions
+    log: Runner
+    temp_root: Path
+    env: dict[str, str] = field(default_factory=dict)  # extra env of every command
+
+    def run(
+        self, argv: Sequence[str], *, stdin: str | None = None, what: str = ""
+    ) -> proc.Completed:
+        self.log.info("$ " + shlex.join(argv))
+        done = proc.run(argv, extra_env=self.env, stdin=stdin, what=what)
+        output = (done.stdout + done.stderr).strip()
+        if output:
+            with self.log.group(what or argv[1]):
+                self.log.info(output)
+        return done
+
+
+@contextmanager
+def private_dir(root: Path) -> Iterator[Path]:
+    """A 0700 scratch dir for secret files and the registry auth file, always removed."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="ci-actions-build-", dir=root))
+    path.chmod(0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_secrets(folder: Path, values: Mapping[str, str]) -> tuple[cmd.Secret, ...]:
+    secrets = []
+    for index, (secret_id, value) in enumerate(values.items()):
+        path = folder / f"secret-{index}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value)
+        secrets.append(cmd.Secret(secret_id, str(path)))
+    return tuple(secrets)
+
+
+def build_and_push(
+    req: cmd.BuildRequest,
+    execution: Execution,
+    *,
+    secret_values: Mapping[str, str],
+    login: Login | None,
+) -> BuildOutcome:
+    with private_dir(execution.temp_root) as scratch:
+        req = replace(req, secrets=write_secrets(scratch, secret_values))
+        if execution.builder == "docker":
+            return _docker(req, execution, scratch, login)
+        return _oci(req, execution, scratch, login)
+
+
+def _oci(req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | None) -> BuildOutcome:
+    tool = ex.builder
+    authfile = scratch / "auth.json"  # credentials die with the step
+    authfile.write_text("{}\n", encoding="utf-8")
+    ex.env["REGISTRY_AUTH_FILE"] = str(authfile)
+    if login:
+        tls = login.registry not in req.insecure_registries
+        ex.run(
+            cmd.oci_login_argv(tool, login.registry, login.username, tls_verify=tls),
+            stdin=login.password,
+            what=f"{tool} login {login.registry}",
+        )
+    dockerfile = Path(req.file).read_text(encoding="utf-8", errors="replace")
+    if len(req.platforms) > 1:
+        proc.run(cmd.oci_manifest_rm_argv(tool, req, ex.storage), extra_env=ex.env, ok_codes=None)
+    iidfile = scratch / "image-id"
+    started = time.monotonic()
+    ex.run(
+        cmd.oci_build_argv(
+            tool,
+            req,
+            ex.storage,
+            tls_verify=not cmd.pulls_from_insecure(dockerfile, req),
+            iidfile=str(iidfile),
+        ),
+        what=f"{tool} build",
+    )
+    outcome = BuildOutcome(tool, build_seconds=time.monotonic() - started)
+    outcome.image_id = _read(iidfile)
+    if not req.push:
+        outcome.tags = list(req.tags)
+        return outcome
+    started = time.monotonic()
+    for tag in req.tags:
+        ex.run(cmd.oci_push_argv(tool, req, tag, ex.storage), what=f"{tool} push {tag}")
+    outcome.push_seconds = time.monotonic() - started
+    outcome.tags = list(req.tags)
+    outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login)
+    return outcome
+
+
+def _docker(
+    req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | None
+) -> BuildOutcome:
+    if login:
+        ex.run(
+            cmd.docker_login_argv(login.registry, login.username),
+            stdin=login.password,
+            what=f"docker login {login.registry}",
+        )
+    builder = ""
+    if req.insecure_registries:
+        builder = f"ci-actions-{os.getpid()}"
+        config = scratch / "buildkitd.toml"
+        config.write_text(cmd.buildkitd_config(req.insecure_registries), encoding="utf-8")
+        ex.run(cmd.buildx_create_argv(builder, str(config)), what="docker buildx create")
+    try:
+        started = time.monotonic()
+        ex.run(
+            cmd.docker_build_argv(
+                req, builder=builder, metadata_file=str(scratch / "metadata.json")
+            ),
+            what="docker buildx build",
+        )
+        outcome = BuildOutcome(
+            "docker", build_seconds=time.monotonic() - started, tags=list(req.tags)
+        )
+    finally:
+        if builder:
+            proc.run(cmd.buildx_remove_argv(builder), ok_codes=None)
+    if req.push:
+        outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login)
+    return outcome
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
+def read_back(
+    tags: Sequence[str], insecure_registries: Sequence[str], login: Login | None
+) -> tuple[str, int]:
+    """The one digest every pushed tag has in its registry, and the image size."""
+    clients: dict[str, RegistryClient] = {}
+    digests: dict[str, str] = {}
+    for tag in tags:
+        ref = parse(tag)
+        host = ref.registry
+        if host not in clients:
+            creds = (
+                Credentials(login.username, login.password)
+                if login and login.registry == host
+                else None
+            )
+            clients[host] = RegistryClient(
+                host, credentials=creds, insecure=host in insecure_registries
+            )
+        found = clients[host].head_manifest(ref.repository, ref.tag or "latest")
+        if not found:
+            raise RegistryError(f"registry {host}: {tag} is missing after the push")
+        digests[tag] = found
+    distinct = sorted(set(digests.values()))
+    if len(distinct) != 1:
+        listing = ", ".join(f"{t}={d}" for t, d in digests.items())
+        raise EnvironmentFailure(f"the pushed tags do not share one digest: {listing}")
+    first = parse(tags[0])
+    manifest = clients[first.registry].get_manifest(first.repository, distinct[0])
+    size = manifest.size()
+    for child in manifest.children():
+        size += clients[first.registry].get_manifest(first.repository, child).size()
+    return distinct[0], size

@@ -1,0 +1,1 @@
+"""The OCI distribution API: a client and the promotion of a manifest to new tags."""
