@@ -1,0 +1,421 @@
+"""`security-gate`: run the scanners in parallel, normalise, judge, and fail closed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ci_actions.errors import EnvironmentFailure, InputError
+from ci_actions.fsutil import write_atomic
+from ci_actions.github.context import Context
+from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.result import Result
+
+if TYPE_CHECKING:
+    from ci_actions.scanners.base import ScanRequest, ToolRun
+    from ci_actions.scanners.findings import Finding
+    from ci_actions.scanners.policy import AllowEntry, Policy, Verdict
+
+SCANNER_NAMES = ("bandit", "semgrep", "safety", "pip-audit")
+SEVERITY_CHOICES = ("low", "medium", "high", "critical")
+
+SPEC = ActionSpec(
+    name="security-gate",
+    description="Run bandit, semgrep, safety and pip-audit in parallel, ingest trivy/grype reports, and fail closed on new findings at or above a severity.",
+    inputs=(
+        InputSpec(
+            "scanners",
+            "Scanners to run (newline- or comma-separated): bandit, semgrep, safety, pip-audit.",
+            "bandit\nsemgrep\npip-audit",
+        ),
+        InputSpec(
+            "paths",
+            "Paths to scan with bandit and semgrep, relative to working-directory (newline-separated).",
+            ".",
+        ),
+        InputSpec(
+            "exclude",
+            "More paths or globs to skip (newline-separated); .venv, node_modules, build, dist and the like are always skipped.",
+        ),
+        InputSpec(
+            "requirements",
+            "Pinned requirements files for safety and pip-audit (newline-separated).",
+            "requirements.txt",
+        ),
+        InputSpec(
+            "semgrep-config",
+            "Local semgrep rule files or folders (newline-separated); empty = the bundled Python security ruleset. Registry configs (p/..., r/..., auto) are refused: they need the network.",
+        ),
+        InputSpec(
+            "safety-db",
+            "Folder holding a local safety database (insecure.json, insecure_full.json) for `safety check --db`.",
+        ),
+        InputSpec(
+            "safety-api-key",
+            "Safety API key for `safety scan` when no safety-db is given.",
+            secret=True,
+        ),
+        InputSpec(
+            "osv-url",
+            "OSV query endpoint for pip-audit (a mirror); empty = https://api.osv.dev/v1/query.",
+        ),
+        InputSpec(
+            "image-reports",
+            "trivy or grype JSON reports of the image to include (newline-separated).",
+        ),
+        InputSpec(
+            "fail-on", "Lowest severity that fails the gate: low, medium, high or critical.", "high"
+        ),
+        InputSpec(
+            "min-confidence",
+            "Findings below this confidence (bandit, semgrep) are reported but never fail: low, medium or high.",
+            "low",
+        ),
+        InputSpec(
+            "policy",
+            "YAML file of per-scanner overrides: `scanners: {bandit: {fail-on: medium, min-confidence: high}}`.",
+        ),
+        InputSpec(
+            "baseline", "File of accepted finding fingerprints: only findings not in it are new."
+        ),
+        InputSpec(
+            "update-baseline",
+            "true = write every current finding's fingerprint to the baseline file (then the gate passes unless a scanner failed).",
+            "false",
+        ),
+        InputSpec(
+            "allowlist",
+            "YAML list of accepted findings: `- {id: B602, reason: ..., expires: 2026-12-31}` (id = rule, vulnerability id or fingerprint).",
+        ),
+        InputSpec(
+            "ignore-unfixed",
+            "true = dependency and image findings without a fixed version never fail.",
+            "false",
+        ),
+        InputSpec(
+            "unknown-severity",
+            "Severity given to a finding that has none (pip-audit, some safety and image findings).",
+            "high",
+        ),
+        InputSpec(
+            "timeout",
+            "Time limit of each scanner (e.g. 10m, 90s); a scanner past it is killed and the gate fails.",
+            "10m",
+        ),
+        InputSpec(
+            "sarif-file",
+            "Where to write the SARIF 2.1.0 log (one run per tool), relative to working-directory.",
+            "security-gate.sarif",
+        ),
+        InputSpec(
+            "report-file",
+            "Where to write the normalised JSON report, relative to working-directory.",
+            "security-gate.json",
+        ),
+        InputSpec(
+            "working-directory", "The project to scan; paths in findings are relative to it.", "."
+        ),
+    ),
+    outputs=(
+        OutputSpec(
+            "passed", "true when no new finding is at or above fail-on and every scanner ran."
+        ),
+        OutputSpec(
+            "findings",
+            "Number of findings reported by the scanners and image reports (before baseline and allowlist).",
+        ),
+        OutputSpec(
+            "new-findings",
+            "Number of findings left after the baseline, the allowlist and ignore rules.",
+        ),
+        OutputSpec(
+            "counts",
+            "JSON object {tool: {critical, high, medium, low, new, baselined, allowlisted, ignored}}.",
+        ),
+        OutputSpec("sarif-file", "Path of the SARIF file written."),
+        OutputSpec("report-file", "Path of the normalised JSON report written."),
+    ),
+    icon="shield",
+    install_extra="scanners",
+)
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    scanners: tuple[str, ...]
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...]
+    requirements: tuple[str, ...]
+    semgrep_config: tuple[str, ...]
+    safety_db: str
+    safety_api_key: str
+    osv_url: str
+    image_reports: tuple[str, ...]
+    fail_on: str
+    min_confidence: str
+    policy: str
+    baseline: str
+    update_baseline: bool
+    allowlist: str
+    ignore_unfixed: bool
+    unknown_severity: str
+    timeout: float
+    sarif_file: str
+    report_file: str
+    working_directory: str
+
+
+def parse_inputs(raw: RawInputs) -> GateInputs:
+    from ci_actions.scanners.tools import REGISTRY_CONFIG
+
+    configs = tuple(raw.items("semgrep-config"))
+    for config in configs:
+        if REGISTRY_CONFIG.match(config):
+            raise InputError(
+                "semgrep-config",
+                f"{config!r} is a semgrep registry config; it needs the network and is refused",
+                hint="give local rule files (YAML), or leave it empty for the bundled ruleset",
+            )
+    timeout = raw.duration("timeout")
+    if timeout <= 0:
+        raise InputError("timeout", "must be more than zero", hint="e.g. 10m")
+    update = raw.flag("update-baseline")
+    if update and not raw.text("baseline"):
+        raise InputError(
+            "update-baseline",
+            "needs `baseline`: the file to write",
+            hint="e.g. baseline: .security-baseline",
+        )
+    scanners = tuple(dict.fromkeys(raw.choices("scanners", SCANNER_NAMES)))
+    if not scanners and not raw.items("image-reports"):
+        raise InputError(
+            "scanners", "nothing to scan: no scanner and no image report", hint="e.g. bandit"
+        )
+    return GateInputs(
+        scanners=scanners,
+        paths=tuple(raw.items("paths")) or (".",),
+        exclude=tuple(raw.items("exclude")),
+        requirements=tuple(raw.items("requirements")),
+        semgrep_config=configs,
+        safety_db=raw.text("safety-db"),
+        safety_api_key=raw.text("safety-api-key"),
+        osv_url=raw.text("osv-url"),
+        image_reports=tuple(raw.items("image-reports")),
+        fail_on=raw.choice("fail-on", SEVERITY_CHOICES),
+        min_confidence=raw.choice("min-confidence", ("low", "medium", "high")),
+        policy=raw.text("policy"),
+        baseline=raw.text("baseline"),
+        update_baseline=update,
+        allowlist=raw.text("allowlist"),
+        ignore_unfixed=raw.flag("ignore-unfixed"),
+        unknown_severity=raw.choice("unknown-severity", SEVERITY_CHOICES),
+        timeout=timeout,
+        sarif_file=raw.text("sarif-file"),
+        report_file=raw.text("report-file"),
+        working_directory=raw.text("working-directory") or ".",
+    )
+
+
+def run(inputs: GateInputs, ctx: Context) -> Result:
+    root = (ctx.cwd / inputs.working_directory).resolve()
+    if not root.is_dir():
+        raise InputError("working-directory", f"{root} is not a folder")
+    request = _request(inputs, root, ctx)
+    try:
+        return _gate(inputs, request, ctx)
+    finally:
+        shutil.rmtree(request.work_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Config:
+    """The files the gate judges by: policy, allowlist, baseline, image reports."""
+
+    policy: Policy
+    allowlist: list[AllowEntry]
+    baseline: set[str]
+    image_tools: list[str]
+    image_findings: list[Finding]
+
+
+def _configuration(inputs: GateInputs, root: Path) -> _Config:
+    from ci_actions.scanners import images, policy
+
+    image_tools: list[str] = []
+    image_findings: list[Finding] = []
+    for report in inputs.image_reports:
+        tool, found = images.load_image_report(root / report, report)
+        image_tools.append(tool)
+        image_findings += found
+    image_tools = list(dict.fromkeys(image_tools))
+    thresholds = policy.Thresholds(
+        inputs.fail_on, inputs.min_confidence, inputs.ignore_unfixed, inputs.unknown_severity
+    )
+    gate_policy = policy.Policy(thresholds)
+    if inputs.policy:
+        text = policy.load_file(root / inputs.policy, inputs.policy, "policy file")
+        gate_policy = policy.load_policy(
+            text, inputs.policy, thresholds, [*inputs.scanners, *image_tools]
+        )
+    allowlist = []
+    if inputs.allowlist:
+        text = policy.load_file(root / inputs.allowlist, inputs.allowlist, "allowlist")
+        allowlist = policy.load_allowlist(text, inputs.allowlist)
+    baseline: set[str] = set()
+    if inputs.baseline and not inputs.update_baseline:
+        text = policy.load_file(root / inputs.baseline, inputs.baseline, "baseline")
+        baseline = policy.read_baseline(text)
+    return _Config(gate_policy, allowlist, baseline, image_tools, image_findings)
+
+
+def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
+    from ci_actions.scanners import gate, policy
+    from ci_actions.scanners.findings import fingerprint_all
+    from ci_actions.scanners.summary import render_summary
+
+    root = request.root
+    config = _configuration(inputs, root)  # bad files are exit 2 before anything runs
+    ctx.log.info(
+        f"running {', '.join(inputs.scanners) or 'no scanner'} in parallel"
+        f" (time limit {inputs.timeout:g}s each)"
+    )
+    runs = gate.run_scanners(inputs.scanners, request)
+    _log_runs(runs, ctx)
+    findings = [f for r in runs for f in r.findings] + config.image_findings
+    findings = gate.locate_dependencies(findings, root, inputs.requirements)
+    findings = fingerprint_all(policy.rated(findings, config.policy), root)
+    broken = [r for r in runs if not r.ok]
+    baseline = config.baseline
+    if inputs.update_baseline and not broken:
+        if write_atomic(root / inputs.baseline, policy.render_baseline(findings)):
+            ctx.log.info(f"wrote {len(findings)} fingerprint(s) to {inputs.baseline}")
+        baseline = {f.fingerprint for f in findings}
+    verdict = policy.judge(findings, config.policy, baseline, config.allowlist, ctx.now().date())
+    passed = verdict.passed and not broken
+    table = gate.counts(verdict, [*inputs.scanners, *config.image_tools])
+    ran = [r.tool for r in runs if r.ok] + config.image_tools
+    outputs, cut = _write_reports(inputs, root, verdict, runs, ran, passed)
+    outputs |= {
+        "passed": passed,
+        "findings": len(findings),
+        "new-findings": len(verdict.with_status("new")),
+        "counts": table,
+    }
+    summary = render_summary(verdict, runs, table, cut)
+    for entry in verdict.expired:
+        ctx.log.warning(
+            f"allowlist entry {entry.id} expired on {entry.expires}; it no longer suppresses anything"
+        )
+    if broken:
+        ctx.log.write_summary(summary)  # with each broken tool's stderr
+        names = ", ".join(f"{r.tool} ({r.error})" for r in broken)
+        raise EnvironmentFailure(f"scanner error, the gate cannot pass: {names}", outputs=outputs)
+    failing = sum(j.failing for j in verdict.judged)
+    message = (
+        f"security gate passed: {len(findings)} finding(s), {outputs['new-findings']} new,"
+        " none at or above the threshold"
+        if passed
+        else f"security gate failed: {failing} new finding(s) at or above the threshold"
+    )
+    return Result(
+        outputs=outputs,
+        ok=passed,
+        summary=summary,
+        annotations=gate.failing_annotations(verdict),
+        message=message,
+    )
+
+
+def _log_runs(runs: list[ToolRun], ctx: Context) -> None:
+    for r in runs:
+        done = f"{len(r.findings)} finding(s) in {r.seconds:.1f}s" if r.ok else f"FAILED: {r.error}"
+        ctx.log.info(f"{r.tool}: {done}")
+        if r.stderr:
+            with ctx.log.group(f"{r.tool} output"):
+                ctx.log.info(r.stderr)
+
+
+def _write_reports(
+    inputs: GateInputs,
+    root: Path,
+    verdict: Verdict,
+    runs: list[ToolRun],
+    ran: list[str],
+    passed: bool,
+) -> tuple[dict[str, object], dict[str, int]]:
+    """Write the SARIF and JSON reports; ({sarif-file, report-file}, SARIF results cut)."""
+    from ci_actions.scanners.gate import report_json
+    from ci_actions.scanners.sarif import build_sarif
+
+    sarif, cut = build_sarif(verdict.judged, ran)
+    outputs: dict[str, object] = {"sarif-file": "", "report-file": ""}
+    if inputs.sarif_file:
+        write_atomic(root / inputs.sarif_file, json.dumps(sarif, indent=2) + "\n")
+        outputs["sarif-file"] = str(root / inputs.sarif_file)
+    if inputs.report_file:
+        report = report_json(verdict, runs, passed)
+        write_atomic(root / inputs.report_file, json.dumps(report, indent=2) + "\n")
+        outputs["report-file"] = str(root / inputs.report_file)
+    return outputs, cut
+
+
+def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
+    from ci_actions.scanners.base import ScanRequest, search_path
+    from ci_actions.scanners.tools import BUNDLED_RULES
+
+    for p in inputs.paths:
+        if not (root / p).exists():
+            raise InputError(
+                "paths",
+                f"{p} does not exist in {root}",
+                hint="paths are relative to working-directory",
+            )
+    deps = {"safety", "pip-audit"} & set(inputs.scanners)
+    if deps:
+        if not inputs.requirements:
+            raise InputError(
+                "requirements", f"{' and '.join(sorted(deps))} need a requirements file"
+            )
+        for req in inputs.requirements:
+            if not (root / req).is_file():
+                raise InputError(
+                    "requirements",
+                    f"{req} does not exist in {root}",
+                    hint="or drop safety/pip-audit from scanners",
+                )
+    configs = []
+    for config in inputs.semgrep_config:
+        path = root / config
+        if not path.exists():
+            raise InputError("semgrep-config", f"{config} does not exist in {root}")
+        configs.append(path)
+    safety_db = None
+    if "safety" in inputs.scanners:
+        if inputs.safety_db:
+            safety_db = root / inputs.safety_db
+        elif not inputs.safety_api_key:
+            raise EnvironmentFailure(
+                "safety has neither a database nor an API key: it cannot check anything",
+                hint="set safety-db to a local database folder or safety-api-key, or drop safety from scanners",
+            )
+    work = ctx.temp_dir() / f"security-gate-{ctx.rng.getrandbits(40):010x}"
+    work.mkdir(parents=True, exist_ok=True)
+    environ = dict(ctx.environ) | {"PATH": search_path(ctx.environ)}
+    if "semgrep" in inputs.scanners and not configs and not BUNDLED_RULES.is_file():
+        raise EnvironmentFailure(f"the bundled semgrep ruleset is missing: {BUNDLED_RULES}")
+    return ScanRequest(
+        root=root,
+        work_dir=work,
+        paths=inputs.paths,
+        exclude=inputs.exclude,
+        requirements=inputs.requirements,
+        semgrep_configs=tuple(configs),
+        safety_db=safety_db,
+        safety_api_key=inputs.safety_api_key,
+        osv_url=inputs.osv_url,
+        timeout=inputs.timeout,
+        environ=environ,
+    )

@@ -1,0 +1,171 @@
+"""One interface for every scanner, and the one judge of whether a scanner ran.
+
+A run counts only when the exit code is in the tool's "ran" set AND its report
+exists and parses AND the tool's own error list is empty. Anything else is a
+tool error (exit 3), never a pass: each of these tools can exit 0 without
+having scanned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ci_actions import proc
+from ci_actions.errors import ToolNotFound
+from ci_actions.scanners.findings import Finding
+
+INSTALL_HINT = (
+    "install the scanners with `pip install 'ci-actions[scanners]'` (the action does this itself)"
+)
+
+
+class ReportError(Exception):
+    """The report is missing, does not parse, or lists errors of the tool itself."""
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    root: Path  # the workspace; findings' paths are relative to it
+    work_dir: Path  # scratch space for reports
+    paths: tuple[str, ...] = (".",)
+    exclude: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    semgrep_configs: tuple[Path, ...] = ()
+    safety_db: Path | None = None
+    safety_api_key: str = ""
+    osv_url: str = ""
+    timeout: float = 600.0
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """What one scanner produced: findings, or an error that fails the gate closed."""
+
+    tool: str
+    findings: tuple[Finding, ...] = ()
+    error: str = ""
+    stderr: str = ""
+    command: str = ""
+    seconds: float = 0.0
+    version: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class Scanner(Protocol):
+    name: str
+    executable: str
+    ran_codes: frozenset[int]
+    exit_meanings: Mapping[int, str]  # what the tool's own error codes say
+
+    def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]: ...
+
+    def parse(self, report: Any, request: ScanRequest) -> list[Finding]:
+        """Findings from the parsed JSON report; ReportError when it lists tool errors."""
+        ...
+
+    def env(self, request: ScanRequest) -> dict[str, str]: ...
+
+
+def search_path(environ: Mapping[str, str]) -> str:
+    """PATH, then the bin folder of the interpreter we run in (the action's venv)."""
+    return os.pathsep.join(
+        p for p in (environ.get("PATH", ""), str(Path(sys.executable).parent)) if p
+    )
+
+
+def find_executable(name: str, path: str) -> str:
+    found = shutil.which(name, path=path)
+    if found is None:
+        raise ToolNotFound(f"{name} is not installed", hint=INSTALL_HINT)
+    return found
+
+
+def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None) -> ToolRun:
+    """Run one scanner and judge its run; never raises for a tool failure."""
+    report = request.work_dir / f"{scanner.name}-report.json"
+    report.unlink(missing_ok=True)  # a stale report must never read as this run's
+    started = time.monotonic()
+    try:
+        exe = find_executable(scanner.executable, path or search_path(request.environ))
+    except ToolNotFound as exc:
+        return ToolRun(scanner.name, error=str(exc))
+    argv = scanner.command(exe, request, report)
+    command = " ".join(argv)
+    try:
+        done = proc.run(
+            argv,
+            cwd=request.root,
+            env=dict(request.environ) | scanner.env(request),
+            timeout=request.timeout,
+            ok_codes=None,
+        )
+    except proc.ProcessTimeout as exc:
+        return ToolRun(
+            scanner.name,
+            error=f"timed out after {request.timeout:g}s and was killed",
+            stderr=exc.stderr,
+            command=command,
+            seconds=time.monotonic() - started,
+        )
+    except ToolNotFound as exc:
+        return ToolRun(scanner.name, error=str(exc), command=command)
+    seconds = time.monotonic() - started
+    stderr = done.stderr.strip() or done.stdout.strip()
+    if done.returncode not in scanner.ran_codes:
+        return ToolRun(
+            scanner.name,
+            error=_exit_description(done.returncode, scanner.exit_meanings),
+            stderr=stderr,
+            command=command,
+            seconds=seconds,
+        )
+    try:
+        findings = scanner.parse(_load_report(report), request)
+    except ReportError as exc:
+        return ToolRun(
+            scanner.name, error=str(exc), stderr=stderr, command=command, seconds=seconds
+        )
+    return ToolRun(scanner.name, tuple(findings), command=command, seconds=seconds, stderr=stderr)
+
+
+def _exit_description(code: int, meanings: Mapping[int, str]) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}"
+    meaning = meanings.get(code, "it did not complete its scan")
+    return f"exited with code {code}: {meaning}"
+
+
+def _load_report(report: Path) -> Any:
+    try:
+        text = report.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportError("wrote no report") from None
+    if not text.strip():
+        raise ReportError("wrote an empty report")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"wrote a report that is not valid JSON (truncated?): {exc}") from None
+
+
+def require_keys(report: Any, keys: Sequence[str], tool: str) -> dict[str, Any]:
+    if not isinstance(report, dict) or any(k not in report for k in keys):
+        raise ReportError(f"report is not a {tool} JSON report (expected keys: {', '.join(keys)})")
+    return report

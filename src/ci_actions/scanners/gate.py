@@ -1,0 +1,129 @@
+"""The gate's core: run scanners in parallel, fingerprint, judge, count, report."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from ci_actions.result import Annotation
+from ci_actions.scanners.base import ScanRequest, ToolRun, run_scanner
+from ci_actions.scanners.findings import DEPENDENCY_KINDS, SEVERITIES, Finding
+from ci_actions.scanners.policy import STATUSES, Judged, Verdict
+from ci_actions.scanners.tools import SCANNERS
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def run_scanners(names: Sequence[str], request: ScanRequest) -> list[ToolRun]:
+    """Every scanner at once, each in its own thread (each waits on its own process)."""
+    if not names:
+        return []
+    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="scanner") as pool:
+        futures = [pool.submit(run_scanner, SCANNERS[name], request) for name in names]
+        return [f.result() for f in futures]
+
+
+def locate_dependencies(
+    findings: Sequence[Finding], root: Path, requirements: Sequence[str]
+) -> list[Finding]:
+    """Point a dependency finding at the requirements line that pins its package."""
+    where: dict[str, tuple[str, int]] = {}
+    for req in requirements:
+        try:
+            lines = (root / req).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for n, text in enumerate(lines, 1):
+            match = _REQUIREMENT.match(text)
+            if match and not text.lstrip().startswith(("#", "-")):
+                where.setdefault(str(canonicalize_name(match.group(1))), (req, n))
+    out = []
+    for f in findings:
+        hit = where.get(str(canonicalize_name(f.package))) if f.kind == "dependency" else None
+        if hit and (not f.file or f.file == hit[0]):
+            f = replace(f, file=hit[0], line=hit[1])
+        out.append(f)
+    return out
+
+
+def counts(verdict: Verdict, tools: Sequence[str]) -> dict[str, dict[str, int]]:
+    """{tool: {severity: every finding, and new/baselined/allowlisted/ignored}}."""
+    table = {tool: dict.fromkeys((*SEVERITIES, *STATUSES), 0) for tool in tools}
+    for j in verdict.judged:
+        row = table.setdefault(j.finding.tool, dict.fromkeys((*SEVERITIES, *STATUSES), 0))
+        row[j.finding.severity] += 1
+        row[j.status] += 1
+    return table
+
+
+def failing_annotations(verdict: Verdict) -> list[Annotation]:
+    out = []
+    for j in verdict.judged:
+        if not j.failing:
+            continue
+        f = j.finding
+        text = f"{f.severity}: {f.message}"
+        if f.kind in DEPENDENCY_KINDS:
+            fix = f"fixed in {f.fixed_version}" if f.fixed_version else "no fixed version"
+            text = f"{f.severity}: {f.package} {f.version} {f.rule_id} ({fix}): {f.message}"
+        out.append(
+            Annotation(
+                text, "error", file=f.file, line=f.line or None, title=f"{f.tool} {f.rule_id}"
+            )
+        )
+    return out
+
+
+def report_json(verdict: Verdict, runs: Sequence[ToolRun], passed: bool) -> dict[str, Any]:
+    """The normalised report (report-file)."""
+    return {
+        "passed": passed,
+        "tools": [
+            {
+                "tool": r.tool,
+                "ok": r.ok,
+                "error": r.error,
+                "seconds": round(r.seconds, 2),
+                "command": r.command,
+            }
+            for r in runs
+        ],
+        "findings": [_finding_json(j) for j in verdict.judged],
+        "expired-allowlist": [
+            {"id": e.id, "reason": e.reason, "expires": e.expires.isoformat()}
+            for e in verdict.expired
+        ],
+    }
+
+
+def _finding_json(j: Judged) -> dict[str, Any]:
+    f = j.finding
+    data: dict[str, Any] = {
+        "tool": f.tool,
+        "rule-id": f.rule_id,
+        "severity": f.severity,
+        "confidence": f.confidence,
+        "kind": f.kind,
+        "file": f.file,
+        "line": f.line,
+        "message": f.message,
+        "fingerprint": f.fingerprint,
+        "status": j.status,
+        "failing": j.failing,
+    }
+    if f.kind in DEPENDENCY_KINDS:
+        data |= {
+            "package": f.package,
+            "version": f.version,
+            "fixed-version": f.fixed_version,
+            "aliases": list(f.aliases),
+        }
+    if j.note:
+        data["note"] = j.note
+    return data

@@ -1,0 +1,101 @@
+"""The step summary: tool x severity, new vs baselined vs allowlisted, what fails, what broke."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ci_actions.scanners.base import ToolRun
+from ci_actions.scanners.findings import DEPENDENCY_KINDS, SEVERITIES, severity_rank
+from ci_actions.scanners.policy import STATUSES, Verdict
+
+MAX_LISTED = 50
+_STDERR_LINES = 30
+
+
+def render_summary(
+    verdict: Verdict | None,
+    runs: Sequence[ToolRun],
+    table: Mapping[str, Mapping[str, int]],
+    cut: Mapping[str, int],
+) -> str:
+    broken = [r for r in runs if not r.ok]
+    if broken:
+        head = "### Security gate: scanner error (not a pass)"
+    elif verdict is not None and verdict.passed:
+        head = "### Security gate: passed"
+    else:
+        head = "### Security gate: failed"
+    lines = [head, ""]
+    if table:
+        lines += _table(table)
+    if verdict is not None:
+        lines += _failing(verdict)
+        lines += _expired(verdict)
+    for tool, n in cut.items():
+        lines += [
+            f"> SARIF: {n} {tool} result(s) left out (GitHub accepts at most 25,000 per run).",
+            "",
+        ]
+    for run in broken:
+        lines += _broken(run)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _table(table: Mapping[str, Mapping[str, int]]) -> list[str]:
+    cols = [*reversed(SEVERITIES), *STATUSES]
+    lines = ["| tool | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for tool, row in table.items():
+        lines.append(f"| {tool} | " + " | ".join(str(row.get(c, 0)) for c in cols) + " |")
+    total = {c: sum(row.get(c, 0) for row in table.values()) for c in cols}
+    lines.append("| **total** | " + " | ".join(f"**{total[c]}**" for c in cols) + " |")
+    return [*lines, ""]
+
+
+def _failing(verdict: Verdict) -> list[str]:
+    failing = sorted(
+        (j for j in verdict.judged if j.failing),
+        key=lambda j: (
+            -severity_rank(j.finding.severity),
+            j.finding.tool,
+            j.finding.file,
+            j.finding.line,
+        ),
+    )
+    if not failing:
+        return []
+    lines = [f"#### {len(failing)} new finding(s) at or above the threshold", ""]
+    lines += ["| severity | tool | rule | where | finding |", "|---|---|---|---|---|"]
+    for j in failing[:MAX_LISTED]:
+        f = j.finding
+        what = f.message
+        if f.kind in DEPENDENCY_KINDS:
+            what = f"{f.package} {f.version} ({'fixed in ' + f.fixed_version if f.fixed_version else 'no fix'}): {f.message}"
+        lines.append(
+            f"| {f.severity} | {f.tool} | `{f.rule_id}` | `{f.location}` | {_cell(what)} |"
+        )
+    if len(failing) > MAX_LISTED:
+        lines.append(f"\n…and {len(failing) - MAX_LISTED} more in the report file.")
+    return [*lines, ""]
+
+
+def _expired(verdict: Verdict) -> list[str]:
+    if not verdict.expired:
+        return []
+    lines = ["#### Expired allowlist entries (they suppress nothing now)", ""]
+    lines += [f"- `{e.id}` expired {e.expires}: {e.reason}" for e in verdict.expired]
+    return [*lines, ""]
+
+
+def _broken(run: ToolRun) -> list[str]:
+    lines = [f"#### {run.tool} {run.error}", ""]
+    if run.command:
+        lines += [f"`{run.command}`", ""]
+    if run.stderr:
+        tail = "\n".join(run.stderr.splitlines()[-_STDERR_LINES:])
+        lines += ["```", tail.replace("```", "'''"), "```", ""]
+    return lines
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,297 @@
+"""The four scanner adapters: command line, the exit codes that mean "it ran", report parsing.
+
+Severity mapping onto low/medium/high/critical:
+- bandit: issue_severity LOW/MEDIUM/HIGH as is; issue_confidence as confidence.
+- semgrep: `metadata.severity` (low..critical) when the rule sets it, else
+  INFO -> low, WARNING -> medium, ERROR -> high; `metadata.confidence`.
+- safety: the CVSS v3 (else v2) base score of the advisory, FIRST's ratings;
+  none -> unknown-severity.
+- pip-audit: OSV results carry no severity -> unknown-severity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ci_actions.scanners.base import ReportError, ScanRequest, require_keys
+from ci_actions.scanners.findings import Finding, cvss_severity, relative_path
+
+# Never scanned by default: virtualenvs, vendored and built code.
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "build",
+    "dist",
+    "__pycache__",
+    "site-packages",
+    ".eggs",
+)
+# semgrep configs that need the registry: they cannot work offline.
+REGISTRY_CONFIG = re.compile(r"^(auto|(p|r|s|ruleset|tests?)/.*|https?://.*)$")
+BUNDLED_RULES = Path(__file__).parent / "rules" / "python-security.yml"
+
+_LEVELS = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high", "CRITICAL": "critical"}
+_SEMGREP_LEVELS = {"INFO": "low", "WARNING": "medium", "ERROR": "high"}
+
+
+def _level(value: object) -> str:
+    return _LEVELS.get(str(value or "").upper(), "")
+
+
+class Bandit:
+    name = "bandit"
+    executable = "bandit"
+    ran_codes = frozenset({0, 1})  # 1 = issues found
+    exit_meanings: Mapping[int, str] = MappingProxyType({})
+
+    def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        excludes = ",".join(
+            f"*/{e}/*" if "/" not in e and "*" not in e else e for e in _excludes(request)
+        )
+        return [exe, "-r", *request.paths, "-x", excludes, "-f", "json", "-o", str(report), "-q"]
+
+    def env(self, request: ScanRequest) -> dict[str, str]:
+        return {}
+
+    def parse(self, report: Any, request: ScanRequest) -> list[Finding]:
+        data = require_keys(report, ("results", "errors"), "bandit")
+        if data["errors"]:
+            raise ReportError(
+                "could not scan: "
+                + "; ".join(f"{e.get('filename')}: {e.get('reason')}" for e in data["errors"])
+            )
+        return [
+            Finding(
+                tool=self.name,
+                rule_id=r["test_id"],
+                severity=_level(r.get("issue_severity")),
+                confidence=_level(r.get("issue_confidence")),
+                message=r.get("issue_text", ""),
+                file=relative_path(r["filename"], request.root),
+                line=int(r.get("line_number") or 0),
+                help_uri=r.get("more_info", ""),
+                extra={"name": r.get("test_name", "")},
+            )
+            for r in data["results"]
+        ]
+
+
+class Semgrep:
+    name = "semgrep"
+    executable = "semgrep"
+    ran_codes = frozenset({0, 1})  # 1 = findings (--error)
+    exit_meanings: Mapping[int, str] = MappingProxyType({})
+
+    def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        configs = request.semgrep_configs or (BUNDLED_RULES,)
+        argv = [exe, "scan", "--metrics", "off", "--disable-version-check"]
+        argv += ["--no-rewrite-rule-ids", "--strict", "--json", "--error", "--quiet"]
+        argv += ["--output", str(report)]
+        for config in configs:
+            argv += ["--config", str(config)]
+        for pattern in _excludes(request):
+            argv += ["--exclude", pattern]
+        return [*argv, *request.paths]
+
+    def env(self, request: ScanRequest) -> dict[str, str]:
+        # keep semgrep's settings and logs out of the user's home and off the network
+        home = request.work_dir / "semgrep-home"
+        return {
+            "SEMGREP_SEND_METRICS": "off",
+            "SEMGREP_ENABLE_VERSION_CHECK": "0",
+            "XDG_CONFIG_HOME": str(home),
+        }
+
+    def parse(self, report: Any, request: ScanRequest) -> list[Finding]:
+        data = require_keys(report, ("results", "errors"), "semgrep")
+        if data["errors"]:
+            raise ReportError(
+                "reported errors: "
+                + "; ".join(str(e.get("message") or e.get("type")).strip() for e in data["errors"])
+            )
+        findings = []
+        for r in data["results"]:
+            extra = r.get("extra", {})
+            meta = extra.get("metadata", {}) or {}
+            severity = _level(meta.get("severity")) or _SEMGREP_LEVELS.get(
+                str(extra.get("severity", "")).upper(), ""
+            )
+            refs = meta.get("references") or []
+            findings.append(
+                Finding(
+                    tool=self.name,
+                    rule_id=r["check_id"],
+                    severity=severity,
+                    confidence=_level(meta.get("confidence")),
+                    message=" ".join(str(extra.get("message", "")).split()),
+                    file=relative_path(r["path"], request.root),
+                    line=int(r.get("start", {}).get("line") or 0),
+                    help_uri=refs[0] if refs else "",
+                )
+            )
+        return findings
+
+
+class Safety:
+    """`safety check --db DIR` offline, or `safety scan` with an API key."""
+
+    name = "safety"
+    executable = "safety"
+    ran_codes = frozenset({0, 64})  # 64 = vulnerabilities found
+    exit_meanings: Mapping[int, str] = MappingProxyType(
+        {
+            65: "the API key is invalid",
+            66: "the service refused: too many requests",
+            67: "the local database could not be loaded",
+            68: "the vulnerability database could not be fetched (service unreachable?)",
+            69: "the database is malformed",
+        }
+    )
+
+    def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        reqs = [arg for r in request.requirements for arg in ("-r", r)]
+        if request.safety_db is not None:
+            return [
+                exe,
+                "check",
+                "--db",
+                str(request.safety_db),
+                *reqs,
+                "--output",
+                "json",
+                "--save-json",
+                str(report),
+            ]
+        return [
+            exe,
+            "--disable-optional-telemetry",
+            "scan",
+            "--target",
+            str(request.root),
+            "--output",
+            "json",
+            "--save-as",
+            "json",
+            str(report),
+        ]
+
+    def env(self, request: ScanRequest) -> dict[str, str]:
+        # the key reaches safety through its environment, never the command line
+        return {"SAFETY_API_KEY": request.safety_api_key} if request.safety_api_key else {}
+
+    def parse(self, report: Any, request: ScanRequest) -> list[Finding]:
+        if isinstance(report, dict) and "scan_results" in report:
+            return self._parse_scan(report, request)
+        data = require_keys(report, ("report_meta", "vulnerabilities"), "safety")
+        if not data["report_meta"].get("packages_found"):
+            raise ReportError("found no packages to check in " + ", ".join(request.requirements))
+        return [self._finding(v, request) for v in data["vulnerabilities"]]
+
+    def _finding(self, v: dict[str, Any], request: ScanRequest) -> Finding:
+        sev = v.get("severity") or {}
+        score = next(
+            (
+                s["base_score"]
+                for s in (sev.get("cvssv3"), sev.get("cvssv2"))
+                if s and s.get("base_score") is not None
+            ),
+            None,
+        )
+        found = (v.get("analyzed_requirement") or {}).get("found") or ""
+        return Finding(
+            tool=self.name,
+            rule_id=str(v["vulnerability_id"]),
+            severity=cvss_severity(float(score)) if score is not None else "",
+            kind="dependency",
+            message=" ".join(str(v.get("advisory") or "").split()),
+            file=relative_path(found, request.root) if found else "",
+            package=v["package_name"],
+            version=str(v.get("analyzed_version") or ""),
+            fixed_version=", ".join(v.get("fixed_versions") or []),
+            aliases=tuple(a for a in [v.get("CVE")] if a),
+            help_uri=v.get("more_info_url") or "",
+        )
+
+    def _parse_scan(self, report: dict[str, Any], request: ScanRequest) -> list[Finding]:
+        findings = []
+        for project in report["scan_results"].get("projects", []):
+            for file in project.get("files", []):
+                for dep in file.get("results", {}).get("dependencies", []):
+                    for spec in dep.get("specifications", []):
+                        for v in spec.get("vulnerabilities", {}).get("known_vulnerabilities", []):
+                            findings.append(
+                                Finding(
+                                    tool=self.name,
+                                    rule_id=str(v.get("id")),
+                                    severity="",
+                                    kind="dependency",
+                                    message=f"{dep.get('name')} {spec.get('raw', '')} is vulnerable",
+                                    file=relative_path(file.get("location", ""), request.root),
+                                    package=str(dep.get("name")),
+                                    version=str(spec.get("raw", "")).partition("==")[2],
+                                )
+                            )
+        return findings
+
+
+class PipAudit:
+    name = "pip-audit"
+    executable = "pip-audit"
+    ran_codes = frozenset({0, 1})  # 1 = vulnerabilities found (or a failure: the report decides)
+    exit_meanings: Mapping[int, str] = MappingProxyType({})
+
+    def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        argv = [exe, "--strict", "--no-deps", "--disable-pip", "--vulnerability-service", "osv"]
+        argv += ["--format", "json", "--output", str(report), "--progress-spinner", "off"]
+        argv += ["--cache-dir", str(request.work_dir / "pip-audit-cache")]
+        if request.osv_url:
+            argv += ["--osv-url", request.osv_url]
+        return argv + [arg for r in request.requirements for arg in ("-r", r)]
+
+    def env(self, request: ScanRequest) -> dict[str, str]:
+        return {}
+
+    def parse(self, report: Any, request: ScanRequest) -> list[Finding]:
+        data = require_keys(report, ("dependencies",), "pip-audit")
+        deps = data["dependencies"]
+        skipped = [d for d in deps if d.get("skip_reason")]
+        if skipped:
+            raise ReportError(
+                "could not audit: " + "; ".join(f"{d['name']}: {d['skip_reason']}" for d in skipped)
+            )
+        if not deps:
+            raise ReportError(
+                "audited nothing: no pinned dependency in " + ", ".join(request.requirements)
+            )
+        source = request.requirements[0] if len(request.requirements) == 1 else ""
+        return [
+            Finding(
+                tool=self.name,
+                rule_id=v["id"],
+                severity="",
+                kind="dependency",
+                message=" ".join(str(v.get("description") or v["id"]).split()),
+                file=source,
+                package=d["name"],
+                version=str(d.get("version", "")),
+                fixed_version=", ".join(v.get("fix_versions") or []),
+                aliases=tuple(v.get("aliases") or ()),
+            )
+            for d in deps
+            for v in d.get("vulns", [])
+        ]
+
+
+def _excludes(request: ScanRequest) -> tuple[str, ...]:
+    return DEFAULT_EXCLUDES + request.exclude
+
+
+SCANNERS = {s.name: s for s in (Bandit(), Semgrep(), Safety(), PipAudit())}
