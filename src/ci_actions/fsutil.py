@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -35,3 +36,59 @@ def write_atomic(path: Path, content: str | bytes) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def write_atomic_many(
+    files: Iterable[tuple[Path, str | bytes]], *, sync: bool = True
+) -> list[Path]:
+    """Replace several files, all or none: every new content goes to a temp file
+    first, then all are renamed into place. Files whose content is unchanged
+    are skipped. With sync, each temp file is fsynced before the renames (in
+    parallel, so the syncs overlap); without, the renames are still atomic but
+    a power loss may lose the new contents.
+
+    Returns the paths written. When writing any temp file fails, no file is touched.
+    """
+    pending: list[tuple[Path, bytes, int | None]] = []
+    for path, content in files:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        try:
+            if path.read_bytes() == data:
+                continue
+            mode: int | None = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = None
+        pending.append((path, data, mode))
+    if not pending:
+        return []
+    temps: list[str] = []
+
+    def stage(item: tuple[Path, bytes, int | None]) -> str:
+        path, data, mode = item
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        temps.append(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        return tmp
+
+    try:
+        if sync and len(pending) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
+                staged = list(pool.map(stage, pending))
+        else:
+            staged = [stage(item) for item in pending]
+        for (path, _, _), tmp in zip(pending, staged, strict=True):
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    return [path for path, _, _ in pending]

@@ -55,6 +55,7 @@ def commit_and_push(
     rng: random.Random | None = None,
     sleep: Callable[[float], None] = time.sleep,
     base_delay: float = 0.2,
+    max_delay: float = 2.0,
 ) -> Published:
     """Apply `edit` on top of `remote/branch`, commit, push; retry on rejection.
 
@@ -89,7 +90,7 @@ def commit_and_push(
                 + (result.stderr.strip() or result.stdout.strip()),
                 hint="nothing was force-pushed; the remote is unchanged by this run",
             )
-        delay = base_delay * (2 ** (attempts - 1))
+        delay = min(max_delay, base_delay * (2 ** (attempts - 1)))
         sleep(delay * (0.5 + rng.random()))  # jitter so racing writers spread out
 
 

@@ -1,0 +1,401 @@
+"""`kustomize-bump`: set images in a GitOps repo and publish the change."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
+from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Git, Identity
+from ci_actions.github.context import Context
+from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.kustomize import (
+    ImageArgError,
+    ImageSetting,
+    PathsError,
+    Plan,
+    YamlFileError,
+    find_files,
+    parse_image_arg,
+    plan,
+)
+from ci_actions.kustomize.message import (
+    DEFAULT_MESSAGE,
+    TemplateError,
+    bot_branch,
+    compile_template,
+    environment_of,
+    render_message,
+)
+from ci_actions.result import Annotation, Result
+
+MODES = ("edit", "commit", "pull-request")
+_SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+SPEC = ActionSpec(
+    name="kustomize-bump",
+    description="Set images in kustomizations, manifests and setter markers of a GitOps repo, keeping every other byte; commit and push with re-apply on conflict, or open a pull request.",
+    inputs=(
+        InputSpec(
+            "paths",
+            "Files, directories (meaning their kustomization.yaml) or globs to edit, relative to the repository root; newline-separated.",
+            required=True,
+        ),
+        InputSpec(
+            "images",
+            "Images to set, one per line, as for `kustomize edit set image`: NAME:TAG, NAME@DIGEST, NAME=NEWNAME[:TAG][@DIGEST]; `*` keeps a field.",
+            required=True,
+        ),
+        InputSpec(
+            "mode",
+            "edit (change the files only), commit (commit and push to `branch`) or pull-request (push a bot branch and open or update one pull request).",
+            "edit",
+        ),
+        InputSpec(
+            "repository",
+            "Another repository to clone and edit: a git URL or OWNER/NAME on GITHUB_SERVER_URL. Empty: the checkout in `working-directory`.",
+        ),
+        InputSpec(
+            "branch",
+            "The branch to push to (commit) or to open the pull request against. Default: the checkout's branch, or the repository's default branch.",
+        ),
+        InputSpec(
+            "token",
+            "Token for git over HTTPS and for the GitHub API (pull-request mode); given to git through environment-only config, never written or printed.",
+            secret=True,
+        ),
+        InputSpec(
+            "commit-message",
+            "Jinja2 template of the commit message; variables: images (name, previous, current, old_tag, new_tag, old_digest, new_digest, argument), environment, files, repository, branch.",
+            DEFAULT_MESSAGE,
+        ),
+        InputSpec("author-name", "Commit author and committer name.", DEFAULT_AUTHOR_NAME),
+        InputSpec("author-email", "Commit author and committer email.", DEFAULT_AUTHOR_EMAIL),
+        InputSpec(
+            "push-retries",
+            "How many times a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
+            "5",
+        ),
+        InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),
+        InputSpec(
+            "allow-missing",
+            "true: an image found in none of the files is not an error (by default it fails with exit 1).",
+            "false",
+        ),
+        InputSpec(
+            "environment",
+            "Name of the environment or tenant, for the message and the pull-request branch. Default: the directory holding the edited files.",
+        ),
+        InputSpec(
+            "pull-request-branch",
+            "The bot branch of pull-request mode. Default: ci-actions/bump/<environment>/<image>.",
+        ),
+        InputSpec(
+            "working-directory",
+            "The checkout to edit when `repository` is empty; `paths` are relative to it.",
+            ".",
+        ),
+    ),
+    outputs=(
+        OutputSpec("changed", "true when a file changed (or would change, with dry-run)."),
+        OutputSpec(
+            "changed-files", "JSON list of the changed files, relative to the repository root."
+        ),
+        OutputSpec("commit-sha", "The commit pushed (empty when nothing was committed)."),
+        OutputSpec("diff", "Unified diff of the change."),
+        OutputSpec(
+            "pull-request-url", "URL of the pull request opened or updated (pull-request mode)."
+        ),
+        OutputSpec(
+            "previous-images",
+            "JSON object of image name to the full reference it had before, for a rollback.",
+        ),
+    ),
+    icon="git-commit",
+)
+
+
+@dataclass(frozen=True)
+class BumpInputs:
+    paths: tuple[str, ...]
+    images: tuple[ImageSetting, ...]
+    mode: str
+    repository: str
+    branch: str
+    token: str
+    message: Any  # a compiled Jinja2 template (None in edit mode)
+    identity: Identity
+    push_retries: int
+    dry_run: bool
+    allow_missing: bool
+    environment: str
+    pull_request_branch: str
+    working_directory: Path
+
+
+def parse_inputs(raw: RawInputs) -> BumpInputs:
+    images: list[ImageSetting] = []
+    for line in raw.items("images"):
+        try:
+            images.append(parse_image_arg(line))
+        except ImageArgError as exc:
+            raise InputError("images", str(exc)) from None
+    if not images:
+        raise InputError("images", "names no image", hint="e.g.  app=registry:5000/team/app:1.2.3")
+    paths = raw.items("paths")
+    if not paths:
+        raise InputError("paths", "names no file", hint="e.g.  overlays/prod")
+    mode = raw.choice("mode", MODES)
+    message: Any = None  # edit mode writes no message: spare compiling the template
+    if mode != "edit":
+        try:
+            message = compile_template(raw.raw_text("commit-message") or DEFAULT_MESSAGE)
+        except TemplateError as exc:
+            raise InputError("commit-message", f"is not a valid Jinja2 template: {exc}") from None
+    name = raw.text("author-name") or DEFAULT_AUTHOR_NAME
+    email = raw.text("author-email") or DEFAULT_AUTHOR_EMAIL
+    return BumpInputs(
+        paths=tuple(paths),
+        images=tuple(images),
+        mode=mode,
+        repository=raw.text("repository"),
+        branch=raw.text("branch"),
+        token=raw.text("token"),
+        message=message,
+        identity=Identity(name, email),
+        push_retries=raw.integer("push-retries", minimum=0),
+        dry_run=raw.flag("dry-run"),
+        allow_missing=raw.flag("allow-missing"),
+        environment=raw.text("environment"),
+        pull_request_branch=raw.text("pull-request-branch"),
+        working_directory=Path(raw.text("working-directory") or "."),
+    )
+
+
+def run(inputs: BumpInputs, ctx: Context) -> Result:
+    if inputs.repository:
+        if inputs.mode == "edit" and not inputs.dry_run:
+            raise InputError(
+                "mode",
+                "edit leaves its change in a temporary clone of `repository`",
+                hint="use mode commit or pull-request, or dry-run: true",
+            )
+        with _clone(inputs, ctx) as git:
+            return _run_in(git, inputs, ctx)
+    workdir = inputs.working_directory
+    if not workdir.is_absolute():
+        workdir = ctx.cwd / workdir
+    if not workdir.is_dir():
+        raise InputError("working-directory", f"{workdir} is not a directory")
+    git = Git(workdir, identity=inputs.identity, token=inputs.token)
+    if inputs.mode != "edit" and not git.is_repo():
+        raise InputError(
+            "working-directory",
+            f"{workdir} is not a git checkout (mode {inputs.mode} commits)",
+            hint="run actions/checkout first, or set `repository`",
+        )
+    return _run_in(git, inputs, ctx)
+
+
+def repository_url(repository: str, server_url: str) -> str:
+    if _SLUG.match(repository):
+        return f"{server_url.rstrip('/')}/{repository}.git"
+    return repository
+
+
+def repository_slug(repository: str, fallback: str) -> str:
+    """OWNER/NAME of the repository for the GitHub API."""
+    if not repository:
+        return fallback
+    if _SLUG.match(repository):
+        return repository
+    parts = [p for p in re.split(r"[/:]", repository.rstrip("/")) if p]
+    if len(parts) < 2:
+        return fallback
+    return f"{parts[-2]}/{parts[-1].removesuffix('.git')}"
+
+
+@contextmanager
+def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
+    url = repository_url(inputs.repository, ctx.github.server_url)
+    ctx.temp_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kustomize-bump-", dir=ctx.temp_dir()) as tmp:
+        outside = Git(tmp, identity=inputs.identity, token=inputs.token)
+        args = ["clone", "--quiet", "--no-tags", "--single-branch"]
+        if inputs.branch:
+            args += ["--branch", inputs.branch]
+        cloned = outside.run(*args, "--", url, "repo", ok_codes=None)
+        if cloned.returncode != 0:
+            raise EnvironmentFailure(
+                f"cannot clone {inputs.repository}: {cloned.stderr.strip()}",
+                hint="check `repository`, `branch` and that `token` may read it",
+            )
+        yield Git(Path(tmp) / "repo", identity=inputs.identity, token=inputs.token)
+
+
+def _plan(git: Git, inputs: BumpInputs) -> Plan:
+    try:
+        files = find_files(git.repo, inputs.paths)
+    except PathsError as exc:
+        raise InputError("paths", str(exc)) from None
+    return plan(git.repo, files, inputs.images)
+
+
+class _Bump:
+    """The edit, repeatable on any head: plan from the files on disk, then write."""
+
+    def __init__(self, git: Git, inputs: BumpInputs, ctx: Context) -> None:
+        self.git, self.inputs, self.ctx = git, inputs, ctx
+        self.last: Plan | None = None
+
+    def compute(self) -> Plan:
+        try:
+            result = _plan(self.git, self.inputs)
+        except YamlFileError as exc:
+            self.ctx.log.annotate(Annotation(exc.message, file=exc.file, line=exc.line))
+            raise
+        missing = result.unmatched()
+        if missing and not self.inputs.allow_missing:
+            raise VerdictFailure(
+                f"image(s) {', '.join(missing)} found in none of the paths; nothing was written",
+                hint="check the names (registry and port included) or set allow-missing: true",
+                outputs=_outputs(result, (), "", ""),
+            )
+        for name in missing:
+            self.ctx.log.warning(f"image {name} found in none of the paths")
+        self.last = result
+        return result
+
+    def __call__(self) -> Sequence[str]:
+        return self.compute().write()
+
+    def message(self, changed: Sequence[str]) -> str:
+        assert self.last is not None
+        try:
+            return render_message(
+                self.inputs.message,
+                self.last,
+                self.environment(),
+                changed,
+                repository=self.inputs.repository or self.ctx.github.repository,
+                branch=self.inputs.branch,
+            )
+        except TemplateError as exc:
+            raise InputError("commit-message", str(exc)) from None
+
+    def environment(self) -> str:
+        assert self.last is not None
+        return self.inputs.environment or environment_of([f.rel for f in self.last.files])
+
+
+def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
+    bump = _Bump(git, inputs, ctx)
+    if inputs.dry_run or inputs.mode == "edit":
+        result = bump.compute()
+        changed = result.changed_files if inputs.dry_run else result.write()
+        return _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
+    branch = inputs.branch or git.current_branch()
+    if not branch:
+        raise InputError(
+            "branch", "the checkout is on no branch", hint="set `branch` to the branch to push to"
+        )
+    if inputs.mode == "commit":
+        return _commit(git, bump, branch, inputs, ctx)
+    return _pull_request(git, bump, branch, inputs, ctx)
+
+
+def _commit(git: Git, bump: _Bump, branch: str, inputs: BumpInputs, ctx: Context) -> Result:
+    from ci_actions.publish import commit_and_push
+
+    published = commit_and_push(
+        git, bump, bump.message, branch=branch, retries=inputs.push_retries, rng=ctx.rng
+    )
+    assert bump.last is not None
+    if published.attempts > 1:
+        ctx.log.info(f"pushed after {published.attempts} attempts (concurrent updates re-applied)")
+    return _result(ctx, bump.last, published.changed_files, published.commit_sha, "")
+
+
+def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Context) -> Result:
+    from ci_actions.github.rest import GitHubRest
+
+    fetched = git.run("fetch", "--quiet", "--no-tags", "origin", base, ok_codes=None)
+    if fetched.returncode != 0:
+        raise ConfigError(f"cannot fetch branch {base!r}: {fetched.stderr.strip()}")
+    git.run("checkout", "--quiet", "--force", "--detach", "FETCH_HEAD")
+    changed = bump()
+    result = bump.last
+    assert result is not None
+    if not changed:
+        return _result(ctx, result, (), "", "")
+    head = inputs.pull_request_branch or bot_branch(
+        bump.environment(), [s.name for s in inputs.images]
+    )
+    if head == base or not git.ok("check-ref-format", "--branch", head):
+        raise InputError(
+            "pull-request-branch", f"{head!r} cannot be the bot branch (base is {base!r})"
+        )
+    message = bump.message(changed)
+    git.run("add", "--", *changed)
+    git.run("commit", "--quiet", "--no-verify", "-m", message)
+    sha = git.out("rev-parse", "HEAD")
+    # The bot branch belongs to this action alone: it is the one ref ever force-updated.
+    git.run("push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{head}")
+    title, _, body = message.partition("\n")
+    api = GitHubRest(ctx.github.api_url, inputs.token)
+    repo = repository_slug(inputs.repository, ctx.github.repository)
+    if not repo:
+        raise InputError(
+            "repository", "no OWNER/NAME for the pull request (GITHUB_REPOSITORY is unset)"
+        )
+    pull, created = api.open_or_update_pull(repo, head, base, title, body.strip() + "\n")
+    url = str(pull.get("html_url", ""))
+    ctx.log.info(f"{'opened' if created else 'updated'} pull request {url} from {head}")
+    return _result(ctx, result, changed, sha, url)
+
+
+def _outputs(result: Plan, changed: Sequence[str], sha: str, url: str) -> dict[str, object]:
+    return {
+        "changed": bool(changed),
+        "changed-files": list(changed),
+        "commit-sha": sha,
+        "diff": result.diff() if changed else "",
+        "pull-request-url": url,
+        "previous-images": dict(result.previous),
+    }
+
+
+def _result(
+    ctx: Context,
+    result: Plan,
+    changed: Sequence[str],
+    sha: str,
+    url: str,
+    *,
+    dry_run: bool = False,
+) -> Result:
+    outputs = _outputs(result, changed, sha, url)
+    if dry_run and changed:
+        with ctx.log.group("diff (dry run: nothing written)"):
+            ctx.log.info(str(outputs["diff"]).rstrip("\n"))
+    verb = "would change" if dry_run else "changed"
+    message = f"{verb} {len(changed)} file(s)" + (f", commit {sha[:12]}" if sha else "")
+    ctx.log.info(message)
+    return Result(outputs=outputs, summary=_summary(result, changed, sha, url), message=message)
+
+
+def _summary(result: Plan, changed: Sequence[str], sha: str, url: str) -> str:
+    lines = ["### Image bump", "", "| image | before | after |", "|---|---|---|"]
+    for setting in result.settings:
+        before = result.previous.get(setting.name, "")
+        after = result.current.get(setting.name, "")
+        lines.append(f"| `{setting.name}` | `{before or '-'}` | `{after or '-'}` |")
+    lines += ["", f"{len(changed)} file(s) changed" + (f" in commit `{sha[:12]}`" if sha else "")]
+    if url:
+        lines.append(f"pull request: {url}")
+    return "\n".join(lines) + "\n"

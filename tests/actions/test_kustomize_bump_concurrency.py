@@ -1,0 +1,79 @@
+"""Twelve `ci-actions kustomize-bump` processes push to one remote at the same moment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support.act import git
+from tests.support.cli import parse_delimited
+from tests.support.gitops import clone, make_remote, show
+
+IMAGES = [f"registry.local:5000/team/svc{i}" for i in range(10)]
+SHARED = "registry.local:5000/team/shared"
+
+
+def _overlay() -> str:
+    lines = ["resources:", "  - ../../base", "images:"]
+    for name in sorted([*IMAGES, SHARED]):
+        lines += [f"  - name: {name}", '    newTag: "1"']
+    return "\n".join(lines) + "\n"
+
+
+def test_all_concurrent_bumps_land_in_a_linear_history(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path, {"overlays/prod/kustomization.yaml": _overlay()})
+    jobs = [(f"{name}:2", f"w{i}") for i, name in enumerate(IMAGES)]
+    jobs += [(f"{SHARED}:5", "s5"), (f"{SHARED}:6", "s6")]
+    go = tmp_path / "go"
+    cli = Path(sys.executable).parent / "ci-actions"
+    procs = []
+    for image, name in jobs:
+        work = clone(tmp_path, remote, name)
+        output = tmp_path / f"{name}.out"
+        output.write_text("")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))},
+            "GITHUB_OUTPUT": str(output),
+        }
+        # every process waits for the same start signal
+        script = (
+            f'while [ ! -e "{go}" ]; do sleep 0.01; done; exec "{cli}" kustomize-bump'
+            f" --paths overlays/prod --images {image} --mode commit --push-retries 12"
+        )
+        procs.append(
+            (
+                name,
+                output,
+                subprocess.Popen(
+                    ["sh", "-c", script],
+                    cwd=work,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
+        )
+    time.sleep(0.5)
+    go.touch()
+    shas = {}
+    for name, output, proc in procs:
+        log, _ = proc.communicate(timeout=240)
+        assert proc.returncode == 0, f"{name}:\n{log}"
+        shas[name] = parse_delimited(output.read_text())["commit-sha"]
+
+    history = git(remote, "rev-list", "main").split()
+    assert len(history) == 1 + len(jobs)  # every bump is one commit on top of the seed
+    assert git(remote, "rev-list", "--merges", "main") == ""  # linear
+    assert set(shas.values()) <= set(history)
+    final = show(remote, "overlays/prod/kustomization.yaml")
+    for name in IMAGES:
+        assert f'  - name: {name}\n    newTag: "2"\n' in final
+    # the shared image holds the value of whichever of its two bumps landed last
+    last = next(sha for sha in history if sha in (shas["s5"], shas["s6"]))
+    expected = "5" if last == shas["s5"] else "6"
+    assert f'  - name: {SHARED}\n    newTag: "{expected}"\n' in final
+    assert final.count("newTag:") == 11

@@ -1,0 +1,40 @@
+"""All-or-nothing file writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ci_actions import fsutil
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_write_atomic_many_writes_changed_files_only_and_keeps_modes(
+    tmp_path: Path, sync: bool
+) -> None:
+    same, changed, new = tmp_path / "same", tmp_path / "changed", tmp_path / "new"
+    same.write_text("a")
+    changed.write_text("old")
+    changed.chmod(0o640)
+    before = same.stat().st_mtime_ns
+    written = fsutil.write_atomic_many([(same, "a"), (changed, "new"), (new, b"\x00")], sync=sync)
+    assert written == [changed, new]
+    assert (same.read_text(), changed.read_text(), new.read_bytes()) == ("a", "new", b"\x00")
+    assert same.stat().st_mtime_ns == before
+    assert changed.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["changed", "new", "same"]
+
+
+def test_write_atomic_many_touches_nothing_when_one_write_fails(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.write_text("old")
+    nowhere = tmp_path / "missing-dir" / "file"  # no temp file can be made there
+    with pytest.raises(FileNotFoundError):
+        fsutil.write_atomic_many([(good, "new"), (nowhere, "new")])
+    assert good.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["good"]  # no temp file left behind
+
+
+def test_write_atomic_many_nothing_to_do(tmp_path: Path) -> None:
+    assert fsutil.write_atomic_many([]) == []
