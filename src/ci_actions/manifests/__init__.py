@@ -1,0 +1,1 @@
+"""Kubernetes manifests: render, validate against the schema offline, check policies, report."""

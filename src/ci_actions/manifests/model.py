@@ -1,0 +1,122 @@
+"""The objects being validated and the problems found in them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+
+Severity = Literal["error", "warning"]
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an object is written: a file and, when known, its YAML document."""
+
+    file: str  # relative to the workspace, `/`-separated
+    node: yaml.Node | None = None  # the document in that file, for field lines
+
+    @property
+    def line(self) -> int | None:
+        return self.node.start_mark.line + 1 if self.node is not None else None
+
+    def line_of(self, path: FieldPath) -> int | None:
+        """Line of the deepest part of `path` written in the document."""
+        node = self.node
+        if node is None:
+            return None
+        line = node.start_mark.line + 1
+        for part in path:
+            child = _child(node, part)
+            if child is None:
+                break
+            node, line = child
+        return line
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node, int] | None:
+    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+        for key, value in node.value:
+            if key.value == part:
+                return value, key.start_mark.line + 1
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        item = node.value[part]
+        return item, item.start_mark.line + 1
+    return None
+
+
+@dataclass
+class Manifest:
+    obj: dict[str, Any]
+    source: Source
+    origin: str  # the `paths` entry it came from
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind") or "")
+
+    @property
+    def api_version(self) -> str:
+        return str(self.obj.get("apiVersion") or "")
+
+    @property
+    def name(self) -> str:
+        meta = self.obj.get("metadata")
+        return str(meta.get("name") or "") if isinstance(meta, dict) else ""
+
+    @property
+    def namespace(self) -> str:
+        meta = self.obj.get("metadata")
+        return str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
+
+    @property
+    def ident(self) -> str:
+        """`Kind namespace/name`, as people name an object."""
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind or '?'} {where or '?'}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str  # "schema", "unknown-kind", a policy name, "dry-run"
+    severity: Severity
+    message: str
+    resource: str  # Manifest.ident
+    file: str
+    line: int | None
+    field: str = ""  # `spec.template.spec.containers[0]`
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "object": self.resource,
+            "file": self.file,
+            "line": self.line,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+def field_text(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def problem(
+    manifest: Manifest, check: str, severity: Severity, message: str, path: FieldPath = ()
+) -> Problem:
+    return Problem(
+        check=check,
+        severity=severity,
+        message=message,
+        resource=manifest.ident,
+        file=manifest.source.file,
+        line=manifest.source.line_of(path),
+        field=field_text(path),
+    )
