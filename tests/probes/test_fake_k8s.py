@@ -14,6 +14,7 @@ from tests.support.fake_k8s import FakeCluster, json_patch, label_matches, strat
 from tests.support.k8s_workloads import (
     DeploymentController,
     condition,
+    event,
     install_deployment,
     start_update,
 )
@@ -49,6 +50,33 @@ def test_kubectl_get_and_rollout_status(cluster: FakeCluster, kubeconfig: Path) 
     assert status.returncode == 0, status.stderr
     assert 'deployment "web" successfully rolled out' in status.stdout
     assert cluster.requests[0][1] == "/version"
+    table = kubectl(kubeconfig, "get", "deploy,pods")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert lines[1].split()[:4] == ["deployment.apps/web", "2/2", "2", "2"]
+    assert lines[3].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert [line.split()[2] for line in lines[4:]] == ["Running", "Running"]
+
+
+@needs_kubectl
+def test_kubectl_logs_previous_and_events(cluster: FakeCluster, kubeconfig: Path) -> None:
+    install_deployment(cluster, "web", ["reg/web:1"], replicas=1)
+    pod = cluster.list("pod")[0]
+    name = pod["metadata"]["name"]
+    cluster.set_logs(
+        "default",
+        name,
+        "app",
+        "boot\nsqlite3.OperationalError: unable to open database file\n",
+        previous=True,
+    )
+    cluster.add(event(pod, "BackOff", "Back-off restarting failed container app"))
+    logs = kubectl(kubeconfig, "logs", name, "--previous", "--tail=1")
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout == "sqlite3.OperationalError: unable to open database file\n"
+    events = kubectl(kubeconfig, "get", "events")
+    assert events.stdout.splitlines()[1].split()[1:4] == ["Warning", "BackOff", f"pod/{name}"]
 
 
 @needs_kubectl

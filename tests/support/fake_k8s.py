@@ -4,7 +4,8 @@ What it serves (enough for real `kubectl get`, `rollout status`, `rollout
 undo` and the official Python client):
 
 - `/version`, discovery (`/api`, `/apis`, `/api/v1`, `/apis/apps/v1`);
-- GET, LIST (label and field selectors), WATCH (chunked JSON lines from a
+- GET, LIST (label and field selectors; a `Table` with kubectl's columns when
+  the client asks for `as=Table`, as `kubectl get` does), WATCH (chunked JSON lines from a
   `resourceVersion`, `allowWatchBookmarks`, `sendInitialEvents`, an ERROR
   event with code 410 "Expired" for a resourceVersion older than the last
   compaction, streams that the test can drop), POST (create), PUT, DELETE and
@@ -25,9 +26,16 @@ Tests drive it through `FakeCluster` (no HTTP): `add`, `patch_status`,
 `(delay_seconds, mutation)` steps run in order on a daemon thread. Requests
 are recorded in `requests` (method, path, query) for assertions.
 
-Extending: add a kind to `RESOURCES`; add a verb by handling it in
-`_Handler`; `on_write` hooks (e.g. a controller simulation) run after every
-write made over HTTP.
+`fail_next` makes the next request whose path contains a fragment answer
+with an injected error status.
+
+Not served: `/openapi/v2` and `/openapi/v3` (kubectl's client-side
+validation then needs `--validate=false`), server-side apply
+(`application/apply-patch+yaml` answers 415), admission, defaulting.
+
+Extending: add a kind to `RESOURCES`; add a verb or path by handling it in
+`_Handler._route`; `on_write` hooks (e.g. the controller simulation in
+`k8s_workloads.py`) run after every write made over HTTP.
 """
 
 from __future__ import annotations
@@ -607,6 +615,130 @@ def write_kubeconfig(
     return path
 
 
+# ---------------------------------------------------------------- tables
+
+
+def _age(obj: Obj) -> str:
+    created = obj.get("metadata", {}).get("creationTimestamp")
+    if not created:
+        return "<unknown>"
+    then = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    seconds = max(0, int((datetime.now(timezone.utc) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * 2:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _pod_status(pod: Obj) -> str:
+    for c in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (c.get("state") or {}).get("waiting")
+        if waiting and waiting.get("reason"):
+            return str(waiting["reason"])
+    return str((pod.get("status") or {}).get("phase", "Unknown"))
+
+
+def _columns(kind: str) -> list[tuple[str, Callable[[Obj], Any]]]:
+    name: tuple[str, Callable[[Obj], Any]] = ("Name", lambda o: o["metadata"]["name"])
+    age: tuple[str, Callable[[Obj], Any]] = ("Age", _age)
+    st: Callable[[Obj], Obj] = lambda o: o.get("status") or {}  # noqa: E731
+    if kind == "Deployment":
+        return [
+            name,
+            ("Ready", lambda o: f"{st(o).get('readyReplicas', 0)}/{o['spec'].get('replicas', 1)}"),
+            ("Up-to-date", lambda o: st(o).get("updatedReplicas", 0)),
+            ("Available", lambda o: st(o).get("availableReplicas", 0)),
+            age,
+        ]
+    if kind == "ReplicaSet":
+        return [
+            name,
+            ("Desired", lambda o: o["spec"].get("replicas", 1)),
+            ("Current", lambda o: st(o).get("replicas", 0)),
+            ("Ready", lambda o: st(o).get("readyReplicas", 0)),
+            age,
+        ]
+    if kind == "StatefulSet":
+        return [
+            name,
+            ("Ready", lambda o: f"{st(o).get('readyReplicas', 0)}/{o['spec'].get('replicas', 1)}"),
+            age,
+        ]
+    if kind == "DaemonSet":
+        return [
+            name,
+            ("Desired", lambda o: st(o).get("desiredNumberScheduled", 0)),
+            ("Current", lambda o: st(o).get("currentNumberScheduled", 0)),
+            ("Ready", lambda o: st(o).get("numberReady", 0)),
+            ("Up-to-date", lambda o: st(o).get("updatedNumberScheduled", 0)),
+            ("Available", lambda o: st(o).get("numberAvailable", 0)),
+            age,
+        ]
+    if kind == "Pod":
+        statuses: Callable[[Obj], list[Obj]] = lambda o: st(o).get("containerStatuses") or []  # noqa: E731
+        return [
+            name,
+            (
+                "Ready",
+                lambda o: (
+                    f"{sum(1 for c in statuses(o) if c.get('ready'))}/{len(o['spec'].get('containers', []))}"
+                ),
+            ),
+            ("Status", _pod_status),
+            ("Restarts", lambda o: sum(int(c.get("restartCount") or 0) for c in statuses(o))),
+            age,
+        ]
+    if kind == "Event":
+        return [
+            ("Last Seen", _age),
+            ("Type", lambda o: o.get("type", "")),
+            ("Reason", lambda o: o.get("reason", "")),
+            (
+                "Object",
+                lambda o: (
+                    f"{(o.get('involvedObject') or {}).get('kind', '').lower()}/{(o.get('involvedObject') or {}).get('name', '')}"
+                ),
+            ),
+            ("Message", lambda o: o.get("message", "")),
+        ]
+    return [name, age]
+
+
+def as_table(kind: str, objects: list[Obj], resource_version: str, include_object: str) -> Obj:
+    """A meta.k8s.io/v1 Table, what `kubectl get` asks for to print columns."""
+    columns = _columns(kind)
+    definitions = [
+        {
+            "name": title,
+            "type": "integer"
+            if title in ("Up-to-date", "Available", "Desired", "Current", "Restarts")
+            else "string",
+            "format": "name" if title == "Name" else "",
+            "description": title,
+            "priority": 0,
+        }
+        for title, _ in columns
+    ]
+    rows = []
+    for obj in objects:
+        if include_object == "Object":
+            embedded = obj
+        else:
+            embedded = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
+        rows.append({"cells": [cell(obj) for _, cell in columns], "object": embedded})
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    }
+
+
 # ---------------------------------------------------------------- HTTP
 
 
@@ -788,6 +920,11 @@ class _Handler(BaseHTTPRequestHandler):
             obj = self.cluster.get(resource.kind, namespace, name)
             if obj is None:
                 raise _not_found(resource, name)
+            if self._wants_table():
+                rv = obj["metadata"]["resourceVersion"]
+                return self._send_json(
+                    200, as_table(resource.kind, [obj], rv, query.get("includeObject", ""))
+                )
             return self._send_json(200, obj)
         dry_run = query.get("dryRun") == "All"
         if method == "POST" and not name:
@@ -807,6 +944,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if field_matches(o, query.get("fieldSelector", ""))
             ]
             rv = self.cluster.rv
+        if self._wants_table():
+            table = as_table(r.kind, items, str(rv), query.get("includeObject", ""))
+            return self._send_json(200, table)
         body = {
             "kind": f"{r.kind}List",
             "apiVersion": r.api_version,
@@ -814,6 +954,9 @@ class _Handler(BaseHTTPRequestHandler):
             "items": items,
         }
         self._send_json(200, body)
+
+    def _wants_table(self) -> bool:
+        return "as=Table" in (self.headers.get("Accept") or "")
 
     def _log(self, namespace: str, name: str, query: dict[str, str]) -> None:
         pod = self.cluster.get("Pod", namespace, name)

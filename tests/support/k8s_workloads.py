@@ -37,18 +37,18 @@ def template(name: str, images: dict[str, str]) -> Obj:
     }
 
 
-def _prune(value: Any) -> Any:
+def prune(value: Any) -> Any:
     """Drop nulls and empty maps, as the API server's defaulting makes them equal."""
     if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items() if v is not None}
+        pruned = {k: prune(v) for k, v in value.items() if v is not None}
         return {k: v for k, v in pruned.items() if v != {}}
     if isinstance(value, list):
-        return [_prune(v) for v in value]
+        return [prune(v) for v in value]
     return value
 
 
 def template_hash(tmpl: Obj) -> str:
-    clean = _prune(copy.deepcopy(tmpl))
+    clean = prune(copy.deepcopy(tmpl))
     clean.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
     return hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()[:10]
 

@@ -1,0 +1,1 @@
+"""health-probe's cores: rollout status, image checks, diagnostics, HTTP and Argo CD checks, rollback."""
