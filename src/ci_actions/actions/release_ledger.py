@@ -1,0 +1,244 @@
+"""`release-ledger`: record builds and deployments in git, query them, roll back to the last good one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ci_actions.errors import InputError
+from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Identity
+from ci_actions.github.context import Context
+from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.result import Result
+
+COMMANDS = ("record", "set-status", "list", "last-good", "rollback", "stats", "report")
+STATUS_NAMES = ("built", "deployed", "healthy", "failed", "rolled-back")
+
+SPEC = ActionSpec(
+    name="release-ledger",
+    description="Record every build and deployment in a git-kept ledger; history, last known good, success rate, deploy tags, rollback.",
+    inputs=(
+        InputSpec(
+            "command",
+            "What to do: record, set-status, list, last-good, rollback, stats or report.",
+            required=True,
+        ),
+        InputSpec(
+            "service", "The service (one path segment); a filter for list, stats and report."
+        ),
+        InputSpec(
+            "environment",
+            "The environment or tenant (one path segment); a filter for list, stats and report.",
+        ),
+        InputSpec(
+            "image",
+            "record: the image, NAME[:TAG][@DIGEST] (tag and digest may also come from `tag` and `digest`).",
+        ),
+        InputSpec("tag", "record: the image tag, when `image` has none."),
+        InputSpec("digest", "record: the image digest (sha256:...), when `image` has none."),
+        InputSpec("git-commit", "record: the application commit. Default: GITHUB_SHA."),
+        InputSpec(
+            "git-branch", "record: the application branch. Default: the branch of the event."
+        ),
+        InputSpec(
+            "id",
+            "set-status: the entry to change (default: the newest of service/environment); last-good and rollback: the entry to look back from (default: what runs now).",
+        ),
+        InputSpec(
+            "status",
+            "set-status: the new status (deployed, healthy, failed, rolled-back); record: the initial status (built or deployed); list: statuses to show (comma-separated).",
+        ),
+        InputSpec("reason", "Why the status changes (set-status, rollback)."),
+        InputSpec(
+            "scan",
+            'record: the security scan result as JSON, e.g. security-gate\'s counts; a boolean "passed" key gives the verdict.',
+        ),
+        InputSpec(
+            "vulnerabilities",
+            "record: the number of vulnerabilities. Default: the sum of the counts in `scan`.",
+        ),
+        InputSpec("metadata", "record: free JSON object stored with the entry."),
+        InputSpec("limit", "list: at most this many entries, newest first (0 = all).", "20"),
+        InputSpec(
+            "paths",
+            "rollback: the kustomization(s) of the environment's overlay to set (files, dirs or globs; one a line).",
+        ),
+        InputSpec(
+            "ledger-dir", "The ledger folder, relative to the repository root.", ".ci-ledger"
+        ),
+        InputSpec(
+            "repository",
+            "The repository the ledger lives in, when it is not this checkout (e.g. the GitOps repo): a git URL, a path, or OWNER/NAME on GITHUB_SERVER_URL.",
+        ),
+        InputSpec(
+            "branch",
+            "The branch the ledger is written to. Default: the repository's default branch, or this checkout's branch.",
+        ),
+        InputSpec("token", "Token for pushing to `repository` over HTTPS.", secret=True),
+        InputSpec(
+            "push",
+            "Commit and push each write. Default: true when the ledger lives in another repository or the checkout has an `origin` remote; false appends to the file in place.",
+        ),
+        InputSpec(
+            "git-tag",
+            "set-status healthy: create and push an annotated tag deploy/<environment>/<service>/<n> on the application commit.",
+            "false",
+        ),
+        InputSpec(
+            "block-if-vulnerable",
+            "Refuse (exit 1) to give the deployed status to an entry whose scan failed.",
+            "false",
+        ),
+        InputSpec("report-file", "report: where to write the HTML page.", "release-ledger.html"),
+        InputSpec(
+            "working-directory",
+            "The application checkout (where git-tag tags; the ledger's home when `repository` is empty).",
+            ".",
+        ),
+        InputSpec("author-name", "Git author and committer name.", DEFAULT_AUTHOR_NAME),
+        InputSpec("author-email", "Git author and committer email.", DEFAULT_AUTHOR_EMAIL),
+        InputSpec(
+            "push-retries",
+            "How many times a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
+            "15",
+        ),
+    ),
+    outputs=(
+        OutputSpec("id", "The entry recorded, changed, found or restored."),
+        OutputSpec("entry", "That entry as JSON, with its current status."),
+        OutputSpec("image", "The image of that entry as NAME[:TAG][@DIGEST]."),
+        OutputSpec("tag", "Its tag."),
+        OutputSpec("digest", "Its digest."),
+        OutputSpec("history", "list: JSON array of entries, newest first."),
+        OutputSpec(
+            "success-rate",
+            "stats: healthy / (healthy + failed) in percent over the selection, empty when nothing was judged.",
+        ),
+        OutputSpec("stats", "stats: JSON array, one object per service and environment."),
+        OutputSpec("report-file", "report: the HTML file written."),
+        OutputSpec("git-tag", "set-status: the deploy tag created."),
+    ),
+    icon="book-open",
+)
+
+
+@dataclass(frozen=True)
+class LedgerInputs:
+    command: str
+    service: str
+    environment: str
+    image: str
+    tag: str
+    digest: str
+    git_commit: str
+    git_branch: str
+    id: str
+    statuses: tuple[str, ...]
+    reason: str
+    scan: dict[str, Any] | None
+    vulnerabilities: int | None
+    metadata: dict[str, Any]
+    limit: int
+    paths: tuple[str, ...]
+    ledger_dir: str
+    repository: str
+    branch: str
+    token: str
+    push: bool | None
+    git_tag: bool
+    block_if_vulnerable: bool
+    report_file: str
+    working_directory: Path
+    identity: Identity
+    push_retries: int
+
+
+def _name(raw: RawInputs, name: str) -> str:
+    from ci_actions.ledger.schema import NAME_RE
+
+    value = raw.text(name)
+    if value and not NAME_RE.match(value):
+        raise InputError(
+            name,
+            f"{value!r} is not one path segment",
+            hint="use letters, digits, '.', '_' or '-'",
+        )
+    return value
+
+
+def _json_object(raw: RawInputs, name: str) -> dict[str, Any] | None:
+    value = raw.json_value(name)
+    if value is not None and not isinstance(value, dict):
+        raise InputError(name, "must be a JSON object", hint='e.g. {"passed": true}')
+    return value
+
+
+def parse_inputs(raw: RawInputs) -> LedgerInputs:
+    command = raw.choice("command", COMMANDS)
+    statuses = tuple(raw.choices("status", STATUS_NAMES))
+    if command != "list" and len(statuses) > 1:
+        raise InputError("status", "give one status", hint="several are only for list")
+    ledger_dir = raw.text("ledger-dir") or ".ci-ledger"
+    if Path(ledger_dir).is_absolute() or ".." in Path(ledger_dir).parts:
+        raise InputError("ledger-dir", f"{ledger_dir!r} must stay inside the repository")
+    vulnerabilities = (
+        raw.integer("vulnerabilities", minimum=0) if raw.text("vulnerabilities") else None
+    )
+    return LedgerInputs(
+        command=command,
+        service=_name(raw, "service"),
+        environment=_name(raw, "environment"),
+        image=raw.text("image"),
+        tag=raw.text("tag"),
+        digest=raw.text("digest"),
+        git_commit=raw.text("git-commit"),
+        git_branch=raw.text("git-branch"),
+        id=raw.text("id"),
+        statuses=statuses,
+        reason=raw.text("reason"),
+        scan=_json_object(raw, "scan"),
+        vulnerabilities=vulnerabilities,
+        metadata=_json_object(raw, "metadata") or {},
+        limit=raw.integer("limit", minimum=0) if raw.text("limit") else 20,
+        paths=tuple(raw.items("paths")),
+        ledger_dir=ledger_dir,
+        repository=raw.text("repository"),
+        branch=raw.text("branch"),
+        token=raw.text("token"),
+        push=raw.optional_flag("push"),
+        git_tag=raw.flag("git-tag"),
+        block_if_vulnerable=raw.flag("block-if-vulnerable"),
+        report_file=raw.text("report-file") or "release-ledger.html",
+        working_directory=Path(raw.text("working-directory") or "."),
+        identity=Identity(
+            raw.text("author-name") or DEFAULT_AUTHOR_NAME,
+            raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
+        ),
+        push_retries=raw.integer("push-retries", minimum=0) if raw.text("push-retries") else 15,
+    )
+
+
+def _require(inputs: LedgerInputs, *names: str) -> None:
+    for name in names:
+        if not getattr(inputs, name.replace("-", "_")):
+            raise InputError(name, f"is required for command {inputs.command}")
+
+
+def run(inputs: LedgerInputs, ctx: Context) -> Result:
+    from ci_actions.ledger import commands
+
+    if not inputs.working_directory.is_absolute():
+        inputs = replace(inputs, working_directory=ctx.cwd / inputs.working_directory)
+    handlers = {
+        "record": (("service", "environment", "image"), commands.record),
+        "set-status": ((), commands.set_status),
+        "list": ((), commands.list_entries),
+        "last-good": (("service", "environment"), commands.last_good),
+        "rollback": (("service", "environment", "paths"), commands.rollback),
+        "stats": ((), commands.stats),
+        "report": ((), commands.report),
+    }
+    required, handler = handlers[inputs.command]
+    _require(inputs, *required)
+    return handler(inputs, ctx)

@@ -1,0 +1,223 @@
+"""The ledger's line format, schema version 1, and the status machine.
+
+A ledger file holds two kinds of lines, each one JSON object:
+
+- an entry (`"type": "entry"`): one build of one image for one service and
+  environment, with its initial status;
+- a status change (`"type": "status"`): a later status of an entry, by id.
+
+Lines are only ever appended; an entry's current status is the last one.
+Both kinds carry `"v": 1`. A reader that meets a higher version stops and
+names it rather than guessing at fields it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import msgspec
+
+from ci_actions.errors import ConfigError
+
+SCHEMA_VERSION = 1
+STATUSES = ("built", "deployed", "healthy", "failed", "rolled-back")
+Status = Literal["built", "deployed", "healthy", "failed", "rolled-back"]
+# Which status may follow which. `rolled-back` is final: the restored version
+# is a new entry of its own.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "built": frozenset({"deployed", "failed"}),
+    "deployed": frozenset({"healthy", "failed", "rolled-back"}),
+    "healthy": frozenset({"failed", "rolled-back"}),
+    "failed": frozenset({"rolled-back"}),
+    "rolled-back": frozenset(),
+}
+INITIAL_STATUSES = ("built", "deployed")  # what `record` may start an entry with
+GOOD = "healthy"
+BAD = frozenset({"failed", "rolled-back"})
+NAME_RE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+)  # service / environment: one path segment
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+# gc=False: decoded from JSON, these hold no reference cycles, and a read makes
+# hundreds of thousands of them; the cyclic GC need not track them.
+class EntryHead(
+    msgspec.Struct, kw_only=True, rename="kebab", tag_field="type", tag="entry", gc=False
+):
+    """What the queries need of an entry. `last-good` and `stats` decode only
+    this; the whole entry is read for the few entries they answer with."""
+
+    v: Literal[1]  # another version fails validation, then _check_version names it
+    id: str
+    service: str
+    environment: str
+    image: str
+    tag: str = ""
+    digest: str = ""
+    created: str
+    status: Status
+
+    @property
+    def reference(self) -> str:
+        """NAME[:TAG][@DIGEST], as kustomize-bump and registries take it."""
+        return (
+            self.image
+            + (f":{self.tag}" if self.tag else "")
+            + (f"@{self.digest}" if self.digest else "")
+        )
+
+
+class EntryLine(EntryHead, kw_only=True, tag="entry", gc=False):
+    git_commit: str = ""
+    git_branch: str = ""
+    workflow_run: str = ""
+    actor: str = ""
+    scan: dict[str, Any] | None = None
+    vulnerabilities: int | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class StatusHead(
+    msgspec.Struct, kw_only=True, rename="kebab", tag_field="type", tag="status", gc=False
+):
+    v: Literal[1]
+    id: str
+    status: Status
+    at: str
+    reason: str = ""
+
+
+class StatusLine(StatusHead, kw_only=True, tag="status", gc=False):
+    actor: str = ""
+    workflow_run: str = ""
+
+
+Line = EntryLine | StatusLine
+Head = EntryHead | StatusHead  # a Line is a Head too
+
+
+class _Version(msgspec.Struct):
+    v: Any = None
+
+
+_decoder = msgspec.json.Decoder(Line)
+_head_decoder = msgspec.json.Decoder(Head)
+_lines_decoder = msgspec.json.Decoder(list[Line])
+_heads_decoder = msgspec.json.Decoder(list[Head])
+_version_decoder = msgspec.json.Decoder(_Version)
+_encoder = msgspec.json.Encoder()
+
+
+class NewerSchema(ConfigError):
+    """A ledger line written by a newer ci-actions: never guess at it (exit 2)."""
+
+
+class InvalidLine(ValueError):
+    """A line that is not a valid schema-1 ledger line (reported, then skipped)."""
+
+
+def decode_line(data: bytes, where: str) -> Line:
+    """One line to a typed record; InvalidLine or NewerSchema when it is not one."""
+    try:
+        line: Line = _decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        _check_version(data, where)
+        raise InvalidLine(str(exc)) from None
+    return line
+
+
+def decode_head(data: bytes, where: str) -> Head:
+    """decode_line for queries: only the fields they read are decoded and checked."""
+    try:
+        line: Head = _head_decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        _check_version(data, where)
+        raise InvalidLine(str(exc)) from None
+    return line
+
+
+def decode_block(block: bytes, count: int, full: bool) -> Sequence[Head] | None:
+    """`count` newline-terminated lines in one call (the fast path): whole Lines,
+    or Heads only when `full` is false. None when any of them is not a plain
+    schema-1 line, so the caller decodes them one by one for the details."""
+    text = b"[" + block[:-1].replace(b"\n", b",") + b"]"
+    try:
+        lines: Sequence[Head] = _lines_decoder.decode(text) if full else _heads_decoder.decode(text)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    # A line holding two objects (`{..},{..}`) would shift every later one.
+    return lines if len(lines) == count else None
+
+
+def _check_version(data: bytes, where: str) -> None:
+    try:
+        version = _version_decoder.decode(data).v
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise NewerSchema(
+            f"{where} was written with ledger schema v{version}; this ci-actions reads v{SCHEMA_VERSION}",
+            hint="upgrade ci-actions to a version that knows that schema",
+        )
+
+
+def encode_line(line: Line) -> str:
+    """The line as written: compact JSON, keys in declaration order, `type` first."""
+    return _encoder.encode(line).decode("utf-8")
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def check_entry(entry: EntryLine) -> None:
+    """Validate an entry before it is written; ValueError says what is wrong."""
+    for field, value in (("service", entry.service), ("environment", entry.environment)):
+        if not NAME_RE.match(value):
+            raise ValueError(
+                f"{field} {value!r} must be one path segment of letters, digits, '.', '_' or '-'"
+            )
+    if not entry.image:
+        raise ValueError("image is empty")
+    if not (entry.tag or entry.digest):
+        raise ValueError("an entry needs a tag or a digest to identify the image")
+    if entry.status not in INITIAL_STATUSES:
+        raise ValueError(f"a new entry starts as {' or '.join(INITIAL_STATUSES)}")
+    if entry.vulnerabilities is not None and entry.vulnerabilities < 0:
+        raise ValueError("vulnerabilities is negative")
+    parse_time(entry.created)
+    decode_line(encode_line(entry).encode(), "the new entry")  # round-trips as schema 1
+
+
+def check_transition(current: str, new: str, entry_id: str) -> None:
+    if new not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
+        raise ValueError(
+            f"entry {entry_id} is {current}: it cannot become {new} (allowed: {allowed})"
+        )
+
+
+def scan_failed(scan: dict[str, Any] | None, vulnerabilities: int | None) -> bool:
+    """The scan verdict: its own `passed` when it says, else any vulnerability counted."""
+    if scan is not None and isinstance(scan.get("passed"), bool):
+        return not scan["passed"]
+    return bool(vulnerabilities)
+
+
+def count_findings(scan: Any) -> int:
+    """Sum of the counts in a security-gate `counts` object ({tool: {severity: n}})."""
+    if isinstance(scan, bool):
+        return 0
+    if isinstance(scan, int):
+        return scan
+    if isinstance(scan, dict):
+        return sum(count_findings(v) for k, v in scan.items() if k != "passed")
+    return 0

@@ -1,0 +1,234 @@
+"""Where the ledger lives and how a line reaches it: git, append-only.
+
+Three places, chosen by the inputs:
+
+- another repository (`repository`): a scratch clone in the runner's temp dir;
+- this checkout, with a remote to push to: a scratch worktree of the same
+  repository at the remote branch head, so the user's own checkout (HEAD,
+  index, local edits) is never touched;
+- this directory without pushing: the file in place, left for the caller to commit.
+
+Every write goes through `publish.commit_and_push`: the edit re-reads the
+freshly fetched file and appends to it, so a retry after a rejected push
+re-applies the append on the new head and no concurrent entry is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci_actions.errors import EnvironmentFailure, InputError
+from ci_actions.git import Git, Identity
+from ci_actions.ledger.reader import Corrupt, LedgerFile, read_ledger
+from ci_actions.ledger.schema import Line, encode_line
+from ci_actions.publish import PushRejected, commit_and_push
+
+
+@dataclass
+class Location:
+    root: Path  # the checkout (or plain directory) the paths below are relative to
+    ledger_dir: Path  # absolute
+    git: Git | None  # None: a plain directory, nothing committed
+    branch: str
+    push: bool
+    label: str  # how files are named in messages: "" for this checkout, else the repository
+    home: Path | None = None  # the user's own checkout behind a scratch worktree
+
+    def display(self, path: Path) -> str:
+        rel = path.relative_to(self.root).as_posix()
+        return f"{self.label}:{rel}" if self.label else rel
+
+
+@dataclass(frozen=True)
+class Target:
+    """The inputs that say where the ledger is."""
+
+    working_directory: Path
+    ledger_dir: str
+    repository: str
+    branch: str
+    token: str
+    push: bool | None  # None: push when the checkout has a remote
+    identity: Identity
+    fallback_branch: str  # from the event, when the checkout is detached
+
+
+@contextlib.contextmanager
+def open_location(target: Target, temp_dir: Path) -> Iterator[Location]:
+    if target.repository:
+        if target.push is False:
+            raise InputError(
+                "push",
+                "false with `repository` would drop every write with the scratch clone",
+                hint="leave push empty or true when the ledger lives in another repository",
+            )
+        with _scratch_clone(target, temp_dir) as location:
+            yield location
+        return
+    workdir = target.working_directory
+    if not workdir.is_dir():
+        raise InputError("working-directory", f"{workdir} is not a directory")
+    git = Git(workdir, identity=target.identity, token=target.token)
+    has_remote = git.is_repo() and "origin" in git.remotes()
+    push = has_remote if target.push is None else target.push
+    if push and not has_remote:
+        raise InputError(
+            "push", f"{workdir} has no `origin` remote to push to", hint="set push: false"
+        )
+    if not push:
+        ledger_dir = workdir / target.ledger_dir
+        yield Location(workdir, ledger_dir, None, "", False, "")
+        return
+    with _scratch_worktree(target, git) as location:
+        yield location
+
+
+def _remote_default_branch(git: Git) -> str:
+    result = git.run("ls-remote", "--symref", "origin", "HEAD", ok_codes=None)
+    if result.returncode != 0:
+        raise EnvironmentFailure(f"cannot reach the ledger repository: {result.stderr.strip()}")
+    for line in result.stdout.splitlines():
+        if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+            return line[len("ref: refs/heads/") : -len("\tHEAD")]
+    return ""
+
+
+def _fetch(git: Git, branch: str) -> bool:
+    """Fetch the branch head into FETCH_HEAD; False when the branch does not exist yet."""
+    result = git.run("fetch", "--quiet", "--no-tags", "origin", branch, ok_codes=None)
+    if result.returncode == 0:
+        return True
+    if "couldn't find remote ref" in result.stderr:
+        return False
+    raise EnvironmentFailure(f"git fetch origin {branch} failed: {result.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="release-ledger-", dir=temp_dir))
+    try:
+        git = Git(scratch, identity=target.identity, token=target.token)
+        git.run("init", "--quiet")
+        git.run("remote", "add", "origin", target.repository)
+        branch = target.branch or _remote_default_branch(git)
+        if not branch:
+            raise InputError(
+                "branch",
+                f"{target.repository} has no default branch yet",
+                hint="name the branch to write the ledger to",
+            )
+        if _fetch(git, branch):
+            git.run("reset", "--quiet", "--hard", "FETCH_HEAD")
+        yield Location(scratch, scratch / target.ledger_dir, git, branch, True, target.repository)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
+    branch = target.branch or git.current_branch() or target.fallback_branch
+    if not branch:
+        raise InputError(
+            "branch",
+            "the checkout is on a detached HEAD and the event names no branch",
+            hint="name the branch the ledger is pushed to",
+        )
+    top = git.toplevel()
+    inside = target.working_directory.resolve().relative_to(top.resolve())
+    start = "FETCH_HEAD" if _fetch(git, branch) else "HEAD"
+    scratch = Path(tempfile.mkdtemp(prefix="release-ledger-"))
+    scratch.rmdir()  # `git worktree add` creates it
+    git.run("worktree", "add", "--quiet", "--detach", str(scratch), start)
+    try:
+        tree = Git(scratch, identity=target.identity, token=target.token)
+        yield Location(scratch, scratch / inside / target.ledger_dir, tree, branch, True, "", top)
+    finally:
+        git.run("worktree", "remove", "--force", str(scratch), ok_codes=None)
+        shutil.rmtree(scratch, ignore_errors=True)
+        git.run("worktree", "prune", ok_codes=None)
+
+
+def read(
+    location: Location, path: Path, corrupt: list[Corrupt], *, full: bool = True
+) -> LedgerFile:
+    """`full=False`: entry heads only (see read_ledger), for queries over big ledgers."""
+    return read_ledger(path, location.display(path), corrupt, full=full)
+
+
+def _append(path: Path, lines: Sequence[Line]) -> None:
+    """Append whole lines; a last line without its newline (a torn write) stays on its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(encode_line(line) + "\n" for line in lines)
+    with path.open("ab+") as fh:
+        if fh.tell() > 0:
+            fh.seek(-1, 2)
+            if fh.read(1) != b"\n":
+                text = "\n" + text
+        fh.write(text.encode("utf-8"))
+
+
+# Decides, on the freshly read file, what to append (may raise to refuse).
+Compose = Callable[[LedgerFile], Sequence[Line]]
+
+
+@dataclass(frozen=True)
+class Written:
+    lines: tuple[Line, ...]
+    commit_sha: str
+    attempts: int
+
+
+def write(
+    location: Location,
+    path: Path,
+    compose: Compose,
+    message: str,
+    *,
+    corrupt: list[Corrupt],
+    retries: int,
+    rng: random.Random,
+    rescue: Path,
+) -> Written:
+    """Append what `compose` decides to `path`, committed and pushed when the location pushes.
+
+    On a push rejected after every retry, the lines are appended to the same
+    file in the user's own checkout when there is one, else to `rescue`,
+    before the error goes up: nothing is lost.
+    """
+    if location.home is not None:
+        rescue = location.home / path.relative_to(location.root)
+    pending: list[Line] = []
+
+    def edit() -> list[str]:
+        corrupt.clear()  # only the problems of the file as it is now
+        pending[:] = list(compose(read(location, path, corrupt)))
+        if not pending:
+            return []
+        _append(path, pending)
+        return [path.relative_to(location.root).as_posix()]
+
+    if location.git is None:
+        edit()
+        return Written(tuple(pending), "", 1)
+    try:
+        published = commit_and_push(
+            location.git,
+            edit,
+            message,
+            branch=location.branch,
+            retries=retries,
+            rng=rng,
+        )
+    except PushRejected as exc:
+        if pending:
+            _append(rescue, pending)
+            exc.hint = f"the line(s) were kept in {rescue}; append them to the ledger once the remote accepts pushes"
+        raise
+    return Written(tuple(pending), published.commit_sha, published.attempts)
