@@ -370,7 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"services      dev http://127.0.0.1:{d.ports['dev']}  prod http://127.0.0.1:{d.ports['prod']}"
         )
 
-        say("run 1: a good change (act runs .github/workflows/cicd.yml)")
+        what = "ships a vulnerable module" if args.seed_vulnerability else "a good change"
+        say(f"run 1: {what} (act runs .github/workflows/cicd.yml)")
         commits = d.push(
             "feat: count addresses per source", {"app/VERSION": ("0.0.0-dev", "0.1.0-dev")}
         )
