@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # imported lazily: `ci-actions --version` must cost little mo
 
 COMMANDS: dict[str, str] = {
     # Commands that are not composite actions (no action.yml).
+    "init": "ci_actions.init",
 }
 
 

@@ -1,0 +1,1 @@
+"""blocklist: collects blocked IP addresses into SQLite and serves statistics."""

@@ -1,0 +1,131 @@
+"""What a rendered pipeline is made of: the options of `ci-actions init`, checked.
+
+Every value here ends up as a YAML scalar in a workflow, so `check()`
+refuses what would make a broken or unsafe workflow (an unpinned
+ci-actions reference, a job name GitHub rejects, an empty environment
+list) with the option's name and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ci_actions.errors import ConfigError
+
+PRESETS = ("multi", "gitflow", "none")
+SCANNERS = ("bandit", "semgrep", "safety", "pip-audit")
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
+JOB_NAME = re.compile(r"[a-z][a-z0-9-]{0,40}")
+CRON_FIELDS = 5
+
+
+@dataclass(frozen=True)
+class Target:
+    """One overlay of an environment: a tenant, or the environment itself."""
+
+    name: str
+    overlay: str
+    health_url: str = ""
+    workloads: tuple[str, ...] = ()
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    targets: tuple[Target, ...]
+    # Production: a GitHub environment (required reviewers are set on it in
+    # the repository settings) and never cancelled once started.
+    production: bool = False
+
+    @property
+    def job(self) -> str:
+        return f"deploy-{self.name}"
+
+
+@dataclass(frozen=True)
+class Options:
+    service: str
+    image: str
+    registry: str
+    environments: tuple[Environment, ...]
+    gitops_repo: str
+    actions_ref: str
+    actions_repo: str = "OWNER/ci-actions"
+    actions_version: str = "v1"
+    insecure_registry: bool = False
+    gitops_branch: str = "main"
+    default_branch: str = "main"
+    context: str = "."
+    dockerfile: str = "Dockerfile"
+    working_directory: str = "."
+    python_versions: tuple[str, ...] = ("3.12",)
+    setup_python: bool = True
+    # pip arguments that install what the lint and test commands need
+    install_args: tuple[str, ...] = ("pytest",)
+    lint_commands: tuple[str, ...] = ()
+    test_command: str = "python -m pytest"
+    preset: str = "multi"
+    scanners: tuple[str, ...] = ("bandit", "semgrep", "pip-audit")
+    scan_paths: tuple[str, ...] = (".",)
+    requirements: tuple[str, ...] = ()
+    upload_sarif: bool = True
+    runs_on: tuple[str, ...] = ("ubuntu-latest",)
+    monitor_cron: str = "*/5 * * * *"
+    probe_timeout: str = "3m"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def image_name(self) -> str:
+        """The full image repository: REGISTRY/IMAGE."""
+        return f"{self.registry}/{self.image}" if self.registry else self.image
+
+    @property
+    def self_hosted(self) -> bool:
+        return "self-hosted" in self.runs_on
+
+    def check(self) -> Options:
+        if not FULL_SHA.fullmatch(self.actions_ref):
+            raise ConfigError(
+                f"actions-ref {self.actions_ref!r} is not a full commit SHA",
+                hint="pin ci-actions by the 40-character commit of a release "
+                "(a tag can be moved; zizmor's unpinned-uses rejects it)",
+            )
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", self.actions_repo):
+            raise ConfigError(f"actions-repo {self.actions_repo!r} is not OWNER/NAME")
+        if self.preset not in PRESETS:
+            raise ConfigError(
+                f"preset {self.preset!r} is unknown", hint=f"one of {', '.join(PRESETS)}"
+            )
+        unknown = sorted(set(self.scanners) - set(SCANNERS))
+        if unknown:
+            raise ConfigError(
+                f"unknown scanner(s) {', '.join(unknown)}", hint=f"use {', '.join(SCANNERS)}"
+            )
+        if not self.image or not self.service:
+            raise ConfigError("image is empty", hint="pass --image NAME")
+        if not self.gitops_repo:
+            raise ConfigError("gitops-repo is empty", hint="pass --gitops-repo URL or OWNER/NAME")
+        if not self.environments:
+            raise ConfigError(
+                "no environments", hint="pass --overlays env=path (one per environment)"
+            )
+        if not self.runs_on or not self.python_versions:
+            raise ConfigError("runs-on and python versions must not be empty")
+        if len(self.monitor_cron.split()) != CRON_FIELDS:
+            raise ConfigError(f"monitor schedule {self.monitor_cron!r} is not a 5-field cron line")
+        seen: set[str] = set()
+        for env in self.environments:
+            if not JOB_NAME.fullmatch(env.name) or env.name in seen:
+                raise ConfigError(
+                    f"environment name {env.name!r} is invalid or repeated",
+                    hint="lower-case letters, digits and '-', each once",
+                )
+            seen.add(env.name)
+            if not env.targets:
+                raise ConfigError(f"environment {env.name!r} has no overlay")
+            names = [t.name for t in env.targets]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"environment {env.name!r} repeats a target name")
+        return self

@@ -1,0 +1,129 @@
+"""Option sets the templates are rendered with in the tests: each a real shape of consumer."""
+
+from __future__ import annotations
+
+from ci_actions.render import Environment, Options, Target
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+CASES: dict[str, Options] = {
+    # The demo: self-hosted runner, plain-http registry, local GitOps remote, no SARIF upload.
+    "self-hosted-demo": Options(
+        service="blocklist",
+        image="blocklist",
+        registry="127.0.0.1:5000",
+        insecure_registry=True,
+        environments=(
+            Environment("dev", (Target("dev", "overlays/dev", "http://127.0.0.1:8541/health"),)),
+            Environment(
+                "prod",
+                (Target("prod", "overlays/prod", "http://127.0.0.1:8542/health"),),
+                production=True,
+            ),
+        ),
+        gitops_repo="file:///srv/gitops.git",
+        actions_repo="ci-actions/ci-actions",
+        actions_ref=SHA,
+        setup_python=False,
+        python_versions=("3.11",),
+        install_args=("pytest", "ruff"),
+        lint_commands=("ruff check .",),
+        scanners=("bandit", "semgrep"),
+        upload_sarif=False,
+        runs_on=("self-hosted", "linux"),
+    ),
+    # GitHub-hosted: setup-python over three versions, SARIF to code scanning,
+    # a GitOps repo on GitHub, staging between dev and production, workloads probed.
+    "hosted-three-stages": Options(
+        service="orders",
+        image="acme/orders",
+        registry="ghcr.io",
+        environments=(
+            Environment(
+                "dev",
+                (Target("dev", "apps/orders/overlays/dev", "https://orders.dev.acme.test/health"),),
+            ),
+            Environment(
+                "staging",
+                (
+                    Target(
+                        "staging",
+                        "apps/orders/overlays/staging",
+                        "",
+                        ("deployment/orders", "deployment/orders-worker"),
+                        "orders",
+                    ),
+                ),
+            ),
+            Environment(
+                "production",
+                (
+                    Target(
+                        "production",
+                        "apps/orders/overlays/production",
+                        "https://orders.acme.test/health",
+                        ("deployment/orders",),
+                        "orders",
+                    ),
+                ),
+                production=True,
+            ),
+        ),
+        gitops_repo="acme/gitops",
+        actions_repo="acme/ci-actions",
+        actions_ref=SHA,
+        actions_version="v1.4.0",
+        python_versions=("3.11", "3.12", "3.13"),
+        install_args=(".[test]", "ruff", "mypy"),
+        lint_commands=("ruff check .", "mypy ."),
+        requirements=("requirements.txt",),
+        scanners=("bandit", "semgrep", "pip-audit", "safety"),
+        context="services/orders",
+        dockerfile="services/orders/Dockerfile",
+        working_directory="services/orders",
+        default_branch="trunk",
+    ),
+    # Tenants: production is a matrix over tenant overlays; gitflow tags; no preset quirks.
+    "tenants-gitflow": Options(
+        service="callbot",
+        image="ecp-ai/callbot",
+        registry="localhost:5000",
+        insecure_registry=True,
+        environments=(
+            Environment(
+                "dev", (Target("dev", "k8s/overlays/dev", "http://callbot.dev.svc/health"),)
+            ),
+            Environment(
+                "prod",
+                tuple(
+                    Target(f"prod-{t}", f"k8s/tenants/{t}", f"https://{t}.callbot.example/health")
+                    for t in ("tenant-a", "tenant-b", "tenant-c")
+                ),
+                production=True,
+            ),
+        ),
+        gitops_repo="https://git.example.com/platform/gitops.git",
+        actions_ref=SHA,
+        preset="gitflow",
+        runs_on=("self-hosted", "k8s-runner"),
+        setup_python=False,
+        python_versions=("3.10", "3.11"),
+        monitor_cron="*/15 * * * *",
+    ),
+    # The smallest: one environment, no preset, defaults everywhere else.
+    "minimal": Options(
+        service="api",
+        image="api",
+        registry="registry.example.com/team",
+        environments=(
+            Environment(
+                "prod",
+                (Target("prod", "overlays/prod", "https://api.example.com/version"),),
+                production=True,
+            ),
+        ),
+        gitops_repo="team/deploy",
+        actions_ref=SHA,
+        preset="none",
+    ),
+}

@@ -1,0 +1,268 @@
+"""`ci-actions init` on real repositories: what it infers, --check, --diff, refusing to overwrite."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ci_actions.cli import main as cli_main
+from ci_actions.init import main, recordable
+from ci_actions.render import infer, written_by_us
+from tests.render.cases import SHA
+from tests.support.act import git
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+BASE = ["--registry", "127.0.0.1:5000", "--actions-ref", SHA]
+
+
+def run(repo: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--dir", str(repo), *args], {}, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, None)
+    return data
+
+
+@pytest.fixture
+def gitops(tmp_path: Path) -> Path:
+    """The example GitOps repository as a bare remote."""
+    work = tmp_path / "gitops-src"
+    shutil.copytree(EXAMPLES / "gitops", work)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "gitops")
+    bare = tmp_path / "gitops.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    return bare
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Path:
+    """The example service as a repository whose origin's default branch is `trunk`."""
+    repo = tmp_path / "blocklist"
+    shutil.copytree(EXAMPLES / "service", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    git(repo, "init", "-q", "-b", "trunk")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "service")
+    origin = tmp_path / "blocklist.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "remote", "set-head", "origin", "trunk")
+    git(repo, "checkout", "-q", "-b", "feature")  # the current branch is not the default
+    return repo
+
+
+def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
+    code, out, err = run(
+        service,
+        *BASE,
+        "--gitops-repo",
+        str(gitops),
+        "--health-url",
+        "dev=http://127.0.0.1:8541/health",
+    )
+    assert code == 0, err
+    assert out.splitlines() == [
+        "wrote .github/workflows/cicd.yml",
+        "wrote .github/workflows/monitor.yml",
+        "wrote .github/workflows/rollback.yml",
+    ]
+    cicd = load(service / ".github/workflows/cicd.yml")
+    assert cicd["on"]["push"]["branches"] == ["trunk"]  # origin's HEAD, not the current branch
+    # requires-python = ">=3.11" in the example's pyproject
+    assert cicd["jobs"]["test"]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
+    steps = cicd["jobs"]["test"]["steps"]
+    assert [s["run"] for s in steps if s.get("name", "").startswith("lint")] == ["ruff check ."]
+    # overlays found in the GitOps remote, dev promoted before prod, prod protected
+    assert [j for j in cicd["jobs"] if j.startswith("deploy-")] == ["deploy-dev", "deploy-prod"]
+    assert cicd["jobs"]["deploy-prod"]["strategy"]["max-parallel"] == 1
+    include = cicd["jobs"]["deploy-dev"]["strategy"]["matrix"]["include"][0]
+    assert include == {
+        "target": "dev",
+        "overlay": "overlays/dev",
+        "health-url": "http://127.0.0.1:8541/health",
+        "workloads": "",
+        "namespace": "",
+    }
+    build = next(s for s in cicd["jobs"]["image"]["steps"] if s.get("id") == "build")
+    assert build["with"]["file"] == "Dockerfile" and build["with"]["context"] == "."
+    tags = next(s for s in cicd["jobs"]["image"]["steps"] if s.get("id") == "tags")
+    assert tags["with"]["images"] == "127.0.0.1:5000/blocklist"  # the folder name
+
+
+def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
+    args = [
+        *BASE,
+        "--gitops-repo",
+        str(gitops),
+        "--runs-on",
+        "self-hosted,linux",
+        "--python",
+        "3.11",
+    ]
+    assert run(service, *args)[0] == 0
+    # Later runs need no options: the header recorded them.
+    assert run(service, "--check") == (0, "workflows are up to date\n", "")
+    assert run(service)[1].splitlines() == [
+        f"unchanged .github/workflows/{n}.yml" for n in ("cicd", "monitor", "rollback")
+    ]
+    # Drift: a different option makes every file differ; --diff shows it, --check fails, nothing is written.
+    before = (service / ".github/workflows/cicd.yml").read_text()
+    code, out, _ = run(service, *args[:-1], "3.12", "--check")
+    assert code == 1 and ".github/workflows/cicd.yml: differs from the templates" in out
+    code, out, _ = run(service, *args[:-1], "3.12", "--diff")
+    assert code == 0
+    assert '-        python-version: ["3.11"]\n+        python-version: ["3.12"]\n' in out
+    assert (service / ".github/workflows/cicd.yml").read_text() == before
+    # A missing file is drift too.
+    (service / ".github/workflows/monitor.yml").unlink()
+    code, out, _ = run(service, "--check")
+    assert code == 1 and out == ".github/workflows/monitor.yml: missing\n"
+
+
+def test_refuses_to_overwrite_a_workflow_it_did_not_write(service: Path, gitops: Path) -> None:
+    args = [*BASE, "--gitops-repo", str(gitops)]
+    workflows = service / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "cicd.yml").write_text("name: mine\non: push\n")
+    code, _, err = run(service, *args)
+    assert code == 2 and "cicd.yml was not written by ci-actions init" in err
+    # all or nothing: the other two were not written either
+    assert sorted(p.name for p in workflows.iterdir()) == ["cicd.yml"]
+    assert (workflows / "cicd.yml").read_text() == "name: mine\non: push\n"
+    assert run(service, *args, "--force")[0] == 0
+    assert written_by_us((workflows / "cicd.yml").read_text())
+    # A file init wrote and a person edited since is theirs now.
+    path = workflows / "rollback.yml"
+    path.write_text(path.read_text().replace("manual rollback", "rolled back by hand"))
+    code, _, err = run(service, *args)
+    assert code == 2 and "rollback.yml was not written" in err
+    assert "rolled back by hand" in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gitops-repo", "acme/gitops"], "--registry is required"),
+        (["--registry", "r", "--actions-ref", SHA], "--gitops-repo is required"),
+        ([*BASE, "--gitops-repo", "acme/gitops"], "no overlays found in acme/gitops"),
+        (
+            [*BASE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o/dev", "--preset", "x"],
+            "preset 'x' is unknown",
+        ),
+        (
+            [*BASE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o", "--actions-ref", "v1"],
+            "not a full commit SHA",
+        ),
+    ],
+)
+def test_bad_options_exit_2_and_write_nothing(service: Path, args: list[str], message: str) -> None:
+    code, _, err = run(service, *args)
+    assert code == 2 and message in err, err
+    assert not (service / ".github").exists()
+
+
+def test_no_dockerfile_is_exit_2(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, *BASE, "--gitops-repo", "a/b", "--overlays", "dev=o")
+    assert code == 2 and "no Dockerfile" in err
+
+
+def test_tenants_and_explicit_production(service: Path) -> None:
+    args = [
+        *BASE,
+        "--gitops-repo", "acme/gitops",
+        "--overlays", "dev=k8s/dev",
+        "--overlays", "live=k8s/tenants/a,k8s/tenants/b",
+        "--health-url", "https://{tenant}.example/health",
+        "--health-url", "live-b=https://b.example/health",
+        "--workloads", "deployment/blocklist",
+        "--namespace", "blocklist",
+        "--production", "live",
+    ]  # fmt: skip
+    assert run(service, *args)[0] == 0
+    cicd = load(service / ".github/workflows/cicd.yml")
+    include = cicd["jobs"]["deploy-live"]["strategy"]["matrix"]["include"]
+    assert [(i["target"], i["overlay"], i["health-url"]) for i in include] == [
+        ("live-a", "k8s/tenants/a", "https://{tenant}.example/health"),
+        ("live-b", "k8s/tenants/b", "https://b.example/health"),
+    ]
+    assert (
+        include[0]["workloads"] == "deployment/blocklist" and include[0]["namespace"] == "blocklist"
+    )
+    assert cicd["jobs"]["deploy-live"]["strategy"]["max-parallel"] == 1
+    assert "max-parallel" not in cicd["jobs"]["deploy-dev"]["strategy"]
+
+
+def test_the_cli_runs_init(service: Path, gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli_main(["init", "--dir", str(service), *BASE, "--gitops-repo", str(gitops)], {})
+    assert code == 0 and "wrote .github/workflows/cicd.yml" in capsys.readouterr().out
+
+
+def test_actions_ref_defaults_to_this_checkout(service: Path, gitops: Path) -> None:
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert run(service, "--registry", "r", "--gitops-repo", str(gitops))[0] == 0
+    assert f"/actions/changes@{head} # v1" in (service / ".github/workflows/cicd.yml").read_text()
+
+
+def test_recordable_drops_dir_and_mode_flags() -> None:
+    assert recordable(
+        ["--dir", "x", "--registry", "r", "--check", "--dir=y", "--force", "--diff"]
+    ) == ["--registry", "r"]
+
+
+@pytest.mark.parametrize(
+    ("requires", "expected"),
+    [
+        (">=3.11", ("3.11", "3.12", "3.13")),
+        (">=3.10,<3.12", ("3.10", "3.11")),
+        ("~=3.12.0", ("3.12",)),
+        ("", ("3.13",)),
+        ("not a specifier", ("3.13",)),
+    ],
+)
+def test_python_versions_from_requires_python(requires: str, expected: tuple[str, ...]) -> None:
+    project = {"project": {"requires-python": requires}} if requires else {}
+    assert infer.python_versions(project) == expected
+
+
+def test_linters_and_install_args(tmp_path: Path) -> None:
+    (tmp_path / ".flake8").write_text("[flake8]\n")
+    project = {
+        "tool": {"black": {}, "mypy": {}},
+        "project": {"optional-dependencies": {"test": ["pytest"]}},
+    }
+    commands, packages = infer.linters(tmp_path, project)
+    assert commands == ("black --check .", "flake8", "mypy .")
+    assert infer.install_args(tmp_path, project, packages) == (".[test]", "black", "flake8", "mypy")
+    (tmp_path / "requirements.txt").write_text("requests==2.0\n")
+    assert infer.install_args(tmp_path, {}, ()) == ("-r", "requirements.txt", "pytest")
+    assert infer.requirements(tmp_path) == ("requirements.txt",)
+
+
+def test_dockerfile_and_overlays_discovery(tmp_path: Path) -> None:
+    (tmp_path / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "node_modules" / "x" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "services" / "api").mkdir(parents=True)
+    (tmp_path / "services" / "api" / "Dockerfile").write_text("FROM scratch\n")
+    assert infer.dockerfile(tmp_path) == Path("services/api/Dockerfile")
+    tree = [
+        "overlays/prod/kustomization.yaml",
+        "overlays/dev/kustomization.yaml",
+        "overlays/staging/kustomization.yml",
+        "overlays/qa/patch.yaml",
+        "base/kustomization.yaml",
+    ]
+    assert infer.overlays_in(tree) == ["overlays/dev", "overlays/staging", "overlays/prod"]
