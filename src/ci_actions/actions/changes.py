@@ -169,9 +169,7 @@ def _deepen(git: Git, head: str) -> None:
 
 
 def run(inputs: ChangesInputs, ctx: Context) -> Result:
-    workdir = inputs.working_directory
-    if not workdir.is_absolute():
-        workdir = ctx.cwd / workdir
+    workdir = ctx.cwd / inputs.working_directory  # an absolute path stays as it is
     git = Git(workdir)
     if not workdir.is_dir() or not git.is_repo():
         raise InputError(

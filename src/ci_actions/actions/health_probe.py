@@ -459,8 +459,7 @@ def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
         if inputs.report_file
         else ctx.temp_dir() / "health-probe-report.json"
     )
-    if not report_path.is_absolute():
-        report_path = ctx.cwd / report_path
+    report_path = ctx.cwd / report_path  # an absolute path stays as it is
     report_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(report_path, json.dumps(outcome.report, indent=2, sort_keys=True) + "\n")
     latency = outcome.report.get("http", {}).get("latency_ms", {})

@@ -139,14 +139,12 @@ def parse_inputs(raw: RawInputs) -> ImageBuildInputs:
 def _resolve_paths(request: cmd.BuildRequest, cwd: Path) -> cmd.BuildRequest:
     from dataclasses import replace
 
-    context = Path(request.context)
-    context = context if context.is_absolute() else cwd / context
+    context = cwd / request.context  # an absolute path stays as it is
     if not context.is_dir():
         raise InputError(
             "context", f"{context} is not a directory", hint="point it at the build context"
         )
-    file = Path(request.file) if request.file else context / "Dockerfile"
-    file = file if file.is_absolute() else cwd / file
+    file = cwd / request.file if request.file else context / "Dockerfile"
     if not file.is_file():
         raise InputError("file", f"{file} does not exist", hint="set file to the Dockerfile's path")
     return replace(request, context=str(context), file=str(file))

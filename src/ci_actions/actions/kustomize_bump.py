@@ -187,9 +187,7 @@ def run(inputs: BumpInputs, ctx: Context) -> Result:
             )
         with _clone(inputs, ctx) as git:
             return _run_in(git, inputs, ctx)
-    workdir = inputs.working_directory
-    if not workdir.is_absolute():
-        workdir = ctx.cwd / workdir
+    workdir = ctx.cwd / inputs.working_directory  # an absolute path stays as it is
     if not workdir.is_dir():
         raise InputError("working-directory", f"{workdir} is not a directory")
     git = Git(workdir, identity=inputs.identity, token=inputs.token)

@@ -228,8 +228,7 @@ def _require(inputs: LedgerInputs, *names: str) -> None:
 def run(inputs: LedgerInputs, ctx: Context) -> Result:
     from ci_actions.ledger import commands
 
-    if not inputs.working_directory.is_absolute():
-        inputs = replace(inputs, working_directory=ctx.cwd / inputs.working_directory)
+    inputs = replace(inputs, working_directory=ctx.cwd / inputs.working_directory)
     handlers = {
         "record": (("service", "environment", "image"), commands.record),
         "set-status": ((), commands.set_status),

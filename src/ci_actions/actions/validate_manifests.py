@@ -168,9 +168,7 @@ def run(inputs: ValidateInputs, ctx: Context) -> Result:
     from ci_actions.manifests import report, sources
     from ci_actions.manifests.validate import Options, validate
 
-    workdir = inputs.working_directory
-    if not workdir.is_absolute():
-        workdir = ctx.cwd / workdir
+    workdir = ctx.cwd / inputs.working_directory  # an absolute path stays as it is
     version = ".".join(map(str, inputs.kubernetes_version))
     options = Options(
         kubernetes_version=inputs.kubernetes_version,
@@ -197,8 +195,7 @@ def run(inputs: ValidateInputs, ctx: Context) -> Result:
         problems += dryrun.dry_run(manifests, kubeconfig, inputs.kube_context, scratch)
     errors, warnings = report.count(problems, "error"), report.count(problems, "warning")
     report_path = Path(inputs.report_file) if inputs.report_file else scratch / REPORT_NAME
-    if not report_path.is_absolute():
-        report_path = workdir / report_path
+    report_path = workdir / report_path
     report_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(
         report_path, json.dumps(report.json_report(manifests, problems, version), indent=2) + "\n"
