@@ -8,15 +8,37 @@ token reaches git through environment-only config (never argv, never
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ci_actions import proc
+from ci_actions.errors import EnvironmentFailure
 
 ZERO_SHA = "0" * 40
 DEFAULT_AUTHOR_NAME = "github-actions[bot]"
 DEFAULT_AUTHOR_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+_SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def repository_url(repository: str, server_url: str) -> str:
+    """A clone URL: OWNER/NAME means a repository on the GitHub server, anything else is a URL."""
+    if _SLUG.match(repository):
+        return f"{server_url.rstrip('/')}/{repository}.git"
+    return repository
+
+
+def repository_slug(repository: str, fallback: str) -> str:
+    """OWNER/NAME of the repository for the GitHub API."""
+    if not repository:
+        return fallback
+    if _SLUG.match(repository):
+        return repository
+    parts = [p for p in re.split(r"[/:]", repository.rstrip("/")) if p]
+    if len(parts) < 2:
+        return fallback
+    return f"{parts[-2]}/{parts[-1].removesuffix('.git')}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +145,15 @@ class Git:
 
     def commit_date(self, rev: str = "HEAD") -> str:
         return self.out("show", "-s", "--format=%cI", rev)
+
+    def fetch_branch(self, remote: str, branch: str) -> bool:
+        """Fetch a branch head into FETCH_HEAD; False when the branch does not exist yet."""
+        result = self.run("fetch", "--quiet", "--no-tags", remote, branch, ok_codes=None)
+        if result.returncode == 0:
+            return True
+        if "couldn't find remote ref" in result.stderr:
+            return False
+        raise EnvironmentFailure(f"git fetch {remote} {branch} failed: {result.stderr.strip()}")
 
     def status_porcelain(self) -> str:
         return self.out("status", "--porcelain")

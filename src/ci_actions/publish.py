@@ -96,9 +96,5 @@ def commit_and_push(
 
 def _sync_to_remote(git: Git, remote: str, branch: str) -> None:
     """Make the checkout exactly the remote head (an empty remote branch is allowed)."""
-    fetched = git.run("fetch", "--quiet", "--no-tags", remote, branch, ok_codes=None)
-    if fetched.returncode != 0:
-        if "couldn't find remote ref" in fetched.stderr:
-            return  # the branch does not exist yet: the first push creates it
-        raise EnvironmentFailure(f"git fetch {remote} {branch} failed: {fetched.stderr.strip()}")
-    git.run("reset", "--quiet", "--hard", "FETCH_HEAD")
+    if git.fetch_branch(remote, branch):  # else the branch is new: the first push creates it
+        git.run("reset", "--quiet", "--hard", "FETCH_HEAD")

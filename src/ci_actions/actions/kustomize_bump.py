@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
-from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Git, Identity
+from ci_actions.git import (
+    DEFAULT_AUTHOR_EMAIL,
+    DEFAULT_AUTHOR_NAME,
+    Git,
+    Identity,
+    repository_slug,
+    repository_url,
+)
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.kustomize import (
@@ -35,7 +41,6 @@ from ci_actions.kustomize.message import (
 from ci_actions.result import Annotation, Result
 
 MODES = ("edit", "commit", "pull-request")
-_SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 SPEC = ActionSpec(
     name="kustomize-bump",
@@ -198,24 +203,6 @@ def run(inputs: BumpInputs, ctx: Context) -> Result:
             hint="run actions/checkout first, or set `repository`",
         )
     return _run_in(git, inputs, ctx)
-
-
-def repository_url(repository: str, server_url: str) -> str:
-    if _SLUG.match(repository):
-        return f"{server_url.rstrip('/')}/{repository}.git"
-    return repository
-
-
-def repository_slug(repository: str, fallback: str) -> str:
-    """OWNER/NAME of the repository for the GitHub API."""
-    if not repository:
-        return fallback
-    if _SLUG.match(repository):
-        return repository
-    parts = [p for p in re.split(r"[/:]", repository.rstrip("/")) if p]
-    if len(parts) < 2:
-        return fallback
-    return f"{parts[-2]}/{parts[-1].removesuffix('.git')}"
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ci_actions import imageref
 from ci_actions.errors import ConfigError, InputError, VerdictFailure
 from ci_actions.fsutil import write_atomic
-from ci_actions.git import Git
+from ci_actions.git import Git, repository_url
 from ci_actions.ledger import queries, store
 from ci_actions.ledger.gittag import create_deploy_tag
 from ci_actions.ledger.reader import Corrupt, LedgerFile, Release, ledger_files, ledger_path
@@ -45,8 +45,6 @@ def _target(inputs: LedgerInputs, ctx: Context) -> store.Target:
     fallback = gh.ref_name if gh.ref.startswith("refs/heads/") else gh.default_branch
     repository = inputs.repository
     if repository:  # OWNER/NAME means a repository on GITHUB_SERVER_URL, as for kustomize-bump
-        from ci_actions.actions.kustomize_bump import repository_url
-
         repository = repository_url(repository, gh.server_url)
     return store.Target(
         working_directory=inputs.working_directory,

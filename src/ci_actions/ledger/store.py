@@ -99,16 +99,6 @@ def _remote_default_branch(git: Git) -> str:
     return ""
 
 
-def _fetch(git: Git, branch: str) -> bool:
-    """Fetch the branch head into FETCH_HEAD; False when the branch does not exist yet."""
-    result = git.run("fetch", "--quiet", "--no-tags", "origin", branch, ok_codes=None)
-    if result.returncode == 0:
-        return True
-    if "couldn't find remote ref" in result.stderr:
-        return False
-    raise EnvironmentFailure(f"git fetch origin {branch} failed: {result.stderr.strip()}")
-
-
 @contextlib.contextmanager
 def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
     temp_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +114,7 @@ def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
                 f"{target.repository} has no default branch yet",
                 hint="name the branch to write the ledger to",
             )
-        if _fetch(git, branch):
+        if git.fetch_branch("origin", branch):
             git.run("reset", "--quiet", "--hard", "FETCH_HEAD")
         yield Location(scratch, scratch / target.ledger_dir, git, branch, True, target.repository)
     finally:
@@ -142,7 +132,7 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
         )
     top = git.toplevel()
     inside = target.working_directory.resolve().relative_to(top.resolve())
-    start = "FETCH_HEAD" if _fetch(git, branch) else "HEAD"
+    start = "FETCH_HEAD" if git.fetch_branch("origin", branch) else "HEAD"
     scratch = Path(tempfile.mkdtemp(prefix="release-ledger-"))
     scratch.rmdir()  # `git worktree add` creates it
     git.run("worktree", "add", "--quiet", "--detach", str(scratch), start)
