@@ -8,6 +8,13 @@ import pytest
 from tests.support.act import Consumer, act_binary
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every act test is slow: `scripts/test --fast` deselects them with `-m "not slow"`."""
+    for item in items:
+        if item.get_closest_marker("act"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def consumer(tmp_path: Path) -> Consumer:
     """A throwaway consumer repository whose workflows run under act."""

@@ -49,9 +49,23 @@ def test_error_handler_maps_exit_codes_and_writes_outputs(
     assert run.code == code
     assert set(run.outputs) == {o.name for o in changes.SPEC.outputs}
     assert "::error title=changes " in run.stdout
+    assert str(error).strip("'") in run.summary  # the step summary says why, not only the log
     assert "Traceback" not in run.log
     if isinstance(error, VerdictFailure):
         assert run.outputs["head"] == "abc"
+
+
+def test_interrupt_exits_130_and_writes_every_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(changes, "run", interrupted)
+    run = invoke(tmp_path, "changes")
+    assert run.code == 130
+    assert set(run.outputs) == {o.name for o in changes.SPEC.outputs}
+    assert "interrupted" in run.summary
 
 
 def test_traceback_only_in_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # imported lazily: `ci-actions --version` must cost little mo
     from types import ModuleType
     from typing import TextIO
 
+    from ci_actions.github.runner import Runner
+
 COMMANDS: dict[str, str] = {
     # Commands that are not composite actions (no action.yml).
     "init": "ci_actions.init",
@@ -70,7 +72,13 @@ def run_action(
     import traceback
 
     from ci_actions.actions import ACTIONS
-    from ci_actions.errors import EXIT_ENVIRONMENT, EXIT_OK, EXIT_VERDICT, CiActionsError
+    from ci_actions.errors import (
+        EXIT_ENVIRONMENT,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        EXIT_VERDICT,
+        CiActionsError,
+    )
     from ci_actions.github.context import Context
     from ci_actions.github.inputs import RawInputs
     from ci_actions.github.runner import Runner
@@ -94,28 +102,44 @@ def run_action(
         inputs = module.parse_inputs(raw)
         result = module.run(inputs, Context.from_env(runner, environ))
     except CiActionsError as exc:
-        runner.error(str(exc), title=f"{name} failed")
-        runner.write_outputs(declared, exc.outputs)
+        _fail(runner, name, declared, str(exc), exc.outputs)
         return exc.exit_code
     except KeyboardInterrupt:
-        runner.error("interrupted", title=f"{name} failed")
-        runner.write_outputs(declared, {})
-        return EXIT_ENVIRONMENT
+        _fail(runner, name, declared, "interrupted")
+        return EXIT_INTERRUPTED
     except Exception as exc:  # an unexpected crash is never a pass
         runner.debug(traceback.format_exc())
-        runner.error(
-            f"unexpected error: {type(exc).__name__}: {exc}"
-            + (
-                ""
-                if runner.debug_enabled
-                else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
-            ),
-            title=f"{name} crashed",
+        hint = (
+            ""
+            if runner.debug_enabled
+            else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
         )
-        runner.write_outputs(declared, {})
+        _fail(
+            runner,
+            name,
+            declared,
+            f"unexpected error: {type(exc).__name__}: {exc}{hint}",
+            crashed=True,
+        )
         return EXIT_ENVIRONMENT
     runner.finish(declared, result)
     return EXIT_OK if result.ok else EXIT_VERDICT
+
+
+def _fail(
+    runner: Runner,
+    name: str,
+    declared: Sequence[str],
+    message: str,
+    outputs: Mapping[str, object] | None = None,
+    *,
+    crashed: bool = False,
+) -> None:
+    """Report an action that did not finish: annotation, step summary, every output (empty)."""
+    title = f"{name} {'crashed' if crashed else 'failed'}"
+    runner.error(message, title=title)
+    runner.write_summary(f"### {title}\n\n{message}\n")
+    runner.write_outputs(declared, dict(outputs or {}))
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_VERDICT = 1
 EXIT_INPUT = 2
 EXIT_ENVIRONMENT = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGINT, as shells report it
 
 
 class CiActionsError(Exception):
