@@ -233,10 +233,12 @@ class _Run:
                     "check": r.check.label,
                     "healthy": r.healthy,
                     "reason": r.reason,
+                    "flaps": r.flaps,
                     "attempts": [a.as_dict() for a in r.attempts],
                 }
                 for r in self.http_results
             ],
+            "flaps": sum(r.flaps for r in self.http_results),
             "latency_ms": httpprobe.latency_summary(self.http_results),
         }
         for r in self.http_results:

@@ -62,14 +62,15 @@ def render(report: dict[str, Any], diagnostics: list[Diagnostics]) -> str:
         lines += [
             "#### HTTP checks",
             "",
-            f"Latency over {int(latency['count'] or 0)} answered attempt(s): p50 {_ms(latency['p50'])}, p95 {_ms(latency['p95'])}",
+            f"Latency over {int(latency['count'] or 0)} answered attempt(s): p50 {_ms(latency['p50'])}, p95 {_ms(latency['p95'])}; "
+            f"flaps (a success followed by a failure): {http.get('flaps', 0)}",
             "",
-            "| check | verdict | attempts | reason |",
-            "|---|---|---|---|",
+            "| check | verdict | attempts | flaps | reason |",
+            "|---|---|---|---|---|",
         ]
         for c in http["checks"]:
             lines.append(
-                f"| {_cell(c['check'])} | {'ok' if c['healthy'] else 'failed'} | {len(c['attempts'])} | {_cell(c['reason'])} |"
+                f"| {_cell(c['check'])} | {'ok' if c['healthy'] else 'failed'} | {len(c['attempts'])} | {c.get('flaps', 0)} | {_cell(c['reason'])} |"
             )
         lines += [
             "",
