@@ -373,7 +373,11 @@ def test_gitops_rollback_from_the_ledger(
     )
     assert run.code == 1, run.log
     assert [name for name, _ in stub_actions] == ["release-ledger", "kustomize-bump"]
-    assert stub_actions[0][1] == {"command": "last-good", "service": "web", "environment": "prod"}
+    assert stub_actions[0][1] == {
+        "command": "rollback-target",
+        "service": "web",
+        "environment": "prod",
+    }
     assert stub_actions[1][1]["images"] == "127.0.0.1:5000/team/web:1.3.0@sha256:" + "d" * 64
     assert run.outputs["rolled-back"] == "true"
 

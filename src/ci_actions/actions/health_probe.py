@@ -124,7 +124,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "ledger-service",
-            "gitops rollback without previous-images: the service whose last good version the release ledger gives.",
+            "gitops rollback without previous-images: the service whose release-ledger rollback-target (newest healthy entry of another image) is put back.",
         ),
         InputSpec("ledger-environment", "gitops rollback: the ledger environment."),
         InputSpec(

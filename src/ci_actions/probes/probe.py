@@ -349,7 +349,7 @@ class _Run:
                 good = invoke(
                     "release-ledger",
                     {
-                        "command": "last-good",
+                        "command": "rollback-target",
                         "service": self.s.ledger["service"],
                         "environment": self.s.ledger["environment"],
                     },
@@ -358,7 +358,7 @@ class _Run:
                 out = good.outputs
                 if not good.ok or not out.get("image"):
                     raise EnvironmentFailure(
-                        f"the ledger has no last good version of {self.s.ledger['service']} in {self.s.ledger['environment']}"
+                        f"the ledger has no healthy version of {self.s.ledger['service']} in {self.s.ledger['environment']} to roll back to"
                     )
                 lines = [
                     image_from_ledger(

@@ -11,7 +11,8 @@ patch. The caller then waits for that rollout.
 `gitops` mode sets the previous images in the GitOps repo through
 kustomize-bump (Argo CD with auto-sync reverts changes made behind its back
 and refuses API rollbacks); the previous images come from kustomize-bump's
-`previous-images` output or from the release ledger's `last-good`.
+`previous-images` output or from the release ledger's `rollback-target`
+(the newest healthy entry of another image than what runs now).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def images_from_previous(previous: Mapping[str, str]) -> list[str]:
 
 
 def image_from_ledger(image: str, tag: str, digest: str) -> str:
-    """One kustomize-bump `images` line from a ledger `last-good` entry."""
+    """One kustomize-bump `images` line from a ledger `rollback-target` entry."""
     ref = imageref.parse(image)
     return _set_image_line(
         ref.name, imageref.ImageRef(ref.name, tag or ref.tag, digest or ref.digest)
