@@ -47,7 +47,11 @@ def render(report: dict[str, Any], diagnostics: list[Diagnostics]) -> str:
         lines.append("Expected: " + ", ".join(f"`{e}`" for e in images["expected"]))
         for entry in images["workloads"]:
             mismatches = entry["mismatches"]
-            if not mismatches:
+            if not mismatches and entry.get("wanted_pods") == 0:
+                lines.append(
+                    f"- {entry['workload']}: template matches; no pod wanted, none to check"
+                )
+            elif not mismatches:
                 lines.append(
                     f"- {entry['workload']}: template and {len(entry['pods'])} pod(s) match"
                 )
