@@ -522,6 +522,10 @@ def test_health_probe_agrees_with_kubectl(
         assert run.outputs["rolled-back"] == "false"
         assert not [r for r in twin.requests if r[0] != "GET"], "a healthy rollout is left alone"
         assert template_of(twin, shape.kind) == before
+        report = json.loads(Path(run.outputs["report-file"]).read_text())
+        [images] = report["images"]["workloads"]
+        assert images["mismatches"] == []
+        assert ("no pod wanted" in run.summary) is (images["wanted_pods"] == 0), run.summary
         return
     if shape.stricter:
         assert kubectl_done, said
