@@ -144,7 +144,7 @@ def main() -> None:
 
         def core_last_good() -> None:  # as the command: heads, then the one whole entry
             ledger = read_ledger(path, "bench", [], full=False)
-            good = queries.last_good(ledger, queries.current(ledger))
+            good = queries.last_good(ledger)
             assert good is not None and good.entry.git_commit
 
         def core_stats() -> None:

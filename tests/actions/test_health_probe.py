@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,6 +278,28 @@ def test_checks_yaml_and_masked_auth_header(service: FakeService, tmp_path: Path
     assert [c["healthy"] for c in report["http"]["checks"]] == [True, True]
 
 
+def test_flapping_service_is_unhealthy_and_its_flaps_are_reported(
+    service: FakeService, tmp_path: Path
+) -> None:
+    """A service answering 200, 503, 200, … passed 10/10 with one success required."""
+    run = invoke(
+        tmp_path,
+        "health-probe",
+        ["--url", service.url("/flap?code=503"), "--timeout", "2s", "--interval", "0.1"],
+    )
+    assert run.code == 1, run.log
+    assert run.outputs["failure-reason"] == "http-check-failed"
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    [check] = report["http"]["checks"]
+    statuses = [a["status"] for a in check["attempts"]]
+    expected_flaps = sum(1 for a, b in itertools.pairwise(statuses) if a == 200 and b == 503)
+    assert expected_flaps >= 3, statuses
+    assert check["flaps"] == report["http"]["flaps"] == expected_flaps
+    assert run.outputs["flaps"] == str(expected_flaps)
+    assert "3 successes in a row not reached" in run.summary
+    assert f"flaps (a success followed by a failure): {expected_flaps}" in run.summary
+
+
 # ---- gitops rollback through kustomize-bump and release-ledger (stubs registered here only)
 
 
@@ -350,7 +373,11 @@ def test_gitops_rollback_from_the_ledger(
     )
     assert run.code == 1, run.log
     assert [name for name, _ in stub_actions] == ["release-ledger", "kustomize-bump"]
-    assert stub_actions[0][1] == {"command": "last-good", "service": "web", "environment": "prod"}
+    assert stub_actions[0][1] == {
+        "command": "rollback-target",
+        "service": "web",
+        "environment": "prod",
+    }
     assert stub_actions[1][1]["images"] == "127.0.0.1:5000/team/web:1.3.0@sha256:" + "d" * 64
     assert run.outputs["rolled-back"] == "true"
 

@@ -590,3 +590,95 @@ def test_repository_as_owner_slash_name(tmp_path: Path, gitops: Path) -> None:
     )
     assert run.code == 0, run.log
     assert len(lines(gitops)) == 1
+
+
+# ---- last-good (the newest healthy entry) and rollback-target (what rollback restores)
+
+# (name, history as (tag, statuses after `built`), index of last-good, index of rollback-target);
+# None: that command exits 1. Indexes count the recorded entries from 0.
+HISTORIES: list[tuple[str, list[tuple[str, tuple[str, ...]]], int | None, int | None]] = [
+    (
+        "current healthy, next one only built (issue: last-good exited 1)",
+        [("1.2.2", ("deployed", "healthy")), ("1.2.3", ())],
+        0,
+        None,
+    ),
+    (
+        "two healthy releases",
+        [("1.0.0", ("deployed", "healthy")), ("1.1.0", ("deployed", "healthy"))],
+        1,
+        0,
+    ),
+    (
+        "current failed",
+        [("1.0.0", ("deployed", "healthy")), ("1.1.0", ("deployed", "failed"))],
+        0,
+        0,
+    ),
+    (
+        "current not judged yet",
+        [("1.0.0", ("deployed", "healthy")), ("1.1.0", ("deployed",))],
+        0,
+        0,
+    ),
+    (
+        "restored after a rollback: the same image again",
+        [
+            ("1.0.0", ("deployed", "healthy")),
+            ("1.1.0", ("deployed", "failed", "rolled-back")),
+            ("1.0.0", ("deployed", "healthy")),
+        ],
+        2,
+        None,
+    ),
+    (
+        "healthy, then failed, then healthy again",
+        [
+            ("1.0.0", ("deployed", "healthy")),
+            ("1.1.0", ("deployed", "failed")),
+            ("1.2.0", ("deployed", "healthy")),
+        ],
+        2,
+        0,
+    ),
+    ("nothing healthy", [("1.0.0", ("deployed", "failed"))], None, None),
+    ("only built", [("1.0.0", ())], None, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "history", "last_good", "target"), HISTORIES, ids=[h[0] for h in HISTORIES]
+)
+def test_last_good_and_rollback_target_over_histories(
+    tmp_path: Path,
+    name: str,
+    history: list[tuple[str, tuple[str, ...]]],
+    last_good: int | None,
+    target: int | None,
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    ids = []
+    for tag, statuses in history:
+        rec = ledger(
+            tmp_path,
+            cwd=plain,
+            command="record",
+            service="api",
+            environment="prod",
+            image=f"{IMAGE}:{tag}",
+        )
+        assert rec.code == 0, rec.log
+        ids.append(rec.outputs["id"])
+        for status in statuses:
+            run = ledger(tmp_path, cwd=plain, command="set-status", id=ids[-1], status=status)
+            assert run.code == 0, run.log
+    for command, expected in (("last-good", last_good), ("rollback-target", target)):
+        found = ledger(tmp_path, cwd=plain, command=command, service="api", environment="prod")
+        if expected is None:
+            assert found.code == 1, (command, found.log)
+            assert "no healthy entry" in found.log
+        else:
+            assert found.code == 0, (command, found.log)
+            assert found.outputs["id"] == ids[expected], command
+            assert found.outputs["image"] == f"{IMAGE}:{history[expected][0]}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import LedgerFile, ledger_files, read_ledger
 
@@ -34,32 +36,56 @@ def test_history_newest_first_across_files() -> None:
     ]
 
 
-def test_current_and_last_good() -> None:
+def test_current_and_rollback_target() -> None:
     ledger = _read("prod", "api")
     now = queries.current(ledger)
     assert now is not None and now.entry.id.endswith("000004")  # 000005 was only built
-    good = queries.last_good(ledger, now)
+    good = queries.rollback_target(ledger, now)
     assert good is not None and good.entry.id.endswith("000003")
     assert good.entry.reference == "registry.acme.test:5000/acme/api:1.0.0@sha256:" + "a1" * 32
 
 
-def test_last_good_skips_the_same_image() -> None:
+def test_rollback_target_skips_the_same_image() -> None:
     ledger = _read("prod", "api")
     restored = ledger.find("api-20261103T091200Z-000003")
     # Before the restored 1.0.0 entry: 000001 is healthy but is the same image.
-    assert queries.last_good(ledger, restored) is None
+    assert queries.rollback_target(ledger, restored) is None
     second = ledger.find("api-20261103T090000Z-000002")
-    found = queries.last_good(ledger, second)
+    found = queries.rollback_target(ledger, second)
     assert found is not None and found.entry.id.endswith("000001")
 
 
-def test_last_good_of_an_empty_or_unjudged_ledger() -> None:
-    assert queries.last_good(LedgerFile("prod", "x", []), None) is None
+def test_rollback_target_of_an_empty_or_unjudged_ledger() -> None:
+    assert queries.rollback_target(LedgerFile("prod", "x", []), None) is None
     dev = _read("dev", "api")
     now = queries.current(dev)
     assert now is not None and now.entry.id.endswith("d2")
-    good = queries.last_good(dev, now)
+    good = queries.rollback_target(dev, now)
     assert good is not None and good.entry.id.endswith("d1")
+
+
+# (ledger, looked at from (None: the whole ledger), the newest healthy entry), by hand
+# from the fixture: prod 000001 healthy, 000002 rolled-back, 000003 healthy (1.0.0
+# restored), 000004 failed, 000005 built; dev d1 healthy, d2 deployed.
+LAST_GOOD = [
+    ("prod", None, "000003"),
+    ("prod", "api-20261103T091200Z-000003", "000003"),  # itself: it is healthy
+    ("prod", "api-20261103T090000Z-000002", "000001"),
+    ("prod", "api-20261101T100000Z-000001", "000001"),
+    ("prod", "api-20261106T080000Z-000005", "000003"),
+    ("dev", None, "d1"),
+]
+
+
+@pytest.mark.parametrize(("env", "at", "expected"), LAST_GOOD)
+def test_last_good_is_the_newest_healthy_entry(env: str, at: str | None, expected: str) -> None:
+    ledger = _read(env, "api")
+    found = queries.last_good(ledger, ledger.find(at) if at else None)
+    assert found is not None and found.entry.id.endswith(expected)
+
+
+def test_last_good_of_an_empty_ledger() -> None:
+    assert queries.last_good(LedgerFile("prod", "x", [])) is None
 
 
 def test_stats_prod_api() -> None:

@@ -58,7 +58,9 @@ FAULTS = [
     ("slow response", lambda s: s.url("/slow?ms=1000"), FAST, False, "timed out"),
     ("trickling body", lambda s: s.url("/trickle"), FAST, False, "within the attempt timeout"),
     ("always 500", lambda s: s.url("/fail"), FAST, False, "status 500"),
-    ("flapping 200/500", lambda s: s.url("/flap"), FAST, True, ""),
+    # the default success-threshold (3 in a row) is never reached by a flapping server
+    ("flapping 200/500", lambda s: s.url("/flap"), FAST, False, "3 successes in a row"),
+    ("flapping 200/503", lambda s: s.url("/flap?code=503"), FAST, False, "status 503"),
     ("redirect loop", lambda s: s.url("/loop"), FAST, False, "redirect"),
     (
         "unresolvable DNS name",
@@ -90,6 +92,35 @@ def test_flapping_server_needs_consecutive_successes(service: FakeService) -> No
     assert not ok
     assert "2 successes in a row" in reason
     assert len(attempts) >= 4
+
+
+# (route, success-threshold, healthy, fewest flaps): a real server on 127.0.0.1
+FLAPPING = [
+    ("/flap?code=503", None, False, 3),  # the default threshold
+    ("/flap?code=503", 1, True, 0),  # one lucky answer is enough only when asked for
+    ("/flap", 2, False, 3),
+    ("/health", None, True, 0),
+]
+
+
+@pytest.mark.parametrize(("route", "threshold", "healthy", "flaps"), FLAPPING)
+def test_flaps_are_counted_and_the_default_needs_three_in_a_row(
+    service: FakeService, route: str, threshold: int | None, healthy: bool, flaps: int
+) -> None:
+    timing = Timing(timeout=1.5, interval=0.05, attempt_timeout=0.5)
+    if threshold is not None:
+        timing = Timing(**{**timing.__dict__, "success_threshold": threshold})
+    [result] = Prober(timing).run([Check(url=service.url(route))])
+    codes = [a.status for a in result.attempts]
+    assert result.healthy is healthy, (result.reason, codes)
+    assert result.flaps >= flaps, codes
+    if healthy:
+        assert result.flaps == 0
+        ok = [a.ok for a in result.attempts]
+        assert ok[-(threshold or 3) :] == [True] * (threshold or 3)
+    else:
+        assert f"({result.flaps} flap(s))" in result.reason
+        assert 503 in codes or "503" not in route
 
 
 def test_failure_threshold_gives_up_early(service: FakeService) -> None:

@@ -63,6 +63,17 @@ def test_no_pods_is_a_mismatch() -> None:
     assert "no pods" in problem.actual
 
 
+def test_a_pod_not_started_yet_is_not_judged_but_one_must_have_started() -> None:
+    """A pod the ReplicaSet just created (an HPA scale-up after the verdict) has no
+    container status: nothing runs in it to compare; its spec is the template."""
+    expected = parse_expected([f"reg/web:1@{D1}"])
+    fresh = {"metadata": {"name": "web-2"}, "status": {"phase": "Pending"}}
+    running = pod("web-1", "reg/web:1", f"docker-pullable://reg/web@{D1}")
+    assert check_pods(expected, [running, fresh]) == []
+    [problem] = check_pods(expected, [fresh])
+    assert "no pods" in problem.actual
+
+
 @pytest.mark.parametrize(
     ("line", "template_image", "ok"),
     [

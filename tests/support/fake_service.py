@@ -1,7 +1,7 @@
 """A small HTTP service on 127.0.0.1 with the faults a probe must survive.
 
 Routes: `/health` (200 JSON `{"status": "ok", "version": V, "db": {...}}`,
-header `X-Version: V`), `/flap` (500, 200, 500, … per request), `/fail`
+header `X-Version: V`), `/flap` (500, 200, 500, … per request; `?code=503` for 503), `/fail`
 (always 500), `/slow?ms=N` (answers after N ms), `/trickle` (a body sent one
 byte every 300 ms), `/reset` (promises 100 bytes, sends 10, closes),
 `/loop` (redirects to itself), `/redirect` (one redirect to /health),
@@ -141,7 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
                     },
                 )
             elif route == "/flap":
-                self._json(500 if n % 2 else 200, {"status": "flap", "version": self.owner.version})
+                failing = int(query.get("code", "500"))
+                self._json(
+                    failing if n % 2 else 200, {"status": "flap", "version": self.owner.version}
+                )
             elif route == "/fail":
                 self._json(
                     500,

@@ -65,7 +65,11 @@ SPEC = ActionSpec(
         InputSpec("timeout", "Total time budget of the HTTP checks.", "60s"),
         InputSpec("interval", "Pause between HTTP attempts.", "2s"),
         InputSpec("attempt-timeout", "Longest single HTTP attempt.", "10s"),
-        InputSpec("success-threshold", "Consecutive successes each HTTP check needs.", "1"),
+        InputSpec(
+            "success-threshold",
+            "Consecutive successes each HTTP check needs (a flapping service never gets them).",
+            "3",
+        ),
         InputSpec(
             "failure-threshold",
             "Consecutive failed attempts after which a check gives up early (0 = retry until `timeout`).",
@@ -120,7 +124,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "ledger-service",
-            "gitops rollback without previous-images: the service whose last good version the release ledger gives.",
+            "gitops rollback without previous-images: the service whose release-ledger rollback-target (newest healthy entry of another image) is put back.",
         ),
         InputSpec("ledger-environment", "gitops rollback: the ledger environment."),
         InputSpec(
@@ -144,6 +148,10 @@ SPEC = ActionSpec(
         OutputSpec("latency-p50-ms", "Median latency of the HTTP attempts that got an answer."),
         OutputSpec(
             "latency-p95-ms", "95th percentile latency of the HTTP attempts that got an answer."
+        ),
+        OutputSpec(
+            "flaps",
+            "How often an HTTP check's success was followed by a failure, over all checks (0 when steady).",
         ),
     ),
     icon="activity",
@@ -470,6 +478,7 @@ def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
         "report-file": str(report_path),
         "latency-p50-ms": _ms(latency.get("p50")),
         "latency-p95-ms": _ms(latency.get("p95")),
+        "flaps": int(outcome.report.get("http", {}).get("flaps", 0)),
     }
     return Result(
         outputs=outputs,

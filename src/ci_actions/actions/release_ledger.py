@@ -12,7 +12,16 @@ from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.result import Result
 
-COMMANDS = ("record", "set-status", "list", "last-good", "rollback", "stats", "report")
+COMMANDS = (
+    "record",
+    "set-status",
+    "list",
+    "last-good",
+    "rollback-target",
+    "rollback",
+    "stats",
+    "report",
+)
 STATUS_NAMES = ("built", "deployed", "healthy", "failed", "rolled-back")
 
 SPEC = ActionSpec(
@@ -21,7 +30,7 @@ SPEC = ActionSpec(
     inputs=(
         InputSpec(
             "command",
-            "What to do: record, set-status, list, last-good, rollback, stats or report.",
+            "What to do: record, set-status, list, last-good (the newest healthy entry), rollback-target (the entry rollback restores), rollback, stats or report.",
             required=True,
         ),
         InputSpec(
@@ -43,7 +52,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "id",
-            "set-status: the entry to change (default: the newest of service/environment); last-good and rollback: the entry to look back from (default: what runs now).",
+            "set-status: the entry to change (default: the newest of service/environment); last-good: the newest entry to consider (default: all); rollback-target and rollback: the entry to roll back from (default: what runs now).",
         ),
         InputSpec(
             "status",
@@ -234,6 +243,7 @@ def run(inputs: LedgerInputs, ctx: Context) -> Result:
         "set-status": ((), commands.set_status),
         "list": ((), commands.list_entries),
         "last-good": (("service", "environment"), commands.last_good),
+        "rollback-target": (("service", "environment"), commands.rollback_target),
         "rollback": (("service", "environment", "paths"), commands.rollback),
         "stats": ((), commands.stats),
         "report": ((), commands.report),

@@ -399,33 +399,56 @@ def list_entries(inputs: LedgerInputs, ctx: Context) -> Result:
     )
 
 
-# -- last-good -----------------------------------------------------------------
+# -- last-good and rollback-target ---------------------------------------------
 def _rollback_pair(
     inputs: LedgerInputs, ledger: LedgerFile, display: str
 ) -> tuple[Release | None, Release | None]:
+    """(what runs now or `id`, the entry a rollback from it restores)."""
     before = _find(ledger, inputs.id, display) if inputs.id else queries.current(ledger)
-    return before, queries.last_good(ledger, before)
+    return before, queries.rollback_target(ledger, before)
+
+
+def _newest_good(
+    inputs: LedgerInputs, ledger: LedgerFile, display: str
+) -> tuple[Release | None, Release | None]:
+    """(`id` or None, the newest healthy entry, `id` itself or older)."""
+    at = _find(ledger, inputs.id, display) if inputs.id else None
+    return at, queries.last_good(ledger, at)
 
 
 def last_good(inputs: LedgerInputs, ctx: Context) -> Result:
+    return _answer(inputs, ctx, _newest_good, "last good", "up to {id}")
+
+
+def rollback_target(inputs: LedgerInputs, ctx: Context) -> Result:
+    return _answer(inputs, ctx, _rollback_pair, "rollback target", "before {id} of another image")
+
+
+def _answer(
+    inputs: LedgerInputs,
+    ctx: Context,
+    query: Callable[[LedgerInputs, LedgerFile, str], tuple[Release | None, Release | None]],
+    what: str,
+    relation: str,  # how the answer relates to the entry looked from: "up to {id}"
+) -> Result:
     corrupt: list[Corrupt] = []
     with store.open_location(_target(inputs, ctx), ctx.temp_dir()) as location:
         path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
         display = location.display(path)
         ledger = store.read(location, path, corrupt, full=False)
-        before, good = _rollback_pair(inputs, ledger, display)
+        anchor, good = query(inputs, ledger, display)
         # The whole entry is read here, while the (scratch) checkout still exists.
         outputs = _entry_outputs(good) if good else {}
     if good is None:
-        after = f" before {before.head.id}" if before else ""
+        after = " " + relation.format(id=anchor.head.id) if anchor else ""
         raise VerdictFailure(
             f"no healthy entry of {inputs.service} in {inputs.environment}{after} ({display})"
         )
-    ctx.log.info(f"last good: {good.entry.id} {good.entry.reference}")
+    ctx.log.info(f"{what}: {good.entry.id} {good.entry.reference}")
     return Result(
         outputs=outputs,
         annotations=_annotations(corrupt),
-        summary=f"### Release ledger\n\nLast good **{inputs.service}** in **{inputs.environment}**: `{good.entry.reference}` (`{good.entry.id}`, {good.entry.created}).\n",
+        summary=f"### Release ledger\n\n{what.capitalize()} of **{inputs.service}** in **{inputs.environment}**: `{good.entry.reference}` (`{good.entry.id}`, {good.entry.created}).\n",
     )
 
 

@@ -34,7 +34,20 @@ def _same_image(a: Release, b: Release) -> bool:
     return (a.head.image, a.head.tag) == (b.head.image, b.head.tag)
 
 
-def last_good(ledger: LedgerFile, before: Release | None) -> Release | None:
+def last_good(ledger: LedgerFile, at: Release | None = None) -> Release | None:
+    """The newest healthy entry: `at` itself or older (None: the whole ledger).
+
+    "Last good" is the newest release known to be healthy, the one running
+    now included; what to roll back to is `rollback_target`.
+    """
+    end = at.seq + 1 if at is not None else len(ledger.releases)
+    for release in reversed(ledger.releases[:end]):
+        if release.status == GOOD:
+            return release
+    return None
+
+
+def rollback_target(ledger: LedgerFile, before: Release | None) -> Release | None:
     """The newest healthy entry older than `before` that is a different image.
 
     A restored version is recorded as a new entry of the same image; skipping

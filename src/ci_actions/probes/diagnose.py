@@ -8,6 +8,8 @@ events of the workload, its ReplicaSets and its pods, newest last.
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,7 @@ from ci_actions.probes.rollout import Workload
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
+HASH_LABEL = "pod-template-hash"
 LOG_LINES = 50
 MAX_EVENTS = 20
 MAX_PODS = 5
@@ -46,17 +49,49 @@ def revision(obj: Obj) -> int:
         return 0
 
 
+def same_template(a: Obj, b: Obj) -> bool:
+    """Equal pod templates, ignoring the `pod-template-hash` label a ReplicaSet adds
+    (the deployment controller's own test for "this ReplicaSet runs that template")."""
+
+    def norm(t: Obj) -> str:
+        t = copy.deepcopy(t)
+        meta = t.get("metadata") or {}
+        (meta.get("labels") or {}).pop(HASH_LABEL, None)
+        meta.pop("creationTimestamp", None)
+        return json.dumps(t, sort_keys=True)
+
+    return norm(a) == norm(b)
+
+
 def new_replicaset(kube: KubeClient, deployment: Obj) -> Obj | None:
-    """The ReplicaSet of the deployment's current revision."""
+    """The ReplicaSet of the deployment's current template, as the controller finds it
+    (the template without its hash label); else the one at the deployment's revision."""
+    template = (deployment.get("spec") or {}).get("template") or {}
+    owned = sorted(replicasets_of(kube, deployment), key=revision, reverse=True)
     wanted = revision(deployment)
-    owned = replicasets_of(kube, deployment)
-    return next((rs for rs in owned if revision(rs) == wanted), None) or (
-        max(owned, key=revision) if owned else None
-    )
+    return next(
+        (
+            rs
+            for rs in owned
+            if same_template((rs.get("spec") or {}).get("template") or {}, template)
+        ),
+        None,
+    ) or next((rs for rs in owned if wanted and revision(rs) == wanted), None)
+
+
+def terminating(pod: Obj) -> bool:
+    return bool(pod.get("metadata", {}).get("deletionTimestamp"))
 
 
 def new_pods(kube: KubeClient, workload: Workload, obj: Obj) -> list[Obj]:
-    """The pods that run the workload's current template."""
+    """The pods that count for the rollout: they run the workload's current template
+    (Deployment: owned by the current ReplicaSet; StatefulSet: at `updateRevision`;
+    DaemonSet: with the template's images) and are not terminating. kubectl's
+    counters leave terminating pods out too."""
+    return [p for p in _current_pods(kube, workload, obj) if not terminating(p)]
+
+
+def _current_pods(kube: KubeClient, workload: Workload, obj: Obj) -> list[Obj]:
     namespace = workload.namespace
     if workload.kind == "deployment":
         rs = new_replicaset(kube, obj)
@@ -75,6 +110,19 @@ def new_pods(kube: KubeClient, workload: Workload, obj: Obj) -> list[Obj]:
         ]
     wanted = [c.get("image") for c in obj["spec"]["template"]["spec"].get("containers", [])]
     return [p for p in pods if [c.get("image") for c in p["spec"].get("containers", [])] == wanted]
+
+
+def wanted_pods(kind: str, obj: Obj) -> int:
+    """How many pods of the current template the rollout asks for: 0 means there is
+    no pod to check (scaled to zero, a partition covering every ordinal, no node)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if kind == "daemonset":
+        return int(status.get("desiredNumberScheduled") or 0)
+    replicas = int(spec["replicas"]) if spec.get("replicas") is not None else 1
+    if kind == "statefulset":
+        rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
+        return max(0, replicas - int(rolling.get("partition") or 0))
+    return replicas
 
 
 @dataclass

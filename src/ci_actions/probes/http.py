@@ -13,6 +13,7 @@ retrying cannot fix them. No attempt outlives the budget: each is capped at
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -91,7 +92,7 @@ class Timing:
     timeout: float = 60.0  # the whole budget
     interval: float = 2.0
     attempt_timeout: float = 10.0
-    success_threshold: int = 1
+    success_threshold: int = 3  # one lucky answer from a flapping server is not health
     failure_threshold: int = 0  # 0 = keep trying until the budget is spent
     max_redirects: int = 5
     verify_tls: bool = True
@@ -125,6 +126,11 @@ class CheckResult:
     healthy: bool = False
     reason: str = ""
     attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def flaps(self) -> int:
+        """How often a success was followed by a failure."""
+        return sum(1 for a, b in itertools.pairwise(self.attempts) if a.ok and not b.ok)
 
 
 class _Fatal(Exception):
@@ -252,7 +258,8 @@ class Prober:
                     result.reason = (
                         f"no success within {self.timing.timeout:g}s; last: {result.reason or 'no attempt'}"
                         if self.timing.success_threshold == 1 or not result.attempts
-                        else f"{self.timing.success_threshold} successes in a row not reached within {self.timing.timeout:g}s; last: {result.reason or 'ok'}"
+                        else f"{self.timing.success_threshold} successes in a row not reached within {self.timing.timeout:g}s"
+                        f" ({result.flaps} flap(s)); last: {result.reason or 'ok'}"
                     )
                 break
             self.sleep(min(self.timing.interval, left))

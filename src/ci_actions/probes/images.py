@@ -152,11 +152,14 @@ def check_pods(
     expected: list[Expected], pods: list[Obj], related: Related | None = None
 ) -> list[Mismatch]:
     """Every running container of every pod carries what was expected; `related`
-    accepts a digest that is the index of the other (or listed by it)."""
+    accepts a digest that is the index of the other (or listed by it). A pod that has
+    no container status yet runs nothing to compare (its spec is the template, checked
+    apart); at least one pod must have started."""
     problems = []
-    if not pods:
+    started = [p for p in pods if (p.get("status") or {}).get("containerStatuses")]
+    if not started:
         return [Mismatch("pods", ", ".join(map(str, expected)), "no pods of the new version")]
-    for pod in pods:
+    for pod in started:
         name = pod.get("metadata", {}).get("name", "")
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         for exp in expected:

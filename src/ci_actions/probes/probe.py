@@ -14,7 +14,7 @@ from ci_actions.errors import CiActionsError, EnvironmentFailure
 from ci_actions.github.context import Context
 from ci_actions.probes import http as httpprobe
 from ci_actions.probes.argocd import wait_for_app
-from ci_actions.probes.diagnose import Diagnostics, diagnose, log_text, new_pods
+from ci_actions.probes.diagnose import Diagnostics, diagnose, log_text, new_pods, wanted_pods
 from ci_actions.probes.images import Expected, Mismatch, applies_to, check_pods, check_template
 from ci_actions.probes.kube import KubeClient
 from ci_actions.probes.registry import IndexLookup
@@ -171,14 +171,17 @@ class _Run:
             template = (obj.get("spec") or {}).get("template") or {}
             mine = [e for e in self.s.expected_images if applies_to(e, template)]
             used.update(mine)
-            pods = new_pods(kube, r.workload, obj) if mine else []
+            # Only pods the rollout asks for count: none when it wants zero.
+            wanted = wanted_pods(r.workload.kind, obj)
+            pods = new_pods(kube, r.workload, obj) if mine and wanted else []
             problems = check_template(mine, template) + (
-                check_pods(mine, pods, lookup.related) if mine else []
+                check_pods(mine, pods, lookup.related) if mine and wanted else []
             )
             entries.append(
                 {
                     "workload": str(r.workload),
                     "expected": [str(e) for e in mine],
+                    "wanted_pods": wanted,
                     "pods": [p["metadata"]["name"] for p in pods],
                     "mismatches": [m.__dict__ for m in problems],
                 }
@@ -233,10 +236,12 @@ class _Run:
                     "check": r.check.label,
                     "healthy": r.healthy,
                     "reason": r.reason,
+                    "flaps": r.flaps,
                     "attempts": [a.as_dict() for a in r.attempts],
                 }
                 for r in self.http_results
             ],
+            "flaps": sum(r.flaps for r in self.http_results),
             "latency_ms": httpprobe.latency_summary(self.http_results),
         }
         for r in self.http_results:
@@ -347,7 +352,7 @@ class _Run:
                 good = invoke(
                     "release-ledger",
                     {
-                        "command": "last-good",
+                        "command": "rollback-target",
                         "service": self.s.ledger["service"],
                         "environment": self.s.ledger["environment"],
                     },
@@ -356,7 +361,7 @@ class _Run:
                 out = good.outputs
                 if not good.ok or not out.get("image"):
                     raise EnvironmentFailure(
-                        f"the ledger has no last good version of {self.s.ledger['service']} in {self.s.ledger['environment']}"
+                        f"the ledger has no healthy version of {self.s.ledger['service']} in {self.s.ledger['environment']} to roll back to"
                     )
                 lines = [
                     image_from_ledger(

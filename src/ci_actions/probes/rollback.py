@@ -11,24 +11,23 @@ patch. The caller then waits for that rollout.
 `gitops` mode sets the previous images in the GitOps repo through
 kustomize-bump (Argo CD with auto-sync reverts changes made behind its back
 and refuses API rollbacks); the previous images come from kustomize-bump's
-`previous-images` output or from the release ledger's `last-good`.
+`previous-images` output or from the release ledger's `rollback-target`
+(the newest healthy entry of another image than what runs now).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ci_actions import imageref
-from ci_actions.probes.diagnose import replicasets_of, revision
+from ci_actions.probes.diagnose import HASH_LABEL, replicasets_of, revision, same_template
 from ci_actions.probes.kube import KubeClient
 from ci_actions.probes.rollout import Workload
 
 Obj = dict[str, Any]
-HASH_LABEL = "pod-template-hash"
 # Annotations that describe the deployment itself, never copied from a ReplicaSet.
 KEEP_ANNOTATIONS = frozenset(
     {
@@ -61,16 +60,6 @@ def _clean_template(rs: Obj) -> Obj:
     return tmpl
 
 
-def _same_template(a: Obj, b: Obj) -> bool:
-    def norm(t: Obj) -> str:
-        t = copy.deepcopy(t)
-        (t.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
-        (t.get("metadata") or {}).pop("creationTimestamp", None)
-        return json.dumps(t, sort_keys=True)
-
-    return norm(a) == norm(b)
-
-
 def undo_deployment(kube: KubeClient, workload: Workload) -> Undo:
     if workload.kind != "deployment":
         raise RollbackRefused(
@@ -88,7 +77,7 @@ def undo_deployment(kube: KubeClient, workload: Workload) -> Undo:
     target = _clean_template(previous)
     current_tmpl = (deploy.get("spec") or {}).get("template") or {}
     images = [str(c.get("image", "")) for c in (target.get("spec") or {}).get("containers", [])]
-    if _same_template(target, current_tmpl):
+    if same_template(target, current_tmpl):
         raise RollbackRefused(
             f"{workload}: the current template already matches revision {revision(previous)}"
         )
@@ -135,7 +124,7 @@ def images_from_previous(previous: Mapping[str, str]) -> list[str]:
 
 
 def image_from_ledger(image: str, tag: str, digest: str) -> str:
-    """One kustomize-bump `images` line from a ledger `last-good` entry."""
+    """One kustomize-bump `images` line from a ledger `rollback-target` entry."""
     ref = imageref.parse(image)
     return _set_image_line(
         ref.name, imageref.ImageRef(ref.name, tag or ref.tag, digest or ref.digest)

@@ -47,7 +47,11 @@ def render(report: dict[str, Any], diagnostics: list[Diagnostics]) -> str:
         lines.append("Expected: " + ", ".join(f"`{e}`" for e in images["expected"]))
         for entry in images["workloads"]:
             mismatches = entry["mismatches"]
-            if not mismatches:
+            if not mismatches and entry.get("wanted_pods") == 0:
+                lines.append(
+                    f"- {entry['workload']}: template matches; no pod wanted, none to check"
+                )
+            elif not mismatches:
                 lines.append(
                     f"- {entry['workload']}: template and {len(entry['pods'])} pod(s) match"
                 )
@@ -62,14 +66,15 @@ def render(report: dict[str, Any], diagnostics: list[Diagnostics]) -> str:
         lines += [
             "#### HTTP checks",
             "",
-            f"Latency over {int(latency['count'] or 0)} answered attempt(s): p50 {_ms(latency['p50'])}, p95 {_ms(latency['p95'])}",
+            f"Latency over {int(latency['count'] or 0)} answered attempt(s): p50 {_ms(latency['p50'])}, p95 {_ms(latency['p95'])}; "
+            f"flaps (a success followed by a failure): {http.get('flaps', 0)}",
             "",
-            "| check | verdict | attempts | reason |",
-            "|---|---|---|---|",
+            "| check | verdict | attempts | flaps | reason |",
+            "|---|---|---|---|---|",
         ]
         for c in http["checks"]:
             lines.append(
-                f"| {_cell(c['check'])} | {'ok' if c['healthy'] else 'failed'} | {len(c['attempts'])} | {_cell(c['reason'])} |"
+                f"| {_cell(c['check'])} | {'ok' if c['healthy'] else 'failed'} | {len(c['attempts'])} | {c.get('flaps', 0)} | {_cell(c['reason'])} |"
             )
         lines += [
             "",

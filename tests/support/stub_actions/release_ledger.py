@@ -1,4 +1,4 @@
-"""Stub of release-ledger `last-good`: records the call, answers one entry."""
+"""Stub of release-ledger `rollback-target`: records the call, answers one entry."""
 
 from __future__ import annotations
 
