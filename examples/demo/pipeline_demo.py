@@ -457,6 +457,8 @@ def report(d: Demo) -> None:
     """Where to look: the registry, the GitOps repository, the services, the ledger."""
     print(f"registry tags  {' '.join(d.registry_tags())}")
     print("GitOps log     " + "\n               ".join(d.gitops_log()[:8]))
+    tags = git(d.origin, "tag", "-l", "deploy/*").split()
+    print(f"deploy tags    {' '.join(tags) or '(none)'} (on the application's remote)")
     for env in ("dev", "prod"):
         status, body = d.version(env)
         print(f"{env:<14} /health -> {status} {json.dumps(body)}")
