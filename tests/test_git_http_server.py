@@ -117,3 +117,19 @@ def test_the_scheme_is_case_insensitive_as_git_sends_it(
     ) as resp:
         assert resp.status == 200
         assert "git-receive-pack-advertisement" in resp.headers["Content-Type"]
+
+
+def test_a_pack_larger_than_git_post_buffer_is_streamed_and_lands(
+    served: tuple[GitHttpServer, Path], tmp_path: Path
+) -> None:
+    """Above http.postBuffer (1 MiB) git sends the pack chunked: the server de-chunks it."""
+    server, bare = served
+    work = tmp_path / "work"
+    done = _git(tmp_path, "clone", "-q", server.url_for("app.git"), str(work), token=TOKEN)
+    assert done.returncode == 0, done.stderr
+    (work / "blob.bin").write_bytes(os.urandom(3 * 1024 * 1024))  # incompressible
+    git(work, "add", "blob.bin")
+    git(work, "commit", "-q", "-m", "big")
+    done = _git(work, "push", "-q", "origin", "HEAD:main", token=TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert git(bare, "rev-parse", "main") == git(work, "rev-parse", "HEAD")
