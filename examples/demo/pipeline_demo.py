@@ -1,10 +1,14 @@
 """The whole pipeline on one machine: `scripts/demo` runs this.
 
 1. a local OCI registry (`docker-registry` on 127.0.0.1),
-2. the GitOps repository of examples/gitops as a local bare remote, its
-   overlays pointing at that registry,
+2. the GitOps repository of examples/gitops as a bare remote, its overlays
+   pointing at that registry,
 3. the example service as an application repository whose workflows are
-   written by `ci-actions init`,
+   written by `ci-actions init`; both remotes are served over HTTP on
+   127.0.0.1 by `git http-backend` behind Basic auth, as GitHub serves them:
+   a push (or a fetch of the GitOps repository) without the token is
+   refused, so the pipeline authenticates every push it makes (GITOPS_TOKEN
+   for the GitOps repository, the job's github.token for the deploy tag),
 4. one local deployer per environment (examples/deployer: what Argo CD and
    the kubelet do, with a local process), serving dev and prod,
 5. the rendered cicd.yml under act: gate, test, build with buildah, push,
@@ -37,10 +41,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.git_http import GitHttpServer  # noqa: E402
+
 EXAMPLES = ROOT / "examples"
 VENV_BIN = Path(sys.executable).parent
 IMAGE = "blocklist"
 ACTIONS_REPO = "ci-actions/ci-actions"
+# What the git server accepts (as x-access-token:<token>): github.token and
+# GITOPS_TOKEN of the runs, and the developer's own pushes.
+TOKEN = "demo-git-token"
 # The broken build: the database moves to a folder the deployment does not create.
 BROKEN = ("BLOCKLIST_DATABASE=instance/blocklist.db", "BLOCKLIST_DATABASE=var/data/blocklist.db")
 IDENTITY = {
@@ -55,11 +66,14 @@ def say(message: str) -> None:
     print(f"\n== {message}", flush=True)
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, token: str = "") -> str:
+    """git in `repo`; `token` authenticates to the HTTP remotes (environment only)."""
+    from ci_actions.git import token_env
+
     done = subprocess.run(
         ["git", *args],
         cwd=repo,
-        env={**os.environ, **IDENTITY},
+        env={**os.environ, **IDENTITY, "GIT_TERMINAL_PROMPT": "0", **token_env(token)},
         check=True,
         capture_output=True,
         text=True,
@@ -100,8 +114,19 @@ class Demo:
     registry_port: int = 0
     ports: dict[str, int] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    gitops: Path = Path()
+    gitops: Path = Path()  # the bare GitOps remote on disk (the deployers read it)
+    origin: Path = Path()  # the application's bare remote on disk
     app: Path = Path()
+    server: GitHttpServer | None = None
+
+    @property
+    def remotes(self) -> Path:
+        return self.state / "remotes"
+
+    def url(self, remote: Path) -> str:
+        """The HTTP URL of a bare remote under `remotes`."""
+        assert self.server is not None, "start_git_server() first"
+        return self.server.url_for(remote.name)
 
     @property
     def registry(self) -> str:
@@ -115,6 +140,9 @@ class Demo:
 
     def stop(self) -> None:
         """Stop what this demo started, by process group (a deployer's service with it)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
         for proc in reversed(self.processes):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -137,6 +165,10 @@ class Demo:
         self.spawn(["docker-registry", "serve", str(config)], "registry.log")
         wait_for(lambda: http_json(f"http://{self.registry}/v2/")[0] == 200, 20, "the registry")
 
+    def start_git_server(self) -> None:
+        self.remotes.mkdir(exist_ok=True)
+        self.server = GitHttpServer(self.remotes, TOKEN).start()
+
     def make_gitops(self) -> None:
         work = self.state / "gitops-work"
         shutil.copytree(EXAMPLES / "gitops", work)
@@ -148,7 +180,7 @@ class Demo:
         git(work, "init", "-q", "-b", "main")
         git(work, "add", "-A")
         git(work, "commit", "-q", "-m", "GitOps repository for blocklist")
-        self.gitops = self.state / "gitops.git"
+        self.gitops = self.remotes / "gitops.git"
         git(self.state, "clone", "-q", "--bare", str(work), str(self.gitops))
         shutil.rmtree(work)
 
@@ -173,16 +205,18 @@ class Demo:
         git(self.app, "init", "-q", "-b", "main")
         git(self.app, "add", "-A")
         git(self.app, "commit", "-q", "-m", "blocklist service")
-        origin = self.state / "blocklist.git"
-        git(self.state, "init", "-q", "--bare", str(origin))
-        git(self.app, "remote", "add", "origin", str(origin))
-        git(self.app, "push", "-q", "origin", "main")
+        self.origin = self.remotes / f"{IMAGE}.git"
+        git(self.state, "init", "-q", "--bare", "-b", "main", str(self.origin))
+        git(self.app, "remote", "add", "origin", self.url(self.origin))
+        git(self.app, "push", "-q", "origin", "main", token=TOKEN)
         init = [
             str(VENV_BIN / "ci-actions"),
             "init",
             "--registry", self.registry,
             "--insecure-registry",
-            "--gitops-repo", str(self.gitops),
+            "--gitops-repo", self.url(self.gitops),
+            "--overlays", "dev=overlays/dev",
+            "--overlays", "prod=overlays/prod",
             "--health-url", f"dev=http://127.0.0.1:{self.ports['dev']}/health",
             "--health-url", f"prod=http://127.0.0.1:{self.ports['prod']}/health",
             "--runs-on", "self-hosted",
@@ -197,7 +231,7 @@ class Demo:
         subprocess.run(init, cwd=self.app, check=True)
         git(self.app, "add", "-A")
         git(self.app, "commit", "-q", "-m", "ci: workflows from ci-actions init")
-        git(self.app, "push", "-q", "origin", "main")
+        git(self.app, "push", "-q", "origin", "main", token=TOKEN)
 
     def start_deployers(self) -> None:
         for env in ("dev", "prod"):
@@ -223,20 +257,35 @@ class Demo:
                 raise ValueError(f"{rel} has no {old!r}")
             path.write_text(text.replace(old, new))
         git(self.app, "commit", "-q", "-am", message)
-        git(self.app, "push", "-q", "origin", "main")
+        git(self.app, "push", "-q", "origin", "main", token=TOKEN)
         after = git(self.app, "rev-parse", "HEAD")
         return {"before": before, "after": after}
 
-    def run_pipeline(self, actions_ref: str, commits: dict[str, str], log_name: str) -> int:
+    def run_pipeline(
+        self,
+        actions_ref: str,
+        commits: dict[str, str],
+        log_name: str,
+        github_token: str = TOKEN,
+    ) -> int:
         """cicd.yml on a push of `commits` (before/after) to main."""
-        return self.run_workflow(
-            actions_ref, "cicd", "push", {"ref": "refs/heads/main", **commits}, log_name
-        )
+        payload = {"ref": "refs/heads/main", **commits}
+        return self.run_workflow(actions_ref, "cicd", "push", payload, log_name, github_token)
 
     def run_workflow(
-        self, actions_ref: str, workflow: str, event: str, payload: dict[str, Any], log_name: str
+        self,
+        actions_ref: str,
+        workflow: str,
+        event: str,
+        payload: dict[str, Any],
+        log_name: str,
+        github_token: str = TOKEN,
     ) -> int:
-        """One of the application's workflows under act, on this host; returns act's exit code."""
+        """One of the application's workflows under act, on this host; returns act's exit code.
+
+        `github_token` is the job's github.token (what the deploy tag is
+        pushed with); GITOPS_TOKEN is always the server's token.
+        """
         from tests.support.act import act_binary, action_snapshot
 
         act = act_binary()
@@ -245,6 +294,9 @@ class Demo:
         event_file = self.state / f"{log_name}.event.json"
         repository = {"default_branch": "main", "name": IMAGE, "full_name": f"demo/{IMAGE}"}
         event_file.write_text(json.dumps({**payload, "repository": repository}))
+        secrets = self.state / f"{log_name}.secrets"
+        secrets.touch(mode=0o600)
+        secrets.write_text(f"GITHUB_TOKEN={github_token}\nGITOPS_TOKEN={TOKEN}\n")
         argv = [
             act,
             event,
@@ -253,6 +305,7 @@ class Demo:
             "-P", "self-hosted=-self-hosted",
             "--local-repository", f"{ACTIONS_REPO}@{actions_ref}={action_snapshot()}",
             "--action-offline-mode",
+            "--secret-file", str(secrets),
         ]  # fmt: skip
         log = self.state / f"{log_name}.log"
         with log.open("w") as out:
@@ -312,13 +365,14 @@ def setup(
     scanners: str = "bandit,semgrep",
     probe_timeout: str = "45s",
 ) -> None:
-    """Registry, GitOps remote, application repository with its workflows, deployers."""
+    """Registry, git server, GitOps remote, application repository with its workflows, deployers."""
     d.start_registry()
     print(f"registry      http://{d.registry}/v2/")
+    d.start_git_server()
     d.make_gitops()
-    print(f"GitOps repo   {d.gitops} (overlays/dev, overlays/prod)")
+    print(f"GitOps repo   {d.url(d.gitops)} (overlays/dev, overlays/prod; token required)")
     d.make_app(actions_ref, seed_vulnerability, scanners, probe_timeout)
-    print(f"application   {d.app} (workflows written by ci-actions init)")
+    print(f"application   {d.app} (origin {d.url(d.origin)}; workflows written by ci-actions init)")
     d.start_deployers()
     print(
         f"services      dev http://127.0.0.1:{d.ports['dev']}  prod http://127.0.0.1:{d.ports['prod']}"
@@ -354,21 +408,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ship examples/service/seeded/unsafe.py in the app: the security gate stops the first run",
     )
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
     actions_ref = git(ROOT, "rev-parse", "HEAD")
     state = Path(args.state).resolve()
     with demo(state, args.keep_running) as d:
         say(f"state folder {state}")
-        d.start_registry()
-        print(f"registry      http://{d.registry}/v2/")
-        d.make_gitops()
-        print(f"GitOps repo   {d.gitops} (overlays/dev, overlays/prod)")
-        d.make_app(actions_ref, args.seed_vulnerability)
-        print(f"application   {d.app} (workflows written by ci-actions init)")
-        d.start_deployers()
-        print(
-            f"services      dev http://127.0.0.1:{d.ports['dev']}  prod http://127.0.0.1:{d.ports['prod']}"
-        )
+        setup(d, actions_ref, args.seed_vulnerability)
 
         what = "ships a vulnerable module" if args.seed_vulnerability else "a good change"
         say(f"run 1: {what} (act runs .github/workflows/cicd.yml)")
@@ -413,6 +457,8 @@ def report(d: Demo) -> None:
     """Where to look: the registry, the GitOps repository, the services, the ledger."""
     print(f"registry tags  {' '.join(d.registry_tags())}")
     print("GitOps log     " + "\n               ".join(d.gitops_log()[:8]))
+    tags = git(d.origin, "tag", "-l", "deploy/*").split()
+    print(f"deploy tags    {' '.join(tags) or '(none)'} (on the application's remote)")
     for env in ("dev", "prod"):
         status, body = d.version(env)
         print(f"{env:<14} /health -> {status} {json.dumps(body)}")

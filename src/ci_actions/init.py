@@ -213,6 +213,13 @@ def options_from(args: argparse.Namespace) -> Options:
     root = Path(args.dir).resolve()
     if not root.is_dir():
         raise ConfigError(f"--dir {args.dir} is not a directory")
+    if args.gitops_repo and infer.same_repository(args.gitops_repo, root):
+        raise ConfigError(
+            f"--gitops-repo {args.gitops_repo} is this application's own repository: the "
+            "pipeline's bump and ledger commits would land on its default branch and start the "
+            "pipeline again (build, bump, build, ...)",
+            hint="keep the overlays in a separate GitOps repository and pass it as OWNER/NAME or URL",
+        )
     try:
         project = infer.pyproject(root)
     except ValueError as exc:  # tomllib.TOMLDecodeError

@@ -1,7 +1,10 @@
 """The demo pipeline end to end under act: the rendered cicd.yml builds, pushes,
 bumps, records and probes a good change; a broken one is probed, rolled back
-and recorded. Assertions read the registry API, the GitOps remote, the ledger
-in it, the application's tags and the running services themselves."""
+and recorded; a good one whose deploy tag the application's remote refuses
+stays deployed. Both git remotes are served over HTTP and refuse a push
+without the token, as GitHub does. Assertions read the registry API, the
+GitOps remote, the ledger in it, the application's tags, the git server's
+log and the running services themselves."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.git_http import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples" / "demo"))
@@ -42,6 +47,7 @@ class Snapshot:
     overlays: dict[str, dict[str, Any]]
     ledger: list[dict[str, Any]]
     health: dict[str, tuple[int, Any]]
+    refused: list[Request]  # requests the git server answered 401 during the run
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Pipeline:
     ref: str
     good: Snapshot
     broken: Snapshot
+    refused: Snapshot  # a good change run with a github.token the app's remote refuses
 
 
 def digest_of(d: demo.Demo, tag: str) -> str:
@@ -68,7 +75,8 @@ def overlay_image(d: demo.Demo, env: str) -> dict[str, Any]:
     return dict(entry)
 
 
-def snapshot(d: demo.Demo, code: int) -> Snapshot:
+def snapshot(d: demo.Demo, code: int, since: int) -> Snapshot:
+    assert d.server is not None
     return Snapshot(
         code=code,
         commit=demo.git(d.app, "rev-parse", "HEAD"),
@@ -76,7 +84,13 @@ def snapshot(d: demo.Demo, code: int) -> Snapshot:
         overlays={env: overlay_image(d, env) for env in ("dev", "prod")},
         ledger=d.ledger(),
         health={env: d.version(env) for env in ("dev", "prod")},
+        refused=[r for r in d.server.requests[since:] if r.status == 401],
     )
+
+
+def requests_so_far(d: demo.Demo) -> int:
+    assert d.server is not None
+    return len(d.server.requests)
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +99,22 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     with demo.demo(tmp_path_factory.mktemp("demo")) as d:
         demo.setup(d, ref, scanners="bandit", probe_timeout="20s")
         commits = d.push("feat: a change", {"app/VERSION": ("0.0.0-dev", "0.1.0-dev")})
-        good = snapshot(d, d.run_pipeline(ref, commits, "run-1"))
+        since = requests_so_far(d)
+        good = snapshot(d, d.run_pipeline(ref, commits, "run-1"), since)
         assert good.code == 0, (d.state / "run-1.log").read_text()[-6000:]
         version = good.health["dev"][1]["version"]
         commits = d.push("refactor: move the database", {"Dockerfile": demo.BROKEN})
+        since = requests_so_far(d)
         code = d.run_pipeline(ref, commits, "run-2")
         demo.wait_for(lambda: d.version("dev")[1]["version"] == version, 60, "the rollback")
-        yield Pipeline(d, ref, good, snapshot(d, code))
+        broken = snapshot(d, code, since)
+        commits = d.push("fix: the database stays put", {"Dockerfile": BROKEN_BACK})
+        since = requests_so_far(d)
+        code = d.run_pipeline(ref, commits, "run-3", github_token="a-token-the-remote-refuses")
+        yield Pipeline(d, ref, good, broken, snapshot(d, code, since))
+
+
+BROKEN_BACK = (demo.BROKEN[1], demo.BROKEN[0])
 
 
 def short(commit: str) -> str:
@@ -135,8 +158,7 @@ def test_good_run_records_deployed_then_healthy_and_tags_the_commit(pipeline: Pi
         e["id"]: [s["status"] for s in good.ledger if s.get("id") == e["id"]] for e in entries
     }
     assert all(history == ["deployed", "healthy"] for history in statuses.values()), statuses
-    origin = pipeline.d.state / "blocklist.git"
-    tags = demo.git(origin, "tag", "--points-at", good.commit).split()
+    tags = demo.git(pipeline.d.origin, "tag", "--points-at", good.commit).split()
     assert sorted(tags) == ["deploy/dev/blocklist/1", "deploy/prod/blocklist/1"]
     for env in ("dev", "prod"):
         status, body = good.health[env]
@@ -156,7 +178,7 @@ def test_broken_run_fails_and_rolls_dev_back(pipeline: Pipeline) -> None:
     assert any(line.startswith("dev: set ") and short(broken.commit) in line for line in log)
     assert not any(line.startswith("prod:") and short(broken.commit) in line for line in log)
     for env in ("dev", "prod"):
-        status, body = pipeline.d.version(env)
+        status, body = broken.health[env]
         assert status == 200 and body["version"] == short(good.commit)
 
 
@@ -184,7 +206,8 @@ def test_ledger_list_reads_the_same_history(pipeline: Pipeline) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, cwd=pipeline.d.state)
     assert done.returncode == 0, done.stderr
     history = json.loads(json.loads(done.stdout)["history"])
-    assert [e["tag"] for e in history[:3]] == [
+    assert [e["tag"] for e in history[:4]] == [
+        short(pipeline.refused.commit),
         short(pipeline.good.commit),
         short(pipeline.broken.commit),
         short(pipeline.good.commit),
@@ -209,3 +232,44 @@ def test_manual_rollback_workflow(pipeline: Pipeline) -> None:
     assert statuses[-1] == "healthy"
     assert overlay_image(d, "dev")["newTag"] == short(good.commit)
     assert d.version("dev")[1]["version"] == short(good.commit)
+
+
+def test_every_git_request_of_the_good_runs_authenticates(pipeline: Pipeline) -> None:
+    """The GitOps clone, bump, ledger writes and the deploy tag all sent the token."""
+    assert pipeline.good.refused == []
+    assert pipeline.broken.refused == []
+
+
+def test_the_git_server_refuses_a_push_without_the_token(pipeline: Pipeline) -> None:
+    d = pipeline.d
+    work = d.state / "unauthenticated"
+    demo.git(d.state, "clone", "-q", str(d.origin), str(work))
+    demo.git(work, "tag", "not-allowed")
+    with pytest.raises(subprocess.CalledProcessError) as caught:
+        demo.git(work, "push", "-q", d.url(d.origin), "refs/tags/not-allowed")
+    assert "Authentication failed" in caught.value.stderr or "Username" in caught.value.stderr
+    assert "not-allowed" not in demo.git(d.origin, "tag", "-l").split()
+
+
+def test_a_refused_deploy_tag_warns_and_the_release_stays_healthy(pipeline: Pipeline) -> None:
+    """github.token the application's remote refuses: only the tag is missing."""
+    refused = pipeline.refused
+    log = (pipeline.d.state / "run-3.log").read_text()
+    assert refused.code == 0, log[-6000:]
+    assert "deploy tag was not pushed" in log
+    # what was refused is the application's remote only, never the GitOps repository
+    assert refused.refused and {r.path.split("/")[1] for r in refused.refused} == {
+        f"{demo.IMAGE}.git"
+    }
+    entries = [e for e in refused.ledger if e.get("tag") == short(refused.commit)]
+    assert {e["environment"] for e in entries} == {"dev", "prod"}
+    for entry in entries:
+        history = [s["status"] for s in refused.ledger if s.get("id") == entry["id"]]
+        assert history == ["deployed", "healthy"], history
+    rollbacks = [e for e in refused.ledger if e.get("metadata", {}).get("rollback-of")]
+    assert len(rollbacks) == 1  # the broken run's, none from this run
+    for env in ("dev", "prod"):
+        assert refused.overlays[env]["newTag"] == short(refused.commit)
+        status, body = refused.health[env]
+        assert status == 200 and body["version"] == short(refused.commit)
+    assert demo.git(pipeline.d.origin, "tag", "--points-at", refused.commit) == ""

@@ -189,7 +189,22 @@ def test_cicd_pipeline_shape() -> None:
         }
     ]
     rollback = next(s for j, s in _steps(data) if j == "deploy-dev" and s.get("id") == "rollback")
-    assert rollback["if"] == "failure() && steps.bump.outcome == 'success'"
+    # only the probe's verdict (or a failure before it) rolls back, never a step after a passed probe
+    assert rollback["if"] == (
+        "failure() && steps.bump.outcome == 'success' && steps.probe.outcome != 'success'"
+    )
+    healthy = next(
+        s
+        for j, s in _steps(data)
+        if j == "deploy-dev" and s.get("name") == "Mark the release healthy and tag the commit"
+    )
+    # checkout keeps no credentials: the tag push authenticates with the job's token
+    assert healthy["with"]["git-tag"] is True
+    assert healthy["with"]["git-tag-token"] == "${{ github.token }}"
+    checkout = next(
+        s for j, s in _steps(data) if j == "deploy-dev" and "checkout" in s.get("uses", "")
+    )
+    assert checkout["with"]["persist-credentials"] is False
     assert rollback["with"]["command"] == "rollback"
     restored = next(
         s for j, s in _steps(data) if j == "deploy-dev" and s.get("id") == "probe-restored"

@@ -86,12 +86,17 @@ SPEC = ActionSpec(
         ),
         InputSpec("token", "Token for pushing to `repository` over HTTPS.", secret=True),
         InputSpec(
+            "git-tag-token",
+            "git-tag: token for pushing the deploy tag to the application checkout's origin over HTTPS (e.g. github.token with contents: write). Default: `token` when `repository` is empty.",
+            secret=True,
+        ),
+        InputSpec(
             "push",
             "Commit and push each write. Default: true when the ledger lives in another repository or the checkout has an `origin` remote; false appends to the file in place.",
         ),
         InputSpec(
             "git-tag",
-            "set-status healthy: create and push an annotated tag deploy/<environment>/<service>/<n> on the application commit.",
+            "set-status healthy: create and push an annotated tag deploy/<environment>/<service>/<n> on the application commit. The status is written first; a tag that cannot be pushed is a warning (exit 0, empty git-tag output).",
             "false",
         ),
         InputSpec(
@@ -126,7 +131,10 @@ SPEC = ActionSpec(
         ),
         OutputSpec("stats", "stats: JSON array, one object per service and environment."),
         OutputSpec("report-file", "report: the HTML file written."),
-        OutputSpec("git-tag", "set-status: the deploy tag created."),
+        OutputSpec(
+            "git-tag",
+            "set-status: the deploy tag created; empty when none was (a refused push is a warning).",
+        ),
     ),
     icon="book-open",
 )
@@ -154,6 +162,7 @@ class LedgerInputs:
     repository: str
     branch: str
     token: str
+    git_tag_token: str
     push: bool | None
     git_tag: bool
     block_if_vulnerable: bool
@@ -215,6 +224,7 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
         repository=raw.text("repository"),
         branch=raw.text("branch"),
         token=raw.text("token"),
+        git_tag_token=raw.text("git-tag-token"),
         push=raw.optional_flag("push"),
         git_tag=raw.flag("git-tag"),
         block_if_vulnerable=raw.flag("block-if-vulnerable"),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_actions import imageref
-from ci_actions.errors import ConfigError, InputError, VerdictFailure
+from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
 from ci_actions.fsutil import write_atomic
 from ci_actions.git import Git, repository_url
 from ci_actions.ledger import queries, store
@@ -315,9 +315,10 @@ def set_status(inputs: LedgerInputs, ctx: Context) -> Result:
     release = changed["release"]
     entry = release.entry
     outputs = _entry_outputs(release)
-    tag = ""
+    tag: str = ""
+    warnings: list[Annotation] = []
     if inputs.git_tag and status == "healthy" and written.lines:
-        tag = _deploy_tag(inputs, entry)
+        tag, warnings = _deploy_tag_or_warning(inputs, entry)
     outputs["git-tag"] = tag
     what = f"`{entry.id}` ({entry.reference}) is now **{status}**" + (
         f": {inputs.reason}" if inputs.reason else ""
@@ -326,13 +327,39 @@ def set_status(inputs: LedgerInputs, ctx: Context) -> Result:
         what += " (it already was: nothing written)"
     if tag:
         what += f"; tagged `{tag}`"
+    elif warnings:
+        what += "; the deploy tag was NOT pushed (see the warning)"
     ctx.log.info(what.replace("`", "").replace("**", ""))
     return Result(
         outputs=outputs,
-        annotations=_annotations(corrupt),
+        annotations=_annotations(corrupt) + warnings,
         summary=f"### Release ledger\n\n{what}.\n",
         message=_commit_note(written),
     )
+
+
+def _deploy_tag_or_warning(inputs: LedgerInputs, entry: EntryLine) -> tuple[str, list[Annotation]]:
+    """The deploy tag, or a warning when git could not push it.
+
+    The status is already written: the tag only labels the commit, so a
+    refused push (no or wrong credentials, a remote that is down) must not
+    turn a healthy release into a failed step.
+    """
+    try:
+        return _deploy_tag(inputs, entry), []
+    except EnvironmentFailure as exc:
+        hint = (
+            "give git-tag-token (e.g. ${{ github.token }} with permissions: contents: write)"
+            if not _app_token(inputs)
+            else "check that git-tag-token may push tags to the application repository"
+        )
+        message = f"{entry.id} is healthy but its deploy tag was not pushed: {exc.message} ({hint})"
+        return "", [Annotation(message, "warning", title="release-ledger git-tag")]
+
+
+def _app_token(inputs: LedgerInputs) -> str:
+    """The token for the application's origin: git-tag-token, else `token` when the ledger is local."""
+    return inputs.git_tag_token or ("" if inputs.repository else inputs.token)
 
 
 def _deploy_tag(inputs: LedgerInputs, entry: EntryLine) -> str:
@@ -343,7 +370,7 @@ def _deploy_tag(inputs: LedgerInputs, entry: EntryLine) -> str:
     app = Git(
         inputs.working_directory,
         identity=inputs.identity,
-        token="" if inputs.repository else inputs.token,
+        token=_app_token(inputs),
     )
     if not app.is_repo():
         raise InputError(

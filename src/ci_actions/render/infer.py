@@ -152,6 +152,49 @@ def is_production(name: str) -> bool:
     return bool(PRODUCTION.match(name))
 
 
+def _normalized(url: str) -> str:
+    """host/owner/name of a git URL or OWNER/NAME (github.com), lower-cased, for comparing."""
+    url = url.strip().rstrip("/").removesuffix(".git").lower()
+    if "://" in url:
+        rest = url.split("://", 1)[1]
+        return rest.rsplit("@", 1)[-1] if "@" in rest.split("/", 1)[0] else rest
+    if url.startswith("git@"):  # scp-like: git@host:owner/name
+        host, _, path = url.removeprefix("git@").partition(":")
+        return f"{host}/{path}"
+    return f"github.com/{url}"
+
+
+def _toplevel(path: Path) -> Path | None:
+    result = Git(path).run("rev-parse", "--show-toplevel", ok_codes=None)
+    top = result.stdout.strip()
+    return Path(top).resolve() if result.returncode == 0 and top else None
+
+
+def _location_key(location: str, base: Path) -> str:
+    """A form to compare repositories by: the folder of a local path, host/owner/name of a URL."""
+    if not location.startswith("git@") and (
+        "://" not in location or location.startswith("file://")
+    ):
+        path = Path(location.removeprefix("file://")).expanduser()
+        path = path if path.is_absolute() else base / path
+        if path.exists():
+            return str(_toplevel(path) or path.resolve())
+    return _normalized(location)
+
+
+def same_repository(gitops_repo: str, root: Path) -> bool:
+    """The GitOps repository named is the application repository at `root`, or one of its remotes."""
+    root = root.resolve()
+    mine = {_location_key(str(root), root)}
+    git = Git(root)
+    if git.is_repo():
+        for remote in git.remotes():
+            url = git.run("remote", "get-url", remote, ok_codes=None).stdout.strip()
+            if url:
+                mine.add(_location_key(url, root))
+    return _location_key(gitops_repo, root) in mine
+
+
 def gitops_tree(repo: str) -> list[str]:
     """The files of a GitOps repository reachable on this machine (a path or file:// URL)."""
     path = Path(repo.removeprefix("file://"))

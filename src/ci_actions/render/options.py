@@ -107,6 +107,12 @@ class Options:
             raise ConfigError("image is empty", hint="pass --image NAME")
         if not self.gitops_repo:
             raise ConfigError("gitops-repo is empty", hint="pass --gitops-repo URL or OWNER/NAME")
+        if not gitops_repo_form(self.gitops_repo):
+            raise ConfigError(
+                f"gitops-repo {self.gitops_repo!r} is neither OWNER/NAME, a git URL nor an absolute path",
+                hint="give what the runner clones, e.g. acme/gitops or https://git.example/acme/gitops.git "
+                "(a relative path means nothing on a runner)",
+            )
         if not self.environments:
             raise ConfigError(
                 "no environments", hint="pass --overlays env=path (one per environment)"
@@ -129,3 +135,13 @@ class Options:
             if len(set(names)) != len(names):
                 raise ConfigError(f"environment {env.name!r} repeats a target name")
         return self
+
+
+_GITHUB_SLUG = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9_.-]+")
+
+
+def gitops_repo_form(repo: str) -> bool:
+    """OWNER/NAME on GitHub, a git URL (scheme:// or git@host:path) or an absolute path."""
+    if "://" in repo or repo.startswith(("git@", "/")):
+        return True
+    return bool(_GITHUB_SLUG.fullmatch(repo)) and repo.split("/")[1] not in (".", "..")
