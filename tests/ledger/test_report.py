@@ -108,6 +108,10 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
+            # no network: without these, chromium keeps trying to reach Google's hosts
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
             f"--user-data-dir={tmp_path / 'profile'}",
             "--window-size=1200,900",
             f"--screenshot={shot}",
@@ -128,6 +132,10 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
+            # no network: without these, chromium keeps trying to reach Google's hosts
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
             f"--user-data-dir={tmp_path / 'profile2'}",
             "--dump-dom",
             page.as_uri(),
