@@ -7,17 +7,18 @@ as freshly fetched, so a retry after a concurrent push decides again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_actions import imageref
 from ci_actions.errors import ConfigError, InputError, VerdictFailure
-from ci_actions.fsutil import write_atomic
+from ci_actions.fsutil import escape_reason, write_atomic
 from ci_actions.git import Git, repository_url
 from ci_actions.ledger import queries, store
 from ci_actions.ledger.gittag import create_deploy_tag
-from ci_actions.ledger.reader import Corrupt, LedgerFile, Release, ledger_files, ledger_path
+from ci_actions.ledger.reader import Corrupt, LedgerFile, Release, ledger_path
 from ci_actions.ledger.schema import (
     INITIAL_STATUSES,
     EntryLine,
@@ -116,7 +117,7 @@ def _release_of(entry: EntryLine) -> Release:
 def _read_all(
     inputs: LedgerInputs, location: store.Location, corrupt: list[Corrupt], *, full: bool = True
 ) -> list[LedgerFile]:
-    files = ledger_files(location.ledger_dir, inputs.service, inputs.environment)
+    files = store.files(location, inputs.service, inputs.environment)
     return [store.read(location, path, corrupt, full=full) for path in files]
 
 
@@ -265,7 +266,7 @@ def _locate(inputs: LedgerInputs, location: store.Location) -> Path:
         raise InputError(
             "id", "is required unless service and environment are given (then: their newest entry)"
         )
-    for path in ledger_files(location.ledger_dir, inputs.service, inputs.environment):
+    for path in store.files(location, inputs.service, inputs.environment):
         if store.read(location, path, [], full=False).find(inputs.id):
             return path
     raise InputError("id", f"no entry {inputs.id!r} in the ledger", hint="see `command: list`")
@@ -603,6 +604,9 @@ def report(inputs: LedgerInputs, ctx: Context) -> Result:
     target = Path(inputs.report_file)
     if not target.is_absolute():
         target = inputs.working_directory / target
+    inside = Path(os.path.abspath(target)).is_relative_to(os.path.abspath(inputs.working_directory))
+    if inside and (why := escape_reason(inputs.working_directory, target)):  # no links in there
+        raise InputError("report-file", f"{inputs.report_file} {why}")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, html)
     ctx.log.info(f"report written to {target}")

@@ -11,11 +11,16 @@ Three places, chosen by the inputs:
 Every write goes through `publish.commit_and_push`: the edit re-reads the
 freshly fetched file and appends to it, so a retry after a rejected push
 re-applies the append on the new head and no concurrent entry is lost.
+
+No path the ledger reads or writes may be a symlink or lead out of the
+repository (`check_path`): a link committed to the GitOps repository is
+data, and the ledger never follows data out of where it was told to write.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import shutil
 import tempfile
@@ -23,9 +28,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_actions.errors import EnvironmentFailure, InputError
+from ci_actions.errors import ConfigError, EnvironmentFailure, InputError
+from ci_actions.fsutil import escape_reason
 from ci_actions.git import Git, Identity
-from ci_actions.ledger.reader import Corrupt, LedgerFile, read_ledger
+from ci_actions.ledger.reader import Corrupt, LedgerFile, ledger_files, read_ledger
 from ci_actions.ledger.schema import Line, encode_line
 from ci_actions.publish import PushRejected, commit_and_push
 
@@ -61,6 +67,36 @@ class Target:
 
 @contextlib.contextmanager
 def open_location(target: Target, temp_dir: Path) -> Iterator[Location]:
+    with _open(target, temp_dir) as location:
+        check_path(location.root, location.ledger_dir, location.label)
+        yield location
+
+
+def check_path(root: Path, path: Path, label: str = "") -> None:
+    """Refuse (exit 2) a ledger path that is a symlink or leads out of `root`."""
+    why = escape_reason(root, path)
+    if why:
+        shown = os.path.relpath(path, root)
+        raise ConfigError(
+            f"ledger path {f'{label}:' if label else ''}{shown} {why}: the ledger never reads or writes through one",
+            hint="make it a plain folder or file inside the repository",
+        )
+
+
+def files(location: Location, service: str = "", environment: str = "") -> list[Path]:
+    """The ledger files of service/environment (all when empty), every one checked."""
+    if location.ledger_dir.is_dir():
+        for child in location.ledger_dir.iterdir():  # a linked environment folder is refused
+            if child.is_symlink() and environment in ("", child.name):
+                check_path(location.root, child, location.label)
+    found = ledger_files(location.ledger_dir, service, environment)
+    for path in found:
+        check_path(location.root, path, location.label)
+    return found
+
+
+@contextlib.contextmanager
+def _open(target: Target, temp_dir: Path) -> Iterator[Location]:
     if target.repository:
         if target.push is False:
             raise InputError(
@@ -149,6 +185,7 @@ def read(
     location: Location, path: Path, corrupt: list[Corrupt], *, full: bool = True
 ) -> LedgerFile:
     """`full=False`: entry heads only (see read_ledger), for queries over big ledgers."""
+    check_path(location.root, path, location.label)
     return read_ledger(path, location.display(path), corrupt, full=full)
 
 
@@ -156,7 +193,9 @@ def _append(path: Path, lines: Sequence[Line]) -> None:
     """Append whole lines; a last line without its newline (a torn write) stays on its own."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(encode_line(line) + "\n" for line in lines)
-    with path.open("ab+") as fh:
+    # O_NOFOLLOW: a link put in place after the checks still is not followed.
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "ab+") as fh:
         if fh.tell() > 0:
             fh.seek(-1, 2)
             if fh.read(1) != b"\n":
@@ -194,10 +233,12 @@ def write(
     """
     if location.home is not None:
         rescue = location.home / path.relative_to(location.root)
+        check_path(location.home, rescue)
     pending: list[Line] = []
 
     def edit() -> list[str]:
         corrupt.clear()  # only the problems of the file as it is now
+        check_path(location.root, location.ledger_dir, location.label)  # on every fetched head
         pending[:] = list(compose(read(location, path, corrupt)))
         if not pending:
             return []
