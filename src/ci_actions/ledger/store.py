@@ -33,7 +33,8 @@ from ci_actions.fsutil import escape_reason
 from ci_actions.git import Git, Identity
 from ci_actions.ledger.reader import Corrupt, LedgerFile, ledger_files, read_ledger
 from ci_actions.ledger.schema import Line, encode_line
-from ci_actions.publish import PushRejected, commit_and_push
+from ci_actions.ledger.torn import TornLine
+from ci_actions.publish import commit_and_push
 
 
 @dataclass
@@ -66,10 +67,26 @@ class Target:
 
 
 @contextlib.contextmanager
-def open_location(target: Target, temp_dir: Path) -> Iterator[Location]:
-    with _open(target, temp_dir) as location:
+def open_location(
+    target: Target, temp_dir: Path, *, keep: Sequence[Line] = (), rescue: Path | None = None
+) -> Iterator[Location]:
+    """`keep`: the lines a write will append, when known before reading the ledger;
+    they go to `rescue` when the ledger cannot even be reached."""
+    with contextlib.ExitStack() as stack:
+        try:
+            location = stack.enter_context(_open(target, temp_dir))
+        except EnvironmentFailure as exc:
+            if keep and rescue is not None:
+                keep_aside(rescue, keep, exc)
+            raise
         check_path(location.root, location.ledger_dir, location.label)
         yield location
+
+
+def keep_aside(rescue: Path, lines: Sequence[Line], exc: EnvironmentFailure) -> None:
+    """Lines that could not reach the ledger: appended to `rescue`, and the error says where."""
+    _append(rescue, lines)
+    exc.hint = f"the line(s) were kept in {rescue}; append them to the ledger once it accepts them"
 
 
 def check_path(root: Path, path: Path, label: str = "") -> None:
@@ -224,12 +241,15 @@ def write(
     retries: int,
     rng: random.Random,
     rescue: Path,
+    keep: Sequence[Line] = (),
 ) -> Written:
     """Append what `compose` decides to `path`, committed and pushed when the location pushes.
 
-    On a push rejected after every retry, the lines are appended to the same
-    file in the user's own checkout when there is one, else to `rescue`,
-    before the error goes up: nothing is lost.
+    When the lines cannot be published (a push rejected after every retry, or
+    the remote unreachable), they are appended to the same file in the user's
+    own checkout when there is one, else to `rescue`, before the error goes
+    up: nothing is lost. `keep` stands for them when the remote failed before
+    the ledger could even be read (the lines known in advance).
     """
     if location.home is not None:
         rescue = location.home / path.relative_to(location.root)
@@ -257,9 +277,8 @@ def write(
             retries=retries,
             rng=rng,
         )
-    except PushRejected as exc:
-        if pending:
-            _append(rescue, pending)
-            exc.hint = f"the line(s) were kept in {rescue}; append them to the ledger once the remote accepts pushes"
+    except EnvironmentFailure as exc:  # rejected, or the remote went away
+        if (pending or keep) and not isinstance(exc, TornLine):
+            keep_aside(rescue, pending or keep, exc)
         raise
     return Written(tuple(pending), published.commit_sha, published.attempts)
