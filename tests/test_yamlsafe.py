@@ -109,3 +109,11 @@ def test_ordinary_anchors_and_merge_keys_load_as_pyyaml_loads_them() -> None:
     assert yamlsafe.load(text) == yaml.safe_load(text)
     many = "base: &b {k: v}\n" + "".join(f"x{i}: *b\n" for i in range(5000))
     assert yamlsafe.load(many) == yaml.safe_load(many)  # many aliases, small expansion
+
+
+def test_depth_counts_through_aliases() -> None:
+    """Two 60-level halves, joined by an alias: 121 levels once followed."""
+    text = "a: &a " + "[" * 60 + "]" * 60 + "\nb: " + "[" * 60 + "*a" + "]" * 60 + "\n"
+    with pytest.raises(yaml.YAMLError, match="deeper than 100 levels"):
+        yamlsafe.load(text)
+    assert yamlsafe.load(text.replace("*a", "x")) is not None  # each half alone is fine

@@ -48,9 +48,32 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def check_node(root: Node | None) -> None:
-    """Raise YamlLimit when `root` nests too deep, aliases itself or expands too far."""
+def _check_tree(root: Node) -> None:
+    """check_node for a document without aliases (a tree): only its depth can be wrong."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, level = pop()
+        if level > MAX_DEPTH:
+            raise YamlLimit(f"nests deeper than {MAX_DEPTH} levels", node.start_mark)
+        if isinstance(node, SequenceNode):
+            for item in node.value:
+                push((item, level + 1))
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                push((key, level + 1))
+                push((value, level + 1))
+
+
+def check_node(root: Node | None, *, aliases: bool = True) -> None:
+    """Raise YamlLimit when `root` nests too deep, aliases itself or expands too far.
+
+    `aliases=False` promises the text had none (no `*` in it): a cheaper walk.
+    """
     if root is None:
+        return
+    if not aliases:
+        _check_tree(root)
         return
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
@@ -109,6 +132,7 @@ class BoundedLoader(_Base):  # type: ignore[misc]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._text = stream if isinstance(stream, str) else None
+        self._aliases = self._text is None or "*" in self._text
 
     def _before_composing(self) -> None:
         if self._checked:
@@ -124,13 +148,13 @@ class BoundedLoader(_Base):  # type: ignore[misc]
     def get_node(self) -> Node | None:
         self._before_composing()
         node: Node | None = super().get_node()
-        check_node(node)
+        check_node(node, aliases=self._aliases)
         return node
 
     def get_single_node(self) -> Node | None:
         self._before_composing()
         node: Node | None = super().get_single_node()
-        check_node(node)
+        check_node(node, aliases=self._aliases)
         return node
 
 
