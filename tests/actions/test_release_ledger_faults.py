@@ -194,3 +194,26 @@ def test_a_remote_that_goes_away_during_the_push_keeps_the_line(tmp_path: Path) 
     assert "release-ledger-unpushed.jsonl" in run.log
     gone = Path(f"{remote}.gone")
     assert git(gone, "rev-list", "--count", "main") == "1"  # nothing landed
+
+
+def test_a_torn_line_about_another_entry_does_not_stop_a_status_change(
+    tmp_path: Path, three: tuple[Path, str]
+) -> None:
+    """Cut after its id: it is about 3.0.0 and nothing else, so 1.0.0 may still change."""
+    plain, third = three
+    first = json.loads((plain / FILE).read_text().splitlines()[0])["id"]
+    with (plain / FILE).open("ab") as fh:
+        fh.write(_status_line_cut(tmp_path, plain, third, "in the status"))
+    run = ledger(
+        tmp_path,
+        plain,
+        service="api",
+        environment="prod",
+        push="false",
+        command="set-status",
+        id=first,
+        status="failed",
+    )
+    assert run.code == 0, run.log
+    assert json.loads(run.outputs["entry"])["status"] == "failed"
+    assert f"file={FILE},line=8" in run.log  # still reported as corrupt
