@@ -84,14 +84,16 @@ def test_a_hundred_thousand_levels_do_not_crash_the_interpreter(tmp_path: Path) 
     code = (
         "import sys, yaml\n"
         "from ci_actions import yamlsafe\n"
-        "try:\n"
-        "    yamlsafe.load('[' * 100000 + ']' * 100000)\n"
-        "except yaml.YAMLError as exc:\n"
-        "    print(exc.problem)\n"
+        "deep = '[' * 100000 + ']' * 100000\n"
+        "for text in (deep, 'a: 1\\n---\\n' + deep, '- ' * 100000 + 'x'):\n"
+        "    try:\n"
+        "        list(yaml.compose_all(text, Loader=yamlsafe.BoundedLoader))\n"
+        "    except yaml.YAMLError as exc:\n"
+        "        print(exc.problem)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "nests deeper than 100 levels"
+    assert done.stdout.splitlines() == ["nests deeper than 100 levels"] * 3
 
 
 def test_a_recursive_alias_is_refused() -> None:

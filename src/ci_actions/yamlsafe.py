@@ -19,6 +19,7 @@ names the file and line of a YAML error does so for these too (exit 2).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -108,9 +109,12 @@ def check_node(root: Node | None, *, aliases: bool = True) -> None:
         )
 
 
+_DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?=\s|$)", re.M)  # never inside a scalar
+
+
 def _nesting_bound(text: str) -> int:
     """No document nests deeper than this: every level needs an indicator of its own."""
-    return sum(text.count(c) for c in "[{-:?")
+    return max(sum(doc.count(c) for c in "[{-:?") for doc in _DOCUMENT_MARKER.split(text))
 
 
 def _check_events(text: str, base: Any) -> None:
