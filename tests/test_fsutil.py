@@ -38,3 +38,29 @@ def test_write_atomic_many_touches_nothing_when_one_write_fails(tmp_path: Path) 
 
 def test_write_atomic_many_nothing_to_do(tmp_path: Path) -> None:
     assert fsutil.write_atomic_many([]) == []
+
+
+def test_escape_reason_refuses_links_and_paths_out_of_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "plain/dir").mkdir(parents=True)
+    (root / "plain/file").write_text("x")
+    (tmp_path / "outside").mkdir()
+    (root / "out").symlink_to(tmp_path / "outside")
+    (root / "in").symlink_to("plain")
+    (root / "plain/link").symlink_to("file")
+    table = [
+        # path, allow_links, the reason's start ("" = allowed)
+        ("plain/file", False, ""),
+        ("plain/not-yet/new", False, ""),
+        ("../repo/plain/file", False, ""),
+        ("../elsewhere", False, "is outside the repository"),
+        ("out/x", False, "is a symlink (out -> "),
+        ("out/x", True, "leads outside the repository"),
+        ("in/file", False, "is a symlink (in -> plain)"),
+        ("in/file", True, ""),
+        ("plain/link", False, "is a symlink (plain/link -> file)"),
+    ]
+    for rel, allow, says in table:
+        why = fsutil.escape_reason(root, root / rel, allow_links=allow)
+        assert why.startswith(says) and bool(why) == bool(says), (rel, allow, why)
+    assert fsutil.escape_reason(root, Path("/etc/passwd")) == "is outside the repository"

@@ -1,4 +1,4 @@
-"""File writes that are all-or-nothing."""
+"""File writes that are all-or-nothing, and the rule for paths that must stay in a repository."""
 
 from __future__ import annotations
 
@@ -7,6 +7,31 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+
+def escape_reason(root: Path, path: Path, *, allow_links: bool = False) -> str:
+    """Why `path` may not be used as a path inside `root`, or "" when it may.
+
+    It may not leave `root` by its spelling (`..`, an absolute path elsewhere)
+    nor once every symlink is resolved. Unless `allow_links`, no part of it
+    below `root` may be a symlink at all, even one that stays inside: a link
+    committed to a repository is data, and a write must not follow data.
+    Parts that do not exist yet are fine (they will be created as plain
+    directories and files).
+    """
+    top = Path(os.path.abspath(root))
+    spelled = Path(os.path.abspath(path))
+    if not spelled.is_relative_to(top):
+        return "is outside the repository"
+    if not allow_links:
+        current = top
+        for part in spelled.relative_to(top).parts:
+            current = current / part
+            if current.is_symlink():
+                return f"is a symlink ({current.relative_to(top).as_posix()} -> {os.readlink(current)})"
+    if not spelled.resolve().is_relative_to(top.resolve()):
+        return "leads outside the repository (a symlink)"
+    return ""
 
 
 def write_atomic(path: Path, content: str | bytes) -> bool:

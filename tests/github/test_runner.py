@@ -2,6 +2,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from ci_actions.github.runner import Runner, format_annotation, multiline_record
 from ci_actions.result import Annotation, Result
 
@@ -89,3 +91,100 @@ def test_finish_writes_env_and_summary(tmp_path: Path) -> None:
     runner.finish(["x"], Result(outputs={"x": "1"}, summary="# hi", env={"A": "b"}))
     assert _parse_output_file(env_file.read_text()) == {"A": "b"}
     assert summary.read_text() == "# hi\n"
+
+
+# -- hostile text through every writer, read back as the runner reads stdout --------
+HOSTILE = [
+    "plain",
+    "x\n::error::forged",
+    "x\r::add-mask::forged",
+    "x\r\n::warning file=a.py,line=1::forged",
+    "   ::error::after blanks",
+    "\t::debug::after a tab",
+    "text ##[error]forged v1",
+    "##[add-mask]forged",
+    "%0A::error::pre-escaped%25",
+    "a,b:c=d%2C",
+    "::stop-commands::abc\n::error::forged\n::abc::",
+    "ends with a newline\n",
+    "::error::forged",
+]
+
+
+def _runner_out(**env: str) -> tuple[Runner, io.StringIO]:
+    stdout = io.StringIO()
+    return Runner({"GITHUB_ACTIONS": "true", **env}, stdout=stdout, debug=True), stdout
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_never_becomes_a_command(text: str) -> None:
+    from tests.support.runner_log import Command, parse, runs
+
+    runner, stdout = _runner_out()
+    runner.info(text)
+    log = parse(stdout.getvalue())
+    assert runs(log) == []
+    assert "\n".join(log.shown) == re.sub(r"\r\n|\r", "\n", text)  # shown as it is
+
+    for level in ("warning", "error"):
+        runner, stdout = _runner_out()
+        getattr(runner, level)(text, file=text, line=3, title=text)
+        assert parse(stdout.getvalue()).commands == [
+            Command(level, text, {"file": text, "line": "3", "title": text})
+        ]
+
+    runner, stdout = _runner_out()
+    runner.debug(text)
+    debug = parse(stdout.getvalue()).commands
+    assert {c.name for c in debug} == {"debug"}
+    assert "\n".join(c.data for c in debug) == text.removesuffix("\n").replace(
+        "\r\n", "\n"
+    ).replace("\r", "\n")
+
+    runner, stdout = _runner_out()
+    with runner.group(text):
+        pass
+    assert parse(stdout.getvalue()).commands == [Command("group", text), Command("endgroup", "")]
+
+    runner, stdout = _runner_out()
+    runner.mask([f"secret-{text}"])
+    masks = parse(stdout.getvalue()).commands
+    assert {c.name for c in masks} == {"add-mask"}
+    assert masks[0].data == f"secret-{text}".strip()
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_outputs_and_the_final_message_on_stdout_run_nothing(text: str) -> None:
+    from tests.support.runner_log import parse, runs
+
+    runner, stdout = _runner_out()  # no GITHUB_OUTPUT: outputs are printed
+    runner.finish(["out"], Result(outputs={"out": text}, message=text))
+    log = parse(stdout.getvalue())
+    assert runs(log) == []
+    assert f"out={text}".split("\n")[0].split("\r")[0] in log.shown
+
+
+def test_a_hostile_ledger_reason_is_shown_not_run(tmp_path: Path) -> None:
+    """`reason` reaches the log, the summary and the ledger; on stdout it runs nothing."""
+    from tests.support.cli import invoke
+    from tests.support.runner_log import parse, runs
+
+    reason = "deploy ok\n::add-mask::hunter2\n::error title=x::forged failure\n##[warning]v1"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    common = ["--service", "api", "--environment", "prod", "--push", "false"]
+    image = ["--image", "registry.local:5000/team/api:1", "--status", "deployed"]
+    run = invoke(
+        tmp_path / "r1", "release-ledger", ["--command", "record", *common, *image], cwd=plain
+    )
+    assert run.code == 0, run.log
+    run = invoke(
+        tmp_path / "r2",
+        "release-ledger",
+        ["--command", "set-status", *common, "--status", "healthy", "--reason", reason],
+        cwd=plain,
+    )
+    assert run.code == 0, run.log
+    log = parse(run.stdout)
+    assert runs(log) == []
+    assert "::add-mask::hunter2" in log.shown and "##[warning]v1" in log.shown

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
+from ci_actions.ledger.reader import Corrupt, Torn, ledger_files, read_ledger, torn_reading
 from ci_actions.ledger.schema import NewerSchema
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-ledger" / ".ci-ledger"
@@ -126,7 +126,9 @@ def test_small_blocks_give_the_same_fold(
     assert [(r.entry.id, r.status, r.updated) for r in got.releases] == [
         (r.entry.id, r.status, r.updated) for r in expected.releases
     ]
-    assert corrupt == expected_corrupt == [Corrupt("x", 12, corrupt[0].message)]
+    # Line 12 is torn (cut inside its status): what it still says is kept.
+    torn = Torn("status", "api-20261105T120000Z-000004", "")
+    assert corrupt == expected_corrupt == [Corrupt("x", 12, corrupt[0].message, torn)]
 
 
 @pytest.mark.parametrize("block", [97, 1 << 20])
@@ -164,3 +166,24 @@ def test_a_line_wrong_beyond_its_head_is_caught_when_read_whole(tmp_path: Path) 
     corrupt: list[Corrupt] = []
     assert read_ledger(path, "prod/worker.jsonl", corrupt).releases == []
     assert [(c.line, "metadata" in c.message) for c in corrupt] == [(1, True), (2, False)]
+
+
+def test_torn_reading_keeps_only_what_the_cut_line_still_says() -> None:
+    lines = (FIXTURE / "prod" / "api.jsonl").read_bytes().splitlines()
+    entry, status = lines[0], lines[1]  # a whole entry line and a whole status line
+    entry_id = b"api-20261101T100000Z-000001"
+    assert entry_id in entry and entry_id in status
+    table = [
+        (status[:5], Torn("", "", "")),
+        (status[: status.index(entry_id) + 4], Torn("status", "", "")),
+        (status[: status.index(b'"status":"') + 12], Torn("status", entry_id.decode(), "")),
+        (status[:-2], Torn("status", entry_id.decode(), "deployed")),
+        (entry[: entry.index(b'"status":"') + 14], Torn("entry", entry_id.decode(), "")),
+        (entry[:-2], Torn("entry", entry_id.decode(), "built")),
+        (b"{oops", Torn("", "", "")),
+    ]
+    for raw, expected in table:
+        assert torn_reading(raw) == expected, raw
+    # Whole JSON that is not a ledger line has a known (wrong) meaning: not torn.
+    assert torn_reading(b'{"type":"status","v":1,"id":"x"}') is None
+    assert torn_reading(status) is None

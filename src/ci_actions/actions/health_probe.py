@@ -407,8 +407,10 @@ def _mask_credentials(inputs: HealthProbeInputs, ctx: Context) -> None:
     if inputs.kubeconfig.strip():
         import yaml
 
+        from ci_actions import yamlsafe
+
         try:
-            config = yaml.safe_load(inputs.kubeconfig) or {}
+            config = yamlsafe.load(inputs.kubeconfig) or {}
         except yaml.YAMLError:
             config = {}
         users = config.get("users") if isinstance(config, dict) else None

@@ -141,6 +141,7 @@ def parse_inputs(raw: RawInputs) -> ValidateInputs:
 def _policy_config(inputs: ValidateInputs, workdir: Path) -> PolicyConfig:
     import yaml
 
+    from ci_actions import yamlsafe
     from ci_actions.manifests import policies
 
     config = policies.PolicyConfig(
@@ -149,7 +150,7 @@ def _policy_config(inputs: ValidateInputs, workdir: Path) -> PolicyConfig:
     if inputs.policy_file:
         file = workdir / inputs.policy_file
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            data = yamlsafe.load(file.read_text(encoding="utf-8"))
         except OSError as exc:
             raise InputError("policy-file", f"cannot read {inputs.policy_file}: {exc}") from None
         except yaml.YAMLError as exc:

@@ -207,11 +207,13 @@ class RawInputs:
         """A YAML (or JSON) document given inline; empty gives None."""
         import yaml
 
+        from ci_actions import yamlsafe
+
         text = self.raw_text(name)
         if not text.strip():
             return None
         try:
-            return yaml.safe_load(text)
+            return yamlsafe.load(text)
         except yaml.YAMLError as exc:
             raise InputError(name, f"is not valid YAML: {exc}") from None
 

@@ -4,6 +4,13 @@ On a runner (GITHUB_ACTIONS=true) this speaks workflow commands on stdout;
 elsewhere it logs plain lines to stderr and prints outputs on stdout as
 `name=value` lines or one JSON object. Every secret is masked first and
 redacted from anything this prints.
+
+Text from inputs, files or the ledger never becomes a workflow command of
+its own: in a command, data and properties are escaped as the runner's own
+toolkit escapes them (a newline cannot end the command early); a plain log
+line the runner would read as a command (`::name::` after leading blanks,
+or the old `##[name]` anywhere) is printed between `stop-commands` and a
+one-time resume token, so the runner shows it and runs nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ def escape_data(text: str) -> str:
 
 def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def could_be_command(text: str) -> bool:
+    """Would the runner take any line of `text` for a workflow command?"""
+    return any(line.lstrip().startswith("::") or "##[" in line for line in text.splitlines())
 
 
 def format_annotation(ann: Annotation) -> str:
@@ -92,8 +104,16 @@ class Runner:
         stream.write(line + "\n")
         stream.flush()
 
+    def _plain(self, stream: TextIO, text: str) -> None:
+        """`text` as it is, as log lines the runner cannot take for commands."""
+        if self.in_runner and could_be_command(text):
+            token = _secrets.token_hex(16)
+            text = f"::stop-commands::{token}\n{text}\n::{token}::"
+        stream.write(text + "\n")
+        stream.flush()
+
     def info(self, message: str) -> None:
-        self._emit(self.redact(message))
+        self._plain(self.stdout if self.in_runner else self.stderr, self.redact(message))
 
     def debug(self, message: str) -> None:
         if not self.debug_enabled:
@@ -153,7 +173,7 @@ class Runner:
             self.stdout.write(json.dumps(values, ensure_ascii=False) + "\n")
         else:
             for name, value in values.items():
-                self.stdout.write(f"{name}={value}\n")
+                self._plain(self.stdout, f"{name}={value}")
         self.stdout.flush()
 
     def write_env(self, variables: Mapping[str, str]) -> None:

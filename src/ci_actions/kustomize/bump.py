@@ -119,10 +119,9 @@ def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
             found[target] = None
         else:
             raise PathsError(f"{pattern!r} does not exist")
-    top = root.resolve()
     for path in found:  # a symlink must not lead the edit out of the repository
-        if not path.resolve().is_relative_to(top):
-            raise PathsError(f"{path.relative_to(root)} leads outside the repository (a symlink)")
+        if why := fsutil.escape_reason(root, path, allow_links=True):
+            raise PathsError(f"{path.relative_to(root)} {why}")
     return list(found)
 
 

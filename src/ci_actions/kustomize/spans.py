@@ -20,9 +20,10 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ci_actions.errors import ConfigError
+from ci_actions.yamlsafe import BoundedLoader
 
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same marks, much faster
+_Base: type = BoundedLoader  # libyaml when there (same marks, much faster), aliases bounded
 
 
 class _Loader(_Base):  # type: ignore[misc]

@@ -7,17 +7,18 @@ as freshly fetched, so a retry after a concurrent push decides again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_actions import imageref
 from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
-from ci_actions.fsutil import write_atomic
+from ci_actions.fsutil import escape_reason, write_atomic
 from ci_actions.git import Git, repository_url
-from ci_actions.ledger import queries, store
+from ci_actions.ledger import queries, store, torn
 from ci_actions.ledger.gittag import create_deploy_tag
-from ci_actions.ledger.reader import Corrupt, LedgerFile, Release, ledger_files, ledger_path
+from ci_actions.ledger.reader import Corrupt, LedgerFile, Release, ledger_path
 from ci_actions.ledger.schema import (
     INITIAL_STATUSES,
     EntryLine,
@@ -29,7 +30,6 @@ from ci_actions.ledger.schema import (
     format_time,
     scan_failed,
 )
-from ci_actions.publish import PushRejected
 from ci_actions.result import Annotation, Result
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ def _write(
     message: str,
     corrupt: list[Corrupt],
     outputs: Callable[[], dict[str, object]],
+    keep: Sequence[Line] = (),
 ) -> store.Written:
     """store.write; a push given up on still reports, in the outputs, what was kept aside."""
     try:
@@ -78,11 +79,16 @@ def _write(
             corrupt=corrupt,
             retries=inputs.push_retries,
             rng=ctx.rng,
-            rescue=ctx.temp_dir() / RESCUE_FILE,
+            rescue=_rescue(ctx),
+            keep=keep,
         )
-    except PushRejected as exc:
+    except EnvironmentFailure as exc:
         exc.outputs.update(outputs())
         raise
+
+
+def _rescue(ctx: Context) -> Path:
+    return ctx.temp_dir() / RESCUE_FILE
 
 
 def _annotations(corrupt: Sequence[Corrupt]) -> list[Annotation]:
@@ -96,6 +102,26 @@ def _annotations(corrupt: Sequence[Corrupt]) -> list[Annotation]:
         )
         for c in corrupt
     ]
+
+
+def _settled(
+    ledger: LedgerFile, corrupt: Sequence[Corrupt], answer: Callable[[LedgerFile], object]
+) -> None:
+    """Refuse (exit 3) to answer when a torn line could have changed the answer."""
+    for problem in corrupt:
+        if problem.torn is None:
+            continue
+        reading = torn.ambiguity(ledger, problem.torn, problem.line, answer)
+        if reading:
+            raise torn.TornLine(
+                f"{problem.file}:{problem.line} is a torn line (its writer stopped mid-line);"
+                f" read as {reading} it changes the answer, so none is given",
+                hint="complete or delete that line (a rescue file may hold it whole), then run again",
+            )
+
+
+def _ids(*releases: Release | None) -> tuple[object, ...]:
+    return tuple((r.head.id, r.status) if r else None for r in releases)
 
 
 def _entry_outputs(release: Release) -> dict[str, object]:
@@ -116,7 +142,7 @@ def _release_of(entry: EntryLine) -> Release:
 def _read_all(
     inputs: LedgerInputs, location: store.Location, corrupt: list[Corrupt], *, full: bool = True
 ) -> list[LedgerFile]:
-    files = ledger_files(location.ledger_dir, inputs.service, inputs.environment)
+    files = store.files(location, inputs.service, inputs.environment)
     return [store.read(location, path, corrupt, full=full) for path in files]
 
 
@@ -228,19 +254,27 @@ def record(inputs: LedgerInputs, ctx: Context) -> Result:
             raise ConfigError(f"entry id {entry.id} is already in the ledger")
         return [entry]
 
-    with store.open_location(_target(inputs, ctx), ctx.temp_dir()) as location:
-        path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
-        written = _write(
-            inputs,
-            ctx,
-            location,
-            path,
-            compose,
-            f"release-ledger: record {inputs.service} {ref} in {inputs.environment}",
-            corrupt,
-            lambda: _entry_outputs(_release_of(entry)),
-        )
-        display = location.display(path)
+    target = _target(inputs, ctx)
+    try:
+        with store.open_location(
+            target, ctx.temp_dir(), keep=[entry], rescue=_rescue(ctx)
+        ) as location:
+            path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
+            written = _write(
+                inputs,
+                ctx,
+                location,
+                path,
+                compose,
+                f"release-ledger: record {inputs.service} {ref} in {inputs.environment}",
+                corrupt,
+                lambda: _entry_outputs(_release_of(entry)),
+                keep=[entry],
+            )
+    except EnvironmentFailure as exc:  # what was kept aside is still named
+        exc.outputs.update(_entry_outputs(_release_of(entry)))
+        raise
+    display = location.display(path)
     ctx.log.info(f"recorded {entry.id}: {ref} ({status}) in {display}")
     return Result(
         outputs=_entry_outputs(_release_of(entry)),
@@ -265,7 +299,7 @@ def _locate(inputs: LedgerInputs, location: store.Location) -> Path:
         raise InputError(
             "id", "is required unless service and environment are given (then: their newest entry)"
         )
-    for path in ledger_files(location.ledger_dir, inputs.service, inputs.environment):
+    for path in store.files(location, inputs.service, inputs.environment):
         if store.read(location, path, [], full=False).find(inputs.id):
             return path
     raise InputError("id", f"no entry {inputs.id!r} in the ledger", hint="see `command: list`")
@@ -275,20 +309,24 @@ def set_status(inputs: LedgerInputs, ctx: Context) -> Result:
     status = _one_status(inputs)
     corrupt: list[Corrupt] = []
     changed: dict[str, Release] = {}
+    # Known in advance only when the entry is named: kept aside if the ledger is out of reach.
+    keep = [_status_line(inputs, ctx, inputs.id, status)] if inputs.id else []
 
-    with store.open_location(_target(inputs, ctx), ctx.temp_dir()) as location:
+    with store.open_location(
+        _target(inputs, ctx), ctx.temp_dir(), keep=keep, rescue=_rescue(ctx)
+    ) as location:
         path = _locate(inputs, location)
         display = location.display(path)
 
+        def pick(ledger: LedgerFile) -> Release | None:
+            return _find(ledger, inputs.id, display) if inputs.id else ledger.newest()
+
         def compose(ledger: LedgerFile) -> list[Line]:
             changed.clear()
-            if inputs.id:
-                release = _find(ledger, inputs.id, display)
-            else:
-                newest = ledger.newest()
-                if newest is None:
-                    raise InputError("service", f"{display} has no entry yet")
-                release = newest
+            _settled(ledger, corrupt, lambda other: _ids(pick(other)))
+            release = pick(ledger)
+            if release is None:
+                raise InputError("service", f"{display} has no entry yet")
             changed["release"] = release
             if release.status == status:
                 return []  # already there: a re-run changes nothing
@@ -311,6 +349,7 @@ def set_status(inputs: LedgerInputs, ctx: Context) -> Result:
             f"release-ledger: {path.stem} in {path.parent.name} {status}",
             corrupt,
             lambda: _entry_outputs(changed["release"]) if changed else {},
+            keep=keep,
         )
     release = changed["release"]
     entry = release.entry
@@ -463,6 +502,7 @@ def _answer(
         path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
         display = location.display(path)
         ledger = store.read(location, path, corrupt, full=False)
+        _settled(ledger, corrupt, lambda other: _ids(*query(inputs, other, display)))
         anchor, good = query(inputs, ledger, display)
         # The whole entry is read here, while the (scratch) checkout still exists.
         outputs = _entry_outputs(good) if good else {}
@@ -522,7 +562,9 @@ def rollback(inputs: LedgerInputs, ctx: Context) -> Result:
     with store.open_location(_target(inputs, ctx), ctx.temp_dir()) as location:
         path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
         display = location.display(path)
-        bad, good = _rollback_pair(inputs, store.read(location, path, corrupt), display)
+        ledger = store.read(location, path, corrupt)
+        _settled(ledger, corrupt, lambda other: _ids(*_rollback_pair(inputs, other, display)))
+        bad, good = _rollback_pair(inputs, ledger, display)
         if bad is None:
             raise VerdictFailure(
                 f"nothing of {inputs.service} was deployed in {inputs.environment} ({display})"
@@ -653,6 +695,9 @@ def report(inputs: LedgerInputs, ctx: Context) -> Result:
     target = Path(inputs.report_file)
     if not target.is_absolute():
         target = inputs.working_directory / target
+    inside = Path(os.path.abspath(target)).is_relative_to(os.path.abspath(inputs.working_directory))
+    if inside and (why := escape_reason(inputs.working_directory, target)):  # no links in there
+        raise InputError("report-file", f"{inputs.report_file} {why}")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, html)
     ctx.log.info(f"report written to {target}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import msgspec
 from ci_actions.errors import ConfigError
 from ci_actions.ledger.schema import (
     BAD,
+    STATUSES,
     TRANSITIONS,
     EntryHead,
     EntryLine,
@@ -36,10 +38,46 @@ BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
+class Torn:
+    """A line that is not even whole JSON (a writer stopped mid-line): what its
+    start still says for sure; "" where it was cut before saying it."""
+
+    kind: str  # "entry" or "status"
+    id: str
+    status: str
+
+
+@dataclass(frozen=True)
 class Corrupt:
     file: str
     line: int
     message: str
+    torn: Torn | None = None  # set when the line's meaning is unknown, not just wrong
+
+
+_KIND = re.compile(rb'^\s*\{"type":"(entry|status)","v":1,')
+_ID = re.compile(rb'^\s*\{"type":"(?:entry|status)","v":1,"id":"([^"\\]*)",')
+_STATUS = re.compile(rb'"status":"([a-z-]+)"')
+
+
+def torn_reading(raw: bytes) -> Torn | None:
+    """None for a line that is whole JSON (its meaning is known, if wrong); else a Torn."""
+    try:
+        msgspec.json.decode(raw)
+        return None
+    except msgspec.DecodeError:
+        pass
+    kind = _KIND.match(raw)
+    ident = _ID.match(raw)
+    # The first `"status":"…"` is the top-level key: in a line as written, no
+    # nested object comes before it (and quotes inside strings are escaped).
+    status = _STATUS.search(raw) if kind else None
+    found = status.group(1).decode() if status else ""
+    return Torn(
+        kind.group(1).decode() if kind else "",
+        ident.group(1).decode() if ident else "",
+        found if found in STATUSES else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -179,7 +217,7 @@ def _decode(
             heads.append(decode(raw, f"{display}:{at}"))
             numbers.append(at)
         except InvalidLine as exc:
-            corrupt.append(Corrupt(display, at, str(exc)))
+            corrupt.append(Corrupt(display, at, str(exc), torn_reading(raw)))
     return Chunk(numbers, heads, offset, number + 1)
 
 

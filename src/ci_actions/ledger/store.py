@@ -11,11 +11,16 @@ Three places, chosen by the inputs:
 Every write goes through `publish.commit_and_push`: the edit re-reads the
 freshly fetched file and appends to it, so a retry after a rejected push
 re-applies the append on the new head and no concurrent entry is lost.
+
+No path the ledger reads or writes may be a symlink or lead out of the
+repository (`check_path`): a link committed to the GitOps repository is
+data, and the ledger never follows data out of where it was told to write.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import shutil
 import tempfile
@@ -23,11 +28,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_actions.errors import EnvironmentFailure, InputError
+from ci_actions.errors import ConfigError, EnvironmentFailure, InputError
+from ci_actions.fsutil import escape_reason
 from ci_actions.git import Git, Identity
-from ci_actions.ledger.reader import Corrupt, LedgerFile, read_ledger
+from ci_actions.ledger.reader import Corrupt, LedgerFile, ledger_files, read_ledger
 from ci_actions.ledger.schema import Line, encode_line
-from ci_actions.publish import PushRejected, commit_and_push
+from ci_actions.ledger.torn import TornLine
+from ci_actions.publish import commit_and_push
 
 
 @dataclass
@@ -60,7 +67,53 @@ class Target:
 
 
 @contextlib.contextmanager
-def open_location(target: Target, temp_dir: Path) -> Iterator[Location]:
+def open_location(
+    target: Target, temp_dir: Path, *, keep: Sequence[Line] = (), rescue: Path | None = None
+) -> Iterator[Location]:
+    """`keep`: the lines a write will append, when known before reading the ledger;
+    they go to `rescue` when the ledger cannot even be reached."""
+    with contextlib.ExitStack() as stack:
+        try:
+            location = stack.enter_context(_open(target, temp_dir))
+        except EnvironmentFailure as exc:
+            if keep and rescue is not None:
+                keep_aside(rescue, keep, exc)
+            raise
+        check_path(location.root, location.ledger_dir, location.label)
+        yield location
+
+
+def keep_aside(rescue: Path, lines: Sequence[Line], exc: EnvironmentFailure) -> None:
+    """Lines that could not reach the ledger: appended to `rescue`, and the error says where."""
+    _append(rescue, lines)
+    exc.hint = f"the line(s) were kept in {rescue}; append them to the ledger once it accepts them"
+
+
+def check_path(root: Path, path: Path, label: str = "") -> None:
+    """Refuse (exit 2) a ledger path that is a symlink or leads out of `root`."""
+    why = escape_reason(root, path)
+    if why:
+        shown = os.path.relpath(path, root)
+        raise ConfigError(
+            f"ledger path {f'{label}:' if label else ''}{shown} {why}: the ledger never reads or writes through one",
+            hint="make it a plain folder or file inside the repository",
+        )
+
+
+def files(location: Location, service: str = "", environment: str = "") -> list[Path]:
+    """The ledger files of service/environment (all when empty), every one checked."""
+    if location.ledger_dir.is_dir():
+        for child in location.ledger_dir.iterdir():  # a linked environment folder is refused
+            if child.is_symlink() and environment in ("", child.name):
+                check_path(location.root, child, location.label)
+    found = ledger_files(location.ledger_dir, service, environment)
+    for path in found:
+        check_path(location.root, path, location.label)
+    return found
+
+
+@contextlib.contextmanager
+def _open(target: Target, temp_dir: Path) -> Iterator[Location]:
     if target.repository:
         if target.push is False:
             raise InputError(
@@ -149,6 +202,7 @@ def read(
     location: Location, path: Path, corrupt: list[Corrupt], *, full: bool = True
 ) -> LedgerFile:
     """`full=False`: entry heads only (see read_ledger), for queries over big ledgers."""
+    check_path(location.root, path, location.label)
     return read_ledger(path, location.display(path), corrupt, full=full)
 
 
@@ -156,7 +210,9 @@ def _append(path: Path, lines: Sequence[Line]) -> None:
     """Append whole lines; a last line without its newline (a torn write) stays on its own."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(encode_line(line) + "\n" for line in lines)
-    with path.open("ab+") as fh:
+    # O_NOFOLLOW: a link put in place after the checks still is not followed.
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "ab+") as fh:
         if fh.tell() > 0:
             fh.seek(-1, 2)
             if fh.read(1) != b"\n":
@@ -185,19 +241,24 @@ def write(
     retries: int,
     rng: random.Random,
     rescue: Path,
+    keep: Sequence[Line] = (),
 ) -> Written:
     """Append what `compose` decides to `path`, committed and pushed when the location pushes.
 
-    On a push rejected after every retry, the lines are appended to the same
-    file in the user's own checkout when there is one, else to `rescue`,
-    before the error goes up: nothing is lost.
+    When the lines cannot be published (a push rejected after every retry, or
+    the remote unreachable), they are appended to the same file in the user's
+    own checkout when there is one, else to `rescue`, before the error goes
+    up: nothing is lost. `keep` stands for them when the remote failed before
+    the ledger could even be read (the lines known in advance).
     """
     if location.home is not None:
         rescue = location.home / path.relative_to(location.root)
+        check_path(location.home, rescue)
     pending: list[Line] = []
 
     def edit() -> list[str]:
         corrupt.clear()  # only the problems of the file as it is now
+        check_path(location.root, location.ledger_dir, location.label)  # on every fetched head
         pending[:] = list(compose(read(location, path, corrupt)))
         if not pending:
             return []
@@ -216,9 +277,8 @@ def write(
             retries=retries,
             rng=rng,
         )
-    except PushRejected as exc:
-        if pending:
-            _append(rescue, pending)
-            exc.hint = f"the line(s) were kept in {rescue}; append them to the ledger once the remote accepts pushes"
+    except EnvironmentFailure as exc:  # rejected, or the remote went away
+        if (pending or keep) and not isinstance(exc, TornLine):
+            keep_aside(rescue, pending or keep, exc)
         raise
     return Written(tuple(pending), published.commit_sha, published.attempts)

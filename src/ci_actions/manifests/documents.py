@@ -8,8 +8,9 @@ from typing import Any
 import yaml
 
 from ci_actions.errors import ConfigError
+from ci_actions.yamlsafe import BoundedLoader, YamlLimit
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader: Any = BoundedLoader
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ def parse_documents(text: str, file: str) -> list[Document]:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{file}:{mark.line + 1}" if mark is not None else file
         reason = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, YamlLimit):
+            raise ConfigError(f"{where}: {reason}", hint="expand or remove the aliases") from None
         raise ConfigError(
             f"{where}: YAML does not parse: {reason}", hint="fix the YAML syntax there"
         ) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -108,13 +109,67 @@ def field_text(path: Sequence[str | int]) -> str:
     return text
 
 
+SECRET_FIELDS = ("data", "stringData")
+REDACTED = "<redacted>"
+_MIN_BARE = 4  # a shorter value is replaced only in its quoted form (else any "1" would go)
+
+
+def _at(obj: Any, path: FieldPath) -> Any:
+    for part in path:
+        if isinstance(obj, dict) and isinstance(part, str):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and isinstance(part, int) and part < len(obj):
+            obj = obj[part]
+        else:
+            return None
+    return obj
+
+
+def _json_forms(value: Any) -> set[str]:
+    return {json.dumps(value, separators=(",", ":")), json.dumps(value)}
+
+
+def _secret_forms(value: Any, forms: set[str]) -> None:
+    """Every way a validator, a policy or a server may print `value` or a part of it."""
+    if isinstance(value, dict | list):
+        forms |= _json_forms(value)
+        for item in value.values() if isinstance(value, dict) else value:
+            _secret_forms(item, forms)
+        return
+    if value is None or isinstance(value, bool):
+        return
+    text = value if isinstance(value, str) else json.dumps(value)
+    forms |= {json.dumps(text), repr(text)}
+    for bare in (text, json.dumps(text)[1:-1], repr(text)[1:-1]):
+        if len(bare) >= _MIN_BARE:
+            forms.add(bare)
+
+
+def redact_secret_values(manifest: Manifest, message: str, path: FieldPath = ()) -> str:
+    """`message` without any value of a Secret's data or stringData (keys stay)."""
+    if manifest.kind != "Secret":
+        return message
+    forms: set[str] = set()
+    for name in SECRET_FIELDS:
+        if name in manifest.obj:
+            _secret_forms(manifest.obj[name], forms)
+    if path[:1] and path[0] in SECRET_FIELDS:  # the value at the problem: whatever its length
+        instance = _at(manifest.obj, path)
+        if instance is not None:
+            forms |= _json_forms(instance) | {str(instance)}
+    for form in sorted(forms, key=len, reverse=True):
+        message = message.replace(form, REDACTED)
+    return message
+
+
 def problem(
     manifest: Manifest, check: str, severity: Severity, message: str, path: FieldPath = ()
 ) -> Problem:
+    """A problem of `manifest`; never with the value of a Secret's data in its message."""
     return Problem(
         check=check,
         severity=severity,
-        message=message,
+        message=redact_secret_values(manifest, message, path),
         resource=manifest.ident,
         file=manifest.source.file,
         line=manifest.source.line_of(path),

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ci_actions import proc
+from ci_actions import proc, yamlsafe
 from ci_actions.errors import ConfigError, InputError, ToolNotFound
 from ci_actions.manifests.documents import Document, parse_documents
 from ci_actions.manifests.model import Manifest, Source
@@ -151,7 +151,7 @@ def _pop_origin(obj: dict[str, Any]) -> dict[str, Any] | None:
     if not annotations:
         del meta["annotations"]  # type: ignore[union-attr]
     try:
-        origin = yaml.safe_load(text)
+        origin = yamlsafe.load(text)
     except yaml.YAMLError:
         return None
     return origin if isinstance(origin, dict) else None

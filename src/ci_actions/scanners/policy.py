@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ci_actions import yamlsafe
 from ci_actions.errors import ConfigError
 from ci_actions.scanners.findings import (
     CONFIDENCES,
@@ -50,7 +51,7 @@ class Policy:
 def load_policy(text: str, shown: str, default: Thresholds, tools: Iterable[str]) -> Policy:
     """`scanners: {bandit: {fail-on: medium, min-confidence: high}, ...}` over the inputs."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = yamlsafe.load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"policy file {shown} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or set(data) - {"scanners"}:
@@ -130,7 +131,7 @@ class AllowEntry:
 def load_allowlist(text: str, shown: str) -> list[AllowEntry]:
     """A YAML list of {id | fingerprint, reason, expires: YYYY-MM-DD[, tool]}."""
     try:
-        data = yaml.safe_load(text) or []
+        data = yamlsafe.load(text) or []
     except yaml.YAMLError as exc:
         raise ConfigError(f"allowlist {shown} is not valid YAML: {exc}") from None
     if isinstance(data, dict) and "allow" in data:
