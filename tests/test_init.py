@@ -19,12 +19,18 @@ from tests.support.act import git
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 BASE = ["--registry", "127.0.0.1:5000", "--actions-ref", SHA]
+PROBE = ["--health-url", "http://127.0.0.1:8541/health"]
 
 
 def run(repo: Path, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(["--dir", str(repo), *args], {}, out, err)
     return code, out.getvalue(), err.getvalue()
+
+
+def files(out: str) -> list[str]:
+    """The lines of init's output that say what it did to each workflow."""
+    return [line for line in out.splitlines() if line.startswith(("wrote ", "unchanged "))]
 
 
 def load(path: Path) -> dict:
@@ -71,9 +77,11 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
         str(gitops),
         "--health-url",
         "dev=http://127.0.0.1:8541/health",
+        "--workloads",
+        "prod=deployment/blocklist",
     )
     assert code == 0, err
-    assert out.splitlines() == [
+    assert files(out) == [
         "wrote .github/workflows/cicd.yml",
         "wrote .github/workflows/monitor.yml",
         "wrote .github/workflows/rollback.yml",
@@ -81,7 +89,12 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
     cicd = load(service / ".github/workflows/cicd.yml")
     assert cicd["on"]["push"]["branches"] == ["trunk"]  # origin's HEAD, not the current branch
     # requires-python = ">=3.11" in the example's pyproject
-    assert cicd["jobs"]["test"]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
+    assert cicd["jobs"]["test"]["strategy"]["matrix"]["python-version"] == [
+        "3.11",
+        "3.12",
+        "3.13",
+        "3.14",
+    ]
     steps = cicd["jobs"]["test"]["steps"]
     assert [s["run"] for s in steps if s.get("name", "").startswith("lint")] == ["ruff check ."]
     # overlays found in the GitOps remote, dev promoted before prod, prod protected
@@ -104,6 +117,7 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
 def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
     args = [
         *BASE,
+        *PROBE,
         "--gitops-repo",
         str(gitops),
         "--runs-on",
@@ -114,7 +128,7 @@ def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
     assert run(service, *args)[0] == 0
     # Later runs need no options: the header recorded them.
     assert run(service, "--check") == (0, "workflows are up to date\n", "")
-    assert run(service)[1].splitlines() == [
+    assert files(run(service)[1]) == [
         f"unchanged .github/workflows/{n}.yml" for n in ("cicd", "monitor", "rollback")
     ]
     # Drift: a different option makes every file differ; --diff shows it, --check fails, nothing is written.
@@ -132,7 +146,7 @@ def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
 
 
 def test_refuses_to_overwrite_a_workflow_it_did_not_write(service: Path, gitops: Path) -> None:
-    args = [*BASE, "--gitops-repo", str(gitops)]
+    args = [*BASE, *PROBE, "--gitops-repo", str(gitops)]
     workflows = service / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "cicd.yml").write_text("name: mine\non: push\n")
@@ -158,11 +172,11 @@ def test_refuses_to_overwrite_a_workflow_it_did_not_write(service: Path, gitops:
         (["--registry", "r", "--actions-ref", SHA], "--gitops-repo is required"),
         ([*BASE, "--gitops-repo", "acme/gitops"], "no overlays found in acme/gitops"),
         (
-            [*BASE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o/dev", "--preset", "x"],
+            [*BASE, *PROBE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o", "--preset", "x"],
             "preset 'x' is unknown",
         ),
         (
-            [*BASE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o", "--actions-ref", "v1"],
+            [*BASE, *PROBE, "--gitops-repo", "a/g", "--overlays", "dev=o", "--actions-ref", "v1"],
             "not a full commit SHA",
         ),
     ],
@@ -205,16 +219,26 @@ def test_tenants_and_explicit_production(service: Path) -> None:
 
 
 def test_the_cli_runs_init(service: Path, gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli_main(["init", "--dir", str(service), *BASE, "--gitops-repo", str(gitops)], {})
+    code = cli_main(
+        ["init", "--dir", str(service), *BASE, *PROBE, "--gitops-repo", str(gitops)], {}
+    )
     assert code == 0 and "wrote .github/workflows/cicd.yml" in capsys.readouterr().out
 
 
-def test_actions_ref_defaults_to_this_checkout(service: Path, gitops: Path) -> None:
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert run(service, "--registry", "r", "--gitops-repo", str(gitops))[0] == 0
-    assert f"/actions/changes@{head} # v1" in (service / ".github/workflows/cicd.yml").read_text()
+def test_a_local_checkout_commit_is_not_a_pin(service: Path, gitops: Path) -> None:
+    """From a ci-actions checkout, only a commit tagged as the release is pinned by default."""
+    head = git(ROOT, "rev-parse", "HEAD").strip()
+    tags = git(ROOT, "tag", "--points-at", "HEAD").split()
+    code, _, err = run(service, "--registry", "r", *PROBE, "--gitops-repo", str(gitops))
+    if "v0.1.0" in tags:
+        assert code == 0, err
+        assert (
+            f"/actions/changes@{head} # v0.1.0"
+            in (service / ".github/workflows/cicd.yml").read_text()
+        )
+    else:
+        assert code == 2 and f"checkout is at {head[:12]}" in err and "--actions-ref" in err
+        assert not (service / ".github").exists()
 
 
 def test_recordable_drops_dir_and_mode_flags() -> None:
@@ -226,11 +250,14 @@ def test_recordable_drops_dir_and_mode_flags() -> None:
 @pytest.mark.parametrize(
     ("requires", "expected"),
     [
-        (">=3.11", ("3.11", "3.12", "3.13")),
+        (">=3.11", ("3.11", "3.12", "3.13", "3.14")),
         (">=3.10,<3.12", ("3.10", "3.11")),
         ("~=3.12.0", ("3.12",)),
-        ("", ("3.13",)),
-        ("not a specifier", ("3.13",)),
+        ("", ("3.14",)),
+        ("not a specifier", ("3.14",)),
+        # no fixed list: a version newer than any known here is admitted, never replaced
+        (">=3.15", ("3.15",)),
+        ("==3.16.*", ("3.16",)),
     ],
 )
 def test_python_versions_from_requires_python(requires: str, expected: tuple[str, ...]) -> None:
