@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ci_actions.cli import main as cli_main
+from ci_actions.errors import ConfigError
 from ci_actions.init import main, recordable
 from ci_actions.render import infer, written_by_us
+from ci_actions.render.pin import Installed
+from ci_actions.render.pin import resolve as pin_resolve
 from tests.render.cases import SHA
 from tests.support.act import git
 
@@ -293,3 +295,183 @@ def test_dockerfile_and_overlays_discovery(tmp_path: Path) -> None:
         "base/kustomization.yaml",
     ]
     assert infer.overlays_in(tree) == ["overlays/dev", "overlays/staging", "overlays/prod"]
+
+
+def test_editing_only_the_recorded_command_makes_the_file_foreign(
+    service: Path, gitops: Path
+) -> None:
+    """The header's hash covers the recorded command: an edited command is not replayed."""
+    assert run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))[0] == 0
+    path = service / ".github/workflows/cicd.yml"
+    text = path.read_text()
+    edited = text.replace("--registry 127.0.0.1:5000", "--registry evil.example", 1)
+    assert edited != text
+    path.write_text(edited)
+    assert not written_by_us(edited)
+    code, _, err = run(service)  # a bare init: nothing recorded it may trust
+    assert code == 2 and "--registry is required" in err
+    code, _, err = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
+    assert code == 2 and "cicd.yml was not written by ci-actions init" in err
+    assert path.read_text() == edited
+
+
+@pytest.mark.parametrize(
+    ("installed", "repo", "ref", "expected"),
+    [
+        # installed from git: the commit pip recorded, under that URL's repository
+        (
+            Installed("0.1.0", vcs_url="https://github.com/acme/ci-actions.git", vcs_commit=SHA),
+            None,
+            None,
+            ("acme/ci-actions", SHA, SHA[:12], ""),
+        ),
+        # a release with its commit recorded at build, under the project URL
+        (
+            Installed(
+                "1.2.0",
+                release_commit=SHA,
+                project_urls=("Source, https://github.com/ci-actions/ci-actions",),
+            ),
+            None,
+            None,
+            ("ci-actions/ci-actions", SHA, "v1.2.0", ""),
+        ),
+        # a release without a recorded commit: the tag, with a warning
+        (
+            Installed("1.2.0", project_urls=("Source, https://github.com/ci-actions/ci-actions",)),
+            None,
+            None,
+            ("ci-actions/ci-actions", "v1.2.0", "v1.2.0", "a tag can be moved"),
+        ),
+        # a checkout at the release tag
+        (
+            Installed(
+                "1.2.0",
+                checkout_head=SHA,
+                checkout_tags=("v1.2.0",),
+                project_urls=("Source, https://github.com/ci-actions/ci-actions",),
+            ),
+            "mine/ci-actions",
+            None,
+            ("mine/ci-actions", SHA, "v1.2.0", ""),
+        ),
+        # given: used as given
+        (Installed("0.1.0"), "acme/ci", SHA, ("acme/ci", SHA, "v0.1.0", "")),
+    ],
+)
+def test_pins_are_what_the_installation_justifies(
+    installed: Installed, repo: str | None, ref: str | None, expected: tuple[str, ...]
+) -> None:
+    pin = pin_resolve(installed, repo, ref, None)
+    assert (pin.repo, pin.ref, pin.version) == expected[:3]
+    assert expected[3] in pin.warning and bool(pin.warning) is bool(expected[3])
+
+
+@pytest.mark.parametrize(
+    ("installed", "message"),
+    [
+        (Installed("0.1.0", checkout_head=SHA), "not the release v0.1.0"),
+        (Installed("0.2.0.dev3"), "not a release and records no commit"),
+        (Installed("0.1.0", release_commit=SHA), "which repository publishes"),
+        (Installed("0.1.0", project_urls=("Homepage, https://example.com",)), "which repository"),
+    ],
+)
+def test_pins_init_cannot_justify_are_refused(installed: Installed, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        pin_resolve(installed, None, None, None)
+
+
+def test_gitops_branch_is_the_remotes_default(service: Path, tmp_path: Path) -> None:
+    work = tmp_path / "ops-src"
+    shutil.copytree(EXAMPLES / "gitops", work)
+    git(work, "init", "-q", "-b", "master")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "gitops")
+    bare = tmp_path / "ops.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    code, out, err = run(service, *BASE, *PROBE, "--gitops-repo", str(bare))
+    assert code == 0, err
+    assert f"gitops branch: master  <- the default branch of {bare}" in out
+    clone = next(
+        s
+        for s in load(service / ".github/workflows/cicd.yml")["jobs"]["deploy-dev"]["steps"]
+        if s.get("name") == "Clone the GitOps repository"
+    )
+    assert clone["env"]["GITOPS_BRANCH"] == "master"
+
+
+def test_init_refuses_a_target_with_nothing_to_probe(service: Path) -> None:
+    code, _, err = run(
+        service, *BASE, "--gitops-repo", "a/b", "--overlays", "dev=o", "--overlays", "prod=p",
+        "--health-url", "dev=http://127.0.0.1:8541/health",
+    )  # fmt: skip
+    assert code == 2 and "nothing to probe after a deploy of prod" in err
+    assert not (service / ".github").exists()
+
+
+def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops: Path) -> None:
+    # examples/gitops sets 127.0.0.1:5000/blocklist (its overlays' images:)
+    code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops), "--image", "shop")
+    assert code == 0
+    assert "the image 127.0.0.1:5000/shop is not among the images the overlays set" in out
+    assert "(127.0.0.1:5000/blocklist)" in out
+    code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
+    assert code == 0 and "not among the images" not in out
+
+
+@pytest.mark.parametrize(
+    ("files", "dockerfile", "expected"),
+    [
+        # compose names the Dockerfile: its context wins
+        (
+            {
+                "compose.yaml": "services:\n  api:\n    build:\n      context: .\n"
+                "      dockerfile: svc/Dockerfile\n",
+                "svc/Dockerfile": "FROM x\nCOPY . .\n",
+            },
+            "svc/Dockerfile",
+            (".", "compose.yaml builds service 'api'"),
+        ),
+        # COPY sources only the root holds
+        (
+            {
+                "svc/Dockerfile": 'FROM x\nCOPY --chown=1:1 svc/app /app\nADD ["lib", "/lib"]\n',
+                "svc/app/main.py": "",
+                "lib/x.py": "",
+            },
+            "svc/Dockerfile",
+            (".", "COPY/ADD source"),
+        ),
+        # sources beside the Dockerfile (a --from copy and a URL are not sources)
+        (
+            {
+                "svc/Dockerfile": "FROM x\nCOPY --from=build /out /out\nADD https://e.x/f /f\n"
+                "COPY app/ \\\n  /app/\n",
+                "svc/app/main.py": "",
+                "app/other.py": "",
+            },
+            "svc/Dockerfile",
+            ("svc", "COPY/ADD source"),
+        ),
+        # nothing copied: the Dockerfile's folder
+        ({"svc/Dockerfile": "FROM x\nRUN true\n"}, "svc/Dockerfile", ("svc", "copies nothing")),
+    ],
+)
+def test_build_context(
+    tmp_path: Path, files: dict[str, str], dockerfile: str, expected: tuple[str, str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    context, rule = infer.build_context(tmp_path, Path(dockerfile))
+    assert context == expected[0] and expected[1] in rule, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("ARG VERSION\n", True), ("arg VERSION=1.0\n", True), ("ARG VERSIONS\n", False),
+     ("ENV VERSION=1\n", False), ("# ARG VERSION\n", False)],
+)  # fmt: skip
+def test_takes_version(tmp_path: Path, text: str, expected: bool) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM x\n" + text)
+    assert infer.takes_version(tmp_path, Path("Dockerfile")) is expected

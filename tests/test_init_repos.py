@@ -208,7 +208,7 @@ def test_rendered_workflow_fits_the_repository(case: Case, rendered: dict[str, R
     assert _step(test, "name", "test: ")["run"] == "python -m pytest"
     assert test.get("services") == case.services
     text = (r.repo / ".github/workflows/cicd.yml").read_text()
-    assert (f"TODO: the tests may need these services" in text) is bool(case.todo)
+    assert ("TODO: the tests may need these services" in text) is bool(case.todo)
     assert case.todo in text
     # security job: the project's Python first, then the gate with what the repository has
     security = jobs["security"]
