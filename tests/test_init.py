@@ -398,6 +398,9 @@ def test_gitops_branch_is_the_remotes_default(service: Path, tmp_path: Path) -> 
         if s.get("name") == "Clone the GitOps repository"
     )
     assert clone["env"]["GITOPS_BRANCH"] == "master"
+    # recorded: a later run that cannot reach the remote renders the same branch
+    shutil.rmtree(bare)
+    assert run(service, "--check") == (0, "workflows are up to date\n", "")
 
 
 def test_init_refuses_a_target_with_nothing_to_probe(service: Path) -> None:

@@ -519,8 +519,15 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
                 f"--{name.replace('_', '-')} is required",
                 hint="give it, or run init once with it: later runs reuse the recorded options",
             )
-    command = shlex.join(["ci-actions", "init", *recordable(argv)])
     options, notes = options_from(args, err)
+    # what was read from the GitOps remote is recorded: a later run that cannot reach it
+    # renders the same files
+    inferred = [] if args.gitops_branch else ["--gitops-branch", options.gitops_branch]
+    if not args.overlays:
+        for env in options.environments:
+            paths = ",".join(t.overlay for t in env.targets)
+            inferred += ["--overlays", f"{env.name}={paths}"]
+    command = shlex.join(["ci-actions", "init", *recordable(argv), *inferred])
     plans = plan(root, render_all(options, command))
     if not (args.check or args.diff):
         for line in notes:
