@@ -545,11 +545,19 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
         return EXIT_VERDICT if changed and args.check else EXIT_OK
     foreign = [p for p in changed if not p.ours]
     if foreign and not args.force:
+        from ci_actions.render import HEADER_MARK
+
         for item in foreign:
             err.write(
                 f"ci-actions init: {item.path.relative_to(root)} was not written by ci-actions init "
                 "(or was edited since); not overwriting it: --diff shows the change, --force overwrites\n"
             )
+            if (item.current or "").startswith(HEADER_MARK):
+                err.write(
+                    "  its header does not match its content: edited by hand (the header and the "
+                    "recorded command included), or written by an older init whose hash covered "
+                    "the body only\n"
+                )
         return EXIT_INPUT
     for item in plans:
         item.path.parent.mkdir(parents=True, exist_ok=True)
