@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ci_actions import proc
 from ci_actions.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT, CiActionsError, ConfigError
@@ -282,17 +282,10 @@ def _say(notes: list[str], what: str, value: object, source: str) -> None:
     notes.append(f"{what}: {value}  <- {source}")
 
 
-def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[Options, list[str]]:
-    """The options of the rendered workflows, and one line per inference saying where from."""
-    from ci_actions.render import Options, infer
+def _test_job(args: argparse.Namespace, root: Path, notes: list[str]) -> dict[str, Any]:
+    """Options of the lint+test job: where the tests are, their Python, tools and services."""
+    from ci_actions.render import infer
 
-    notes: list[str] = []
-    root = Path(args.dir).resolve()
-    if not root.is_dir():
-        raise ConfigError(f"--dir {args.dir} is not a directory")
-    dockerfile = infer.dockerfile(root)
-    if dockerfile is None:
-        raise ConfigError(f"no Dockerfile in {root}", hint="add one; init builds the image from it")
     package = infer.test_package(root)
     try:
         project = infer.pyproject(root / package)
@@ -300,12 +293,9 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
         raise ConfigError(f"{package / 'pyproject.toml'} does not parse: {exc}") from exc
     _say(notes, "tests", package.as_posix(), "the package folder holding the tests")
     lint_commands, lint_packages = infer.linters(root / package, project)
-    root_lint = (
-        ("pre-commit run --all-files --show-diff-on-failure",)
-        if (root / ".pre-commit-config.yaml").is_file()
-        else ()
-    )
-    lint_packages += ("pre-commit",) if root_lint else ()
+    pre_commit = (root / ".pre-commit-config.yaml").is_file()
+    root_lint = ("pre-commit run --all-files --show-diff-on-failure",) if pre_commit else ()
+    lint_packages += ("pre-commit",) if pre_commit else ()
     _say(notes, "linters", ", ".join([*lint_commands, *root_lint]) or "none", "tool settings")
     install = infer.install(root, package, project, lint_packages)
     _say(notes, "test dependencies", " && ".join(install.commands) or "pip", install.source)
@@ -314,16 +304,10 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
         pythons = tuple(args.python) or infer.python_versions(project, pinned)
     except ValueError as exc:
         raise ConfigError(str(exc), hint="pass --python VERSION") from exc
-    _say(
-        notes,
-        "python",
-        ", ".join(pythons),
-        "--python"
-        if args.python
-        else f"requires-python of {package / 'pyproject.toml'}, .python-version ({pinned or 'none'})",
-    )
+    where = f"requires-python of {package / 'pyproject.toml'}, .python-version ({pinned or 'none'})"
+    _say(notes, "python", ", ".join(pythons), "--python" if args.python else where)
     services = infer.workflow_services(root)
-    todo = tuple(infer.compose_backing_services(root)) if not services else ()
+    todo = () if services else tuple(infer.compose_backing_services(root))
     if services:
         _say(notes, "test services", ", ".join(services), "an existing workflow's services:")
     if todo:
@@ -331,6 +315,46 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
             f"TODO: the tests may need {', '.join(todo)} (compose file): "
             "add a services: block to the test job"
         )
+    return {
+        "working_directory": package.as_posix() or ".",
+        "python_versions": pythons,
+        "install_args": install.pip_args,
+        "install_commands": install.commands,
+        "lint_commands": lint_commands,
+        "root_lint_commands": root_lint,
+        "test_services": _json(services) if services else "",
+        "services_todo": todo,
+        # the security job parses the code as the project's Python does
+        "scan_python": pinned or max(pythons, key=_minor),
+    }
+
+
+def _security_job(
+    args: argparse.Namespace, root: Path, package: Path, notes: list[str]
+) -> dict[str, Any]:
+    """The scanners, each given what it can read; a dependency scanner with nothing is left out."""
+    from ci_actions.render import infer
+
+    scanners = tuple(s.strip() for s in args.scanners.split(",") if s.strip())
+    requirements, why = infer.dependency_files(root, package)
+    note = ""
+    dependency = [s for s in scanners if s in ("pip-audit", "safety")]
+    if dependency and not requirements:
+        scanners = tuple(s for s in scanners if s not in dependency)
+        note = f"{' and '.join(dependency)} left out: nothing to read ({why})"
+        notes.append(note)
+    elif dependency:
+        _say(notes, "dependency scan", ", ".join(requirements), why)
+    return {"scanners": scanners, "scanners_note": note, "requirements": requirements}
+
+
+def _image_job(root: Path, notes: list[str]) -> dict[str, Any]:
+    """The Dockerfile, its build context, and whether it takes the version."""
+    from ci_actions.render import infer
+
+    dockerfile = infer.dockerfile(root)
+    if dockerfile is None:
+        raise ConfigError(f"no Dockerfile in {root}", hint="add one; init builds the image from it")
     context, rule = infer.build_context(root, dockerfile)
     _say(notes, "build context", context, rule)
     version_arg = infer.takes_version(root, dockerfile)
@@ -340,30 +364,34 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
             "enable it, add `ARG VERSION`, report it at the health URL (JSON `version`, or set "
             "version-from) and re-run init"
         )
-    scanners = tuple(s.strip() for s in args.scanners.split(",") if s.strip())
-    requirements, why = infer.dependency_files(root, package)
-    note = ""
-    dep_scanners = [s for s in scanners if s in ("pip-audit", "safety")]
-    if dep_scanners and not requirements:
-        scanners = tuple(s for s in scanners if s not in dep_scanners)
-        note = f"{' and '.join(dep_scanners)} left out: nothing to read ({why})"
-        notes.append(note)
-    elif dep_scanners:
-        _say(notes, "dependency scan", ", ".join(requirements), why)
+    return {"dockerfile": str(dockerfile), "context": context, "version_arg": version_arg}
+
+
+def _gitops_branch(args: argparse.Namespace, notes: list[str]) -> str:
+    if args.gitops_branch:
+        return str(args.gitops_branch)
+    url = gitops_url_of(args.gitops_repo)
+    found = gitops_default_branch(url)
+    source = f"the default branch of {url}" if found else f"{url} unreachable: assumed"
+    _say(notes, "gitops branch", found or "main", source)
+    return found or "main"
+
+
+def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[Options, list[str]]:
+    """The options of the rendered workflows, and one line per inference saying where from."""
+    from ci_actions.render import Options, infer
+
+    notes: list[str] = []
+    root = Path(args.dir).resolve()
+    if not root.is_dir():
+        raise ConfigError(f"--dir {args.dir} is not a directory")
+    image_job = _image_job(root, notes)
+    test_job = _test_job(args, root, notes)
+    security_job = _security_job(args, root, Path(test_job["working_directory"]), notes)
     runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
     image = args.image or root.name
     registry = args.registry.rstrip("/")
-    branch = args.gitops_branch
-    if not branch:
-        url = gitops_url_of(args.gitops_repo)
-        found = gitops_default_branch(url)
-        branch = found or "main"
-        _say(
-            notes,
-            "gitops branch",
-            branch,
-            f"the default branch of {url}" if found else f"{url} unreachable: assumed",
-        )
+    branch = _gitops_branch(args, notes)
     environments = _environments(args, root)
     _check_image(args, registry, image, environments, notes)
     pin = _pin(args, err or sys.stderr)
@@ -381,27 +409,15 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
         actions_version=pin.version,
         tag_pin=bool(pin.warning),
         default_branch=infer.default_branch(root),
-        context=context,
-        dockerfile=str(dockerfile),
-        working_directory=package.as_posix() or ".",
-        python_versions=pythons,
         setup_python=not (args.no_setup_python or "self-hosted" in runs_on),
-        install_args=install.pip_args,
-        install_commands=install.commands,
-        lint_commands=lint_commands,
-        root_lint_commands=root_lint,
-        test_services=_json(services) if services else "",
-        services_todo=todo,
         preset=args.preset,
-        scanners=scanners,
-        scanners_note=note,
-        scan_python=pinned or max(pythons, key=_minor),
-        requirements=requirements,
-        version_arg=version_arg,
         upload_sarif=not args.no_upload_sarif,
         runs_on=runs_on,
         monitor_cron=args.monitor_cron,
         probe_timeout=args.probe_timeout,
+        **image_job,
+        **test_job,
+        **security_job,
     ).check()
     return options, notes
 
