@@ -61,7 +61,11 @@ CASES = [
         workdir="backend",
         pythons=["3.10", "3.11", "3.12", "3.13", "3.14"],  # >=3.10,<4.0
         scan_python="3.14",  # .python-version
-        install=["pip install --quiet --disable-pip-version-check uv", "uv sync --locked"],
+        install=[
+            "pip install --quiet --disable-pip-version-check uv",
+            "uv sync --locked",
+            "pip install --quiet --disable-pip-version-check pytest ruff mypy pre-commit",
+        ],
         lints=["ruff check .", "mypy ."],
         root_lints=["pre-commit run --all-files --show-diff-on-failure"],
         requirements="uv.lock",
@@ -79,7 +83,11 @@ CASES = [
         workdir=".",
         pythons=["3.12"],  # no requires-python: .python-version
         scan_python="3.12",
-        install=["pip install --quiet --disable-pip-version-check poetry", "poetry install"],
+        install=[
+            "pip install --quiet --disable-pip-version-check poetry",
+            "poetry install",
+            "pip install --quiet --disable-pip-version-check pytest black",
+        ],
         lints=["black --check ."],
         root_lints=[],
         requirements="poetry.lock",

@@ -64,8 +64,8 @@ class Options:
     working_directory: str = "."
     python_versions: tuple[str, ...] = ("3.12",)
     setup_python: bool = True
-    # pip arguments that install what the lint and test commands need, then
-    # commands run in the test venv (uv sync, poetry install)
+    # commands run in the test venv first (uv sync, poetry install), then the pip
+    # arguments that install what the lint and test commands still need
     install_args: tuple[str, ...] = ("pytest",)
     install_commands: tuple[str, ...] = ()
     lint_commands: tuple[str, ...] = ()
