@@ -478,3 +478,67 @@ def test_build_context(
 def test_takes_version(tmp_path: Path, text: str, expected: bool) -> None:
     (tmp_path / "Dockerfile").write_text("FROM x\n" + text)
     assert infer.takes_version(tmp_path, Path("Dockerfile")) is expected
+
+
+@pytest.mark.parametrize(
+    ("files", "commands", "pip_args"),
+    [
+        (
+            {"uv.lock": ""},
+            ["pip install --quiet --disable-pip-version-check uv", "uv sync --locked"],
+            ["pytest"],
+        ),
+        ({"poetry.lock": ""}, ["-check poetry", "poetry install"], ["pytest"]),
+        (
+            {
+                "pyproject.toml": "[project]\nname='a'\n[project.optional-dependencies]\ntests=['x']\n"
+            },
+            [],
+            [".[tests]"],
+        ),
+        (
+            {"pyproject.toml": "[project]\nname='a'\n[dependency-groups]\ndev=['pytest']\n"},
+            ["'pip>=25.1'"],
+            ["-e", ".", "--group", "dev", "pytest"],
+        ),
+        (
+            {"requirements.txt": "", "requirements-test.txt": ""},
+            [],
+            ["-r", "requirements.txt", "-r", "requirements-test.txt", "pytest"],
+        ),
+        ({}, [], ["pytest"]),
+    ],
+)
+def test_test_dependencies_are_the_projects_own(
+    tmp_path: Path, files: dict[str, str], commands: list[str], pip_args: list[str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = infer.install(tmp_path, Path("."), infer.pyproject(tmp_path), ())
+    assert len(found.commands) == len(commands), found.commands
+    for fragment, command in zip(commands, found.commands, strict=True):
+        assert fragment in command
+    assert list(found.pip_args) == pip_args
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3.14\n", "3.14"),
+        ("cpython-3.12.4\n", "3.12"),
+        ("# dev\n3.11.9\n", "3.11"),
+        ("pypy\n", None),
+    ],
+)
+def test_python_version_file(tmp_path: Path, text: str, expected: str | None) -> None:
+    (tmp_path / "backend").mkdir()
+    (tmp_path / ".python-version").write_text(text)
+    assert infer.python_version_file(tmp_path / "backend", tmp_path) == expected
+
+
+def test_the_test_package_is_the_nearest_project_above_the_tests(tmp_path: Path) -> None:
+    for name in ("backend/pyproject.toml", "backend/tests/unit/test_a.py", "pyproject.toml",
+                 "frontend/node_modules/x/test_b.py"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert infer.test_package(tmp_path) == Path("backend")
