@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ci_actions.cli import main as cli_main
+from ci_actions.errors import ConfigError
 from ci_actions.init import main, recordable
 from ci_actions.render import infer, written_by_us
+from ci_actions.render.pin import Installed
+from ci_actions.render.pin import resolve as pin_resolve
 from tests.render.cases import SHA
 from tests.support.act import git
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 BASE = ["--registry", "127.0.0.1:5000", "--actions-ref", SHA]
+PROBE = ["--health-url", "http://127.0.0.1:8541/health"]
 
 
 def run(repo: Path, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(["--dir", str(repo), *args], {}, out, err)
     return code, out.getvalue(), err.getvalue()
+
+
+def files(out: str) -> list[str]:
+    """The lines of init's output that say what it did to each workflow."""
+    return [line for line in out.splitlines() if line.startswith(("wrote ", "unchanged "))]
 
 
 def load(path: Path) -> dict:
@@ -71,9 +79,11 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
         str(gitops),
         "--health-url",
         "dev=http://127.0.0.1:8541/health",
+        "--workloads",
+        "prod=deployment/blocklist",
     )
     assert code == 0, err
-    assert out.splitlines() == [
+    assert files(out) == [
         "wrote .github/workflows/cicd.yml",
         "wrote .github/workflows/monitor.yml",
         "wrote .github/workflows/rollback.yml",
@@ -81,7 +91,12 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
     cicd = load(service / ".github/workflows/cicd.yml")
     assert cicd["on"]["push"]["branches"] == ["trunk"]  # origin's HEAD, not the current branch
     # requires-python = ">=3.11" in the example's pyproject
-    assert cicd["jobs"]["test"]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
+    assert cicd["jobs"]["test"]["strategy"]["matrix"]["python-version"] == [
+        "3.11",
+        "3.12",
+        "3.13",
+        "3.14",
+    ]
     steps = cicd["jobs"]["test"]["steps"]
     assert [s["run"] for s in steps if s.get("name", "").startswith("lint")] == ["ruff check ."]
     # overlays found in the GitOps remote, dev promoted before prod, prod protected
@@ -104,6 +119,7 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
 def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
     args = [
         *BASE,
+        *PROBE,
         "--gitops-repo",
         str(gitops),
         "--runs-on",
@@ -114,7 +130,7 @@ def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
     assert run(service, *args)[0] == 0
     # Later runs need no options: the header recorded them.
     assert run(service, "--check") == (0, "workflows are up to date\n", "")
-    assert run(service)[1].splitlines() == [
+    assert files(run(service)[1]) == [
         f"unchanged .github/workflows/{n}.yml" for n in ("cicd", "monitor", "rollback")
     ]
     # Drift: a different option makes every file differ; --diff shows it, --check fails, nothing is written.
@@ -132,7 +148,7 @@ def test_check_diff_and_recorded_options(service: Path, gitops: Path) -> None:
 
 
 def test_refuses_to_overwrite_a_workflow_it_did_not_write(service: Path, gitops: Path) -> None:
-    args = [*BASE, "--gitops-repo", str(gitops)]
+    args = [*BASE, *PROBE, "--gitops-repo", str(gitops)]
     workflows = service / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "cicd.yml").write_text("name: mine\non: push\n")
@@ -158,11 +174,11 @@ def test_refuses_to_overwrite_a_workflow_it_did_not_write(service: Path, gitops:
         (["--registry", "r", "--actions-ref", SHA], "--gitops-repo is required"),
         ([*BASE, "--gitops-repo", "acme/gitops"], "no overlays found in acme/gitops"),
         (
-            [*BASE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o/dev", "--preset", "x"],
+            [*BASE, *PROBE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o", "--preset", "x"],
             "preset 'x' is unknown",
         ),
         (
-            [*BASE, "--gitops-repo", "acme/gitops", "--overlays", "dev=o", "--actions-ref", "v1"],
+            [*BASE, *PROBE, "--gitops-repo", "a/g", "--overlays", "dev=o", "--actions-ref", "v1"],
             "not a full commit SHA",
         ),
     ],
@@ -205,16 +221,26 @@ def test_tenants_and_explicit_production(service: Path) -> None:
 
 
 def test_the_cli_runs_init(service: Path, gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli_main(["init", "--dir", str(service), *BASE, "--gitops-repo", str(gitops)], {})
+    code = cli_main(
+        ["init", "--dir", str(service), *BASE, *PROBE, "--gitops-repo", str(gitops)], {}
+    )
     assert code == 0 and "wrote .github/workflows/cicd.yml" in capsys.readouterr().out
 
 
-def test_actions_ref_defaults_to_this_checkout(service: Path, gitops: Path) -> None:
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert run(service, "--registry", "r", "--gitops-repo", str(gitops))[0] == 0
-    assert f"/actions/changes@{head} # v1" in (service / ".github/workflows/cicd.yml").read_text()
+def test_a_local_checkout_commit_is_not_a_pin(service: Path, gitops: Path) -> None:
+    """From a ci-actions checkout, only a commit tagged as the release is pinned by default."""
+    head = git(ROOT, "rev-parse", "HEAD").strip()
+    tags = git(ROOT, "tag", "--points-at", "HEAD").split()
+    code, _, err = run(service, "--registry", "r", *PROBE, "--gitops-repo", str(gitops))
+    if "v0.1.0" in tags:
+        assert code == 0, err
+        assert (
+            f"/actions/changes@{head} # v0.1.0"
+            in (service / ".github/workflows/cicd.yml").read_text()
+        )
+    else:
+        assert code == 2 and f"checkout is at {head[:12]}" in err and "--actions-ref" in err
+        assert not (service / ".github").exists()
 
 
 def test_recordable_drops_dir_and_mode_flags() -> None:
@@ -226,11 +252,14 @@ def test_recordable_drops_dir_and_mode_flags() -> None:
 @pytest.mark.parametrize(
     ("requires", "expected"),
     [
-        (">=3.11", ("3.11", "3.12", "3.13")),
+        (">=3.11", ("3.11", "3.12", "3.13", "3.14")),
         (">=3.10,<3.12", ("3.10", "3.11")),
         ("~=3.12.0", ("3.12",)),
-        ("", ("3.13",)),
-        ("not a specifier", ("3.13",)),
+        ("", ("3.14",)),
+        ("not a specifier", ("3.14",)),
+        # no fixed list: a version newer than any known here is admitted, never replaced
+        (">=3.15", ("3.15",)),
+        ("==3.16.*", ("3.16",)),
     ],
 )
 def test_python_versions_from_requires_python(requires: str, expected: tuple[str, ...]) -> None:
@@ -266,3 +295,250 @@ def test_dockerfile_and_overlays_discovery(tmp_path: Path) -> None:
         "base/kustomization.yaml",
     ]
     assert infer.overlays_in(tree) == ["overlays/dev", "overlays/staging", "overlays/prod"]
+
+
+def test_editing_only_the_recorded_command_makes_the_file_foreign(
+    service: Path, gitops: Path
+) -> None:
+    """The header's hash covers the recorded command: an edited command is not replayed."""
+    assert run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))[0] == 0
+    path = service / ".github/workflows/cicd.yml"
+    text = path.read_text()
+    edited = text.replace("--registry 127.0.0.1:5000", "--registry evil.example", 1)
+    assert edited != text
+    path.write_text(edited)
+    assert not written_by_us(edited)
+    code, _, err = run(service)  # a bare init: nothing recorded it may trust
+    assert code == 2 and "--registry is required" in err
+    code, _, err = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
+    assert code == 2 and "cicd.yml was not written by ci-actions init" in err
+    assert path.read_text() == edited
+
+
+@pytest.mark.parametrize(
+    ("installed", "repo", "ref", "expected"),
+    [
+        # installed from git: the commit pip recorded, under that URL's repository
+        (
+            Installed("0.1.0", vcs_url="https://github.com/acme/ci-actions.git", vcs_commit=SHA),
+            None,
+            None,
+            ("acme/ci-actions", SHA, SHA[:12], ""),
+        ),
+        # a release with its commit recorded at build, under the project URL
+        (
+            Installed(
+                "1.2.0",
+                release_commit=SHA,
+                project_urls=("Source, https://github.com/ci-actions/ci-actions",),
+            ),
+            None,
+            None,
+            ("ci-actions/ci-actions", SHA, "v1.2.0", ""),
+        ),
+        # a release without a recorded commit: the tag, with a warning
+        (
+            Installed("1.2.0", project_urls=("Source, https://github.com/ci-actions/ci-actions",)),
+            None,
+            None,
+            ("ci-actions/ci-actions", "v1.2.0", "v1.2.0", "a tag can be moved"),
+        ),
+        # a checkout at the release tag
+        (
+            Installed(
+                "1.2.0",
+                checkout_head=SHA,
+                checkout_tags=("v1.2.0",),
+                project_urls=("Source, https://github.com/ci-actions/ci-actions",),
+            ),
+            "mine/ci-actions",
+            None,
+            ("mine/ci-actions", SHA, "v1.2.0", ""),
+        ),
+        # given: used as given
+        (Installed("0.1.0"), "acme/ci", SHA, ("acme/ci", SHA, "v0.1.0", "")),
+    ],
+)
+def test_pins_are_what_the_installation_justifies(
+    installed: Installed, repo: str | None, ref: str | None, expected: tuple[str, ...]
+) -> None:
+    pin = pin_resolve(installed, repo, ref, None)
+    assert (pin.repo, pin.ref, pin.version) == expected[:3]
+    assert expected[3] in pin.warning and bool(pin.warning) is bool(expected[3])
+
+
+@pytest.mark.parametrize(
+    ("installed", "message"),
+    [
+        (Installed("0.1.0", checkout_head=SHA), "not the release v0.1.0"),
+        (Installed("0.2.0.dev3"), "not a release and records no commit"),
+        (Installed("0.1.0", release_commit=SHA), "which repository publishes"),
+        (Installed("0.1.0", project_urls=("Homepage, https://example.com",)), "which repository"),
+    ],
+)
+def test_pins_init_cannot_justify_are_refused(installed: Installed, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        pin_resolve(installed, None, None, None)
+
+
+def test_gitops_branch_is_the_remotes_default(service: Path, tmp_path: Path) -> None:
+    work = tmp_path / "ops-src"
+    shutil.copytree(EXAMPLES / "gitops", work)
+    git(work, "init", "-q", "-b", "master")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "gitops")
+    bare = tmp_path / "ops.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    code, out, err = run(service, *BASE, *PROBE, "--gitops-repo", str(bare))
+    assert code == 0, err
+    assert f"gitops branch: master  <- the default branch of {bare}" in out
+    clone = next(
+        s
+        for s in load(service / ".github/workflows/cicd.yml")["jobs"]["deploy-dev"]["steps"]
+        if s.get("name") == "Clone the GitOps repository"
+    )
+    assert clone["env"]["GITOPS_BRANCH"] == "master"
+    # recorded: a later run that cannot reach the remote renders the same branch
+    shutil.rmtree(bare)
+    assert run(service, "--check") == (0, "workflows are up to date\n", "")
+
+
+def test_init_refuses_a_target_with_nothing_to_probe(service: Path) -> None:
+    code, _, err = run(
+        service, *BASE, "--gitops-repo", "a/b", "--overlays", "dev=o", "--overlays", "prod=p",
+        "--health-url", "dev=http://127.0.0.1:8541/health",
+    )  # fmt: skip
+    assert code == 2 and "nothing to probe after a deploy of prod" in err
+    assert not (service / ".github").exists()
+
+
+def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops: Path) -> None:
+    # examples/gitops sets 127.0.0.1:5000/blocklist (its overlays' images:)
+    code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops), "--image", "shop")
+    assert code == 0
+    assert "the image 127.0.0.1:5000/shop is not among the images the overlays set" in out
+    assert "(127.0.0.1:5000/blocklist)" in out
+    code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
+    assert code == 0 and "not among the images" not in out
+
+
+@pytest.mark.parametrize(
+    ("files", "dockerfile", "expected"),
+    [
+        # compose names the Dockerfile: its context wins
+        (
+            {
+                "compose.yaml": "services:\n  api:\n    build:\n      context: .\n"
+                "      dockerfile: svc/Dockerfile\n",
+                "svc/Dockerfile": "FROM x\nCOPY . .\n",
+            },
+            "svc/Dockerfile",
+            (".", "compose.yaml builds service 'api'"),
+        ),
+        # COPY sources only the root holds
+        (
+            {
+                "svc/Dockerfile": 'FROM x\nCOPY --chown=1:1 svc/app /app\nADD ["lib", "/lib"]\n',
+                "svc/app/main.py": "",
+                "lib/x.py": "",
+            },
+            "svc/Dockerfile",
+            (".", "COPY/ADD source"),
+        ),
+        # sources beside the Dockerfile (a --from copy and a URL are not sources)
+        (
+            {
+                "svc/Dockerfile": "FROM x\nCOPY --from=build /out /out\nADD https://e.x/f /f\n"
+                "COPY app/ \\\n  /app/\n",
+                "svc/app/main.py": "",
+                "app/other.py": "",
+            },
+            "svc/Dockerfile",
+            ("svc", "COPY/ADD source"),
+        ),
+        # nothing copied: the Dockerfile's folder
+        ({"svc/Dockerfile": "FROM x\nRUN true\n"}, "svc/Dockerfile", ("svc", "copies nothing")),
+    ],
+)
+def test_build_context(
+    tmp_path: Path, files: dict[str, str], dockerfile: str, expected: tuple[str, str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    context, rule = infer.build_context(tmp_path, Path(dockerfile))
+    assert context == expected[0] and expected[1] in rule, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("ARG VERSION\n", True), ("arg VERSION=1.0\n", True), ("ARG VERSIONS\n", False),
+     ("ENV VERSION=1\n", False), ("# ARG VERSION\n", False)],
+)  # fmt: skip
+def test_takes_version(tmp_path: Path, text: str, expected: bool) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM x\n" + text)
+    assert infer.takes_version(tmp_path, Path("Dockerfile")) is expected
+
+
+@pytest.mark.parametrize(
+    ("files", "commands", "pip_args"),
+    [
+        (
+            {"uv.lock": ""},
+            ["pip install --quiet --disable-pip-version-check uv", "uv sync --locked"],
+            ["pytest"],
+        ),
+        ({"poetry.lock": ""}, ["-check poetry", "poetry install"], ["pytest"]),
+        (
+            {
+                "pyproject.toml": "[project]\nname='a'\n[project.optional-dependencies]\ntests=['x']\n"
+            },
+            [],
+            [".[tests]"],
+        ),
+        (
+            {"pyproject.toml": "[project]\nname='a'\n[dependency-groups]\ndev=['pytest']\n"},
+            ["'pip>=25.1'"],
+            ["-e", ".", "--group", "dev", "pytest"],
+        ),
+        (
+            {"requirements.txt": "", "requirements-test.txt": ""},
+            [],
+            ["-r", "requirements.txt", "-r", "requirements-test.txt", "pytest"],
+        ),
+        ({}, [], ["pytest"]),
+    ],
+)
+def test_test_dependencies_are_the_projects_own(
+    tmp_path: Path, files: dict[str, str], commands: list[str], pip_args: list[str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = infer.install(tmp_path, Path("."), infer.pyproject(tmp_path), ())
+    assert len(found.commands) == len(commands), found.commands
+    for fragment, command in zip(commands, found.commands, strict=True):
+        assert fragment in command
+    assert list(found.pip_args) == pip_args
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3.14\n", "3.14"),
+        ("cpython-3.12.4\n", "3.12"),
+        ("# dev\n3.11.9\n", "3.11"),
+        ("pypy\n", None),
+    ],
+)
+def test_python_version_file(tmp_path: Path, text: str, expected: str | None) -> None:
+    (tmp_path / "backend").mkdir()
+    (tmp_path / ".python-version").write_text(text)
+    assert infer.python_version_file(tmp_path / "backend", tmp_path) == expected
+
+
+def test_the_test_package_is_the_nearest_project_above_the_tests(tmp_path: Path) -> None:
+    for name in ("backend/pyproject.toml", "backend/tests/unit/test_a.py", "pyproject.toml",
+                 "frontend/node_modules/x/test_b.py"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert infer.test_package(tmp_path) == Path("backend")

@@ -13,18 +13,20 @@ from __future__ import annotations
 import argparse
 import difflib
 import shlex
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from ci_actions import proc
 from ci_actions.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT, CiActionsError, ConfigError
 from ci_actions.fsutil import write_atomic
+from ci_actions.git import Git
 
 if TYPE_CHECKING:
     from ci_actions.render import Environment, Options
+    from ci_actions.render.pin import Installed, Pin
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         "--gitops-repo",
         help="the GitOps repository: OWNER/NAME, a git URL or a local path (required)",
     )
-    p.add_argument("--gitops-branch", default="main")
+    p.add_argument(
+        "--gitops-branch",
+        help="branch of the GitOps repository to commit to "
+        "(default: its default branch, read with git ls-remote; main when unreachable)",
+    )
     p.add_argument(
         "--overlays",
         action="append",
@@ -109,15 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--actions-repo",
-        default="ci-actions/ci-actions",
-        help="where the ci-actions actions live (OWNER/NAME)",
+        help="the GitHub repository the workflows take the ci-actions actions from, OWNER/NAME "
+        "(default: the one this installation came from: the git URL it was installed from, "
+        "else its project URL)",
     )
     p.add_argument(
         "--actions-ref",
-        help="commit SHA of ci-actions to pin (default: this installation's commit)",
+        help="the 40-character commit SHA of ci-actions to pin (default: the commit this "
+        "installation was installed or released from; init refuses a pin it cannot justify)",
     )
     p.add_argument(
-        "--actions-version", default="v1", help="the release name written beside the pin"
+        "--actions-version",
+        help="the release name written beside the pin (default: v<installed version>)",
     )
     p.add_argument(
         "--probe-timeout", default="3m", help="how long the health probe waits for the new version"
@@ -150,19 +159,73 @@ def _keyed(values: Sequence[str]) -> dict[str, str]:
     return result
 
 
-def _actions_ref(given: str | None) -> str:
-    if given:
-        return given
-    source = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+def _installed() -> Installed:
+    """What this installation of ci-actions says about where it came from."""
+    import importlib.metadata as md
+    import json
+
+    from ci_actions import __version__
+    from ci_actions.render.pin import Installed
+
+    direct: dict[str, object] = {}
+    urls: tuple[str, ...] = ()
+    try:
+        dist = md.distribution("ci-actions")
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        urls = tuple(dist.metadata.get_all("Project-URL") or ())
+    except md.PackageNotFoundError:
+        pass
+    vcs = direct.get("vcs_info")
+    vcs_commit = str(vcs.get("commit_id", "")) if isinstance(vcs, dict) else ""
+    package = Path(__file__).resolve().parent
+    release = package / "RELEASE.json"
+    release_commit = ""
+    if release.is_file():
+        release_commit = str(json.loads(release.read_text(encoding="utf-8")).get("commit", ""))
+    head = ""
+    tags: tuple[str, ...] = ()
+    source = package.parents[1]
+    if not vcs_commit and (source / "pyproject.toml").is_file():
+        git = Git(source)
+        top = git.run("rev-parse", "--show-toplevel", ok_codes=None)
+        if top.returncode == 0 and Path(top.stdout.strip()).resolve() == source:
+            head = git.out("rev-parse", "HEAD")
+            tags = tuple(git.out("tag", "--points-at", "HEAD").split())
+    return Installed(
+        version=__version__,
+        vcs_url=str(direct.get("url", "")) if vcs_commit else "",
+        vcs_commit=vcs_commit,
+        checkout_head=head,
+        checkout_tags=tags,
+        release_commit=release_commit,
+        project_urls=urls,
+    )
+
+
+def _pin(args: argparse.Namespace, err: TextIO) -> Pin:
+    from ci_actions.render.pin import resolve
+
+    pin = resolve(_installed(), args.actions_repo, args.actions_ref, args.actions_version)
+    if pin.warning:
+        err.write(f"ci-actions init: warning: {pin.warning}\n")
+    return pin
+
+
+def gitops_default_branch(url: str) -> str | None:
+    """The default branch of a git remote (`ls-remote --symref URL HEAD`), None unreachable."""
+    done = proc.run(
+        ["git", "ls-remote", "--symref", "--", url, "HEAD"],
+        extra_env={"GIT_TERMINAL_PROMPT": "0"},
+        timeout=30,
+        ok_codes=None,
     )
     if done.returncode != 0:
-        raise ConfigError(
-            "cannot tell which ci-actions commit to pin",
-            hint="pass --actions-ref with the 40-character commit SHA of the ci-actions release to use",
-        )
-    return done.stdout.strip()
+        return None
+    for line in done.stdout.splitlines():
+        ref, _, name = line.partition("\t")
+        if ref.startswith("ref: refs/heads/") and name.strip() == "HEAD":
+            return ref.removeprefix("ref: refs/heads/").strip()
+    return None
 
 
 def _environments(args: argparse.Namespace, root: Path) -> tuple[Environment, ...]:
@@ -204,12 +267,121 @@ def _environments(args: argparse.Namespace, root: Path) -> tuple[Environment, ..
             )
         production = name in args.production if args.production else infer.is_production(name)
         environments.append(Environment(name, tuple(targets), production))
+    blind = [
+        t.name for env in environments for t in env.targets if not (t.health_url or t.workloads)
+    ]
+    if blind:
+        raise ConfigError(
+            f"nothing to probe after a deploy of {', '.join(blind)}: no health URL, no workloads",
+            hint="pass --health-url [TARGET=]URL or --workloads [TARGET=]KIND/NAME",
+        )
     return tuple(environments)
 
 
-def options_from(args: argparse.Namespace) -> Options:
+def _say(notes: list[str], what: str, value: object, source: str) -> None:
+    notes.append(f"{what}: {value}  <- {source}")
+
+
+def _test_job(args: argparse.Namespace, root: Path, notes: list[str]) -> dict[str, Any]:
+    """Options of the lint+test job: where the tests are, their Python, tools and services."""
+    from ci_actions.render import infer
+
+    package = infer.test_package(root)
+    try:
+        project = infer.pyproject(root / package)
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        raise ConfigError(f"{package / 'pyproject.toml'} does not parse: {exc}") from exc
+    _say(notes, "tests", package.as_posix(), "the package folder holding the tests")
+    lint_commands, lint_packages = infer.linters(root / package, project)
+    pre_commit = (root / ".pre-commit-config.yaml").is_file()
+    root_lint = ("pre-commit run --all-files --show-diff-on-failure",) if pre_commit else ()
+    lint_packages += ("pre-commit",) if pre_commit else ()
+    _say(notes, "linters", ", ".join([*lint_commands, *root_lint]) or "none", "tool settings")
+    install = infer.install(root, package, project, lint_packages)
+    _say(notes, "test dependencies", " && ".join(install.commands) or "pip", install.source)
+    pinned = infer.python_version_file(root / package, root)
+    try:
+        pythons = tuple(args.python) or infer.python_versions(project, pinned)
+    except ValueError as exc:
+        raise ConfigError(str(exc), hint="pass --python VERSION") from exc
+    where = f"requires-python of {package / 'pyproject.toml'}, .python-version ({pinned or 'none'})"
+    _say(notes, "python", ", ".join(pythons), "--python" if args.python else where)
+    services = infer.workflow_services(root)
+    todo = () if services else tuple(infer.compose_backing_services(root))
+    if services:
+        _say(notes, "test services", ", ".join(services), "an existing workflow's services:")
+    if todo:
+        notes.append(
+            f"TODO: the tests may need {', '.join(todo)} (compose file): "
+            "add a services: block to the test job"
+        )
+    return {
+        "working_directory": package.as_posix() or ".",
+        "python_versions": pythons,
+        "install_args": install.pip_args,
+        "install_commands": install.commands,
+        "lint_commands": lint_commands,
+        "root_lint_commands": root_lint,
+        "test_services": _json(services) if services else "",
+        "services_todo": todo,
+        # the security job parses the code as the project's Python does
+        "scan_python": pinned or max(pythons, key=_minor),
+    }
+
+
+def _security_job(
+    args: argparse.Namespace, root: Path, package: Path, notes: list[str]
+) -> dict[str, Any]:
+    """The scanners, each given what it can read; a dependency scanner with nothing is left out."""
+    from ci_actions.render import infer
+
+    scanners = tuple(s.strip() for s in args.scanners.split(",") if s.strip())
+    requirements, why = infer.dependency_files(root, package)
+    note = ""
+    dependency = [s for s in scanners if s in ("pip-audit", "safety")]
+    if dependency and not requirements:
+        scanners = tuple(s for s in scanners if s not in dependency)
+        note = f"{' and '.join(dependency)} left out: nothing to read ({why})"
+        notes.append(note)
+    elif dependency:
+        _say(notes, "dependency scan", ", ".join(requirements), why)
+    return {"scanners": scanners, "scanners_note": note, "requirements": requirements}
+
+
+def _image_job(root: Path, notes: list[str]) -> dict[str, Any]:
+    """The Dockerfile, its build context, and whether it takes the version."""
+    from ci_actions.render import infer
+
+    dockerfile = infer.dockerfile(root)
+    if dockerfile is None:
+        raise ConfigError(f"no Dockerfile in {root}", hint="add one; init builds the image from it")
+    context, rule = infer.build_context(root, dockerfile)
+    _say(notes, "build context", context, rule)
+    version_arg = infer.takes_version(root, dockerfile)
+    if not version_arg:
+        notes.append(
+            f"the probe does not assert the version: {dockerfile} takes no ARG VERSION. To "
+            "enable it, add `ARG VERSION`, report it at the health URL (JSON `version`, or set "
+            "version-from) and re-run init"
+        )
+    return {"dockerfile": str(dockerfile), "context": context, "version_arg": version_arg}
+
+
+def _gitops_branch(args: argparse.Namespace, notes: list[str]) -> str:
+    if args.gitops_branch:
+        return str(args.gitops_branch)
+    url = gitops_url_of(args.gitops_repo)
+    found = gitops_default_branch(url)
+    source = f"the default branch of {url}" if found else f"{url} unreachable: assumed"
+    _say(notes, "gitops branch", found or "main", source)
+    return found or "main"
+
+
+def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[Options, list[str]]:
+    """The options of the rendered workflows, and one line per inference saying where from."""
     from ci_actions.render import Options, infer
 
+    notes: list[str] = []
     root = Path(args.dir).resolve()
     if not root.is_dir():
         raise ConfigError(f"--dir {args.dir} is not a directory")
@@ -220,42 +392,80 @@ def options_from(args: argparse.Namespace) -> Options:
             "pipeline again (build, bump, build, ...)",
             hint="keep the overlays in a separate GitOps repository and pass it as OWNER/NAME or URL",
         )
-    try:
-        project = infer.pyproject(root)
-    except ValueError as exc:  # tomllib.TOMLDecodeError
-        raise ConfigError(f"pyproject.toml does not parse: {exc}") from exc
-    dockerfile = infer.dockerfile(root)
-    if dockerfile is None:
-        raise ConfigError(f"no Dockerfile in {root}", hint="add one; init builds the image from it")
-    lint_commands, lint_packages = infer.linters(root, project)
+    image_job = _image_job(root, notes)
+    test_job = _test_job(args, root, notes)
+    security_job = _security_job(args, root, Path(test_job["working_directory"]), notes)
     runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
     image = args.image or root.name
-    return Options(
+    registry = args.registry.rstrip("/")
+    branch = _gitops_branch(args, notes)
+    environments = _environments(args, root)
+    _check_image(args, registry, image, environments, notes)
+    pin = _pin(args, err or sys.stderr)
+    _say(notes, "actions", f"{pin.repo}@{pin.ref} # {pin.version}", pin.why)
+    options = Options(
         service=args.service or image.rsplit("/", 1)[-1],
         image=image,
-        registry=args.registry.rstrip("/"),
+        registry=registry,
         insecure_registry=args.insecure_registry,
-        environments=_environments(args, root),
+        environments=environments,
         gitops_repo=args.gitops_repo,
-        gitops_branch=args.gitops_branch,
-        actions_repo=args.actions_repo,
-        actions_ref=_actions_ref(args.actions_ref),
-        actions_version=args.actions_version,
+        gitops_branch=branch,
+        actions_repo=pin.repo,
+        actions_ref=pin.ref,
+        actions_version=pin.version,
+        tag_pin=bool(pin.warning),
         default_branch=infer.default_branch(root),
-        context=str(dockerfile.parent),
-        dockerfile=str(dockerfile),
-        python_versions=tuple(args.python) or infer.python_versions(project),
         setup_python=not (args.no_setup_python or "self-hosted" in runs_on),
-        install_args=infer.install_args(root, project, lint_packages),
-        lint_commands=lint_commands,
         preset=args.preset,
-        scanners=tuple(s.strip() for s in args.scanners.split(",") if s.strip()),
-        requirements=infer.requirements(root),
         upload_sarif=not args.no_upload_sarif,
         runs_on=runs_on,
         monitor_cron=args.monitor_cron,
         probe_timeout=args.probe_timeout,
+        **image_job,
+        **test_job,
+        **security_job,
     ).check()
+    return options, notes
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def gitops_url_of(repo: str) -> str:
+    """The clone URL of --gitops-repo (OWNER/NAME is on github.com; a path stays a path)."""
+    if "://" in repo or repo.startswith(("/", "git@", ".")) or Path(repo).exists():
+        return repo
+    return f"https://github.com/{repo}.git"
+
+
+def _check_image(
+    args: argparse.Namespace,
+    registry: str,
+    image: str,
+    environments: tuple[Environment, ...],
+    notes: list[str],
+) -> None:
+    """Warn when the image is not among the images the overlays set."""
+    from ci_actions.render import infer
+
+    overlays = [t.overlay for env in environments for t in env.targets]
+    found = infer.overlay_images(args.gitops_repo, overlays)
+    if not found:
+        return
+    full = f"{registry}/{image}" if registry else image
+    if full not in found and image not in found:
+        notes.append(
+            f"warning: the image {full} is not among the images the overlays set "
+            f"({', '.join(found)}): pass --image (and --registry) to match one"
+        )
 
 
 @dataclass
@@ -332,8 +542,19 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
                 f"--{name.replace('_', '-')} is required",
                 hint="give it, or run init once with it: later runs reuse the recorded options",
             )
-    command = shlex.join(["ci-actions", "init", *recordable(argv)])
-    plans = plan(root, render_all(options_from(args), command))
+    options, notes = options_from(args, err)
+    # what was read from the GitOps remote is recorded: a later run that cannot reach it
+    # renders the same files
+    inferred = [] if args.gitops_branch else ["--gitops-branch", options.gitops_branch]
+    if not args.overlays:
+        for env in options.environments:
+            paths = ",".join(t.overlay for t in env.targets)
+            inferred += ["--overlays", f"{env.name}={paths}"]
+    command = shlex.join(["ci-actions", "init", *recordable(argv), *inferred])
+    plans = plan(root, render_all(options, command))
+    if not (args.check or args.diff):
+        for line in notes:
+            out.write(f"{line}\n")
     changed = [p for p in plans if p.changed]
     if args.check or args.diff:
         for item in changed:
@@ -347,11 +568,19 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
         return EXIT_VERDICT if changed and args.check else EXIT_OK
     foreign = [p for p in changed if not p.ours]
     if foreign and not args.force:
+        from ci_actions.render import HEADER_MARK
+
         for item in foreign:
             err.write(
                 f"ci-actions init: {item.path.relative_to(root)} was not written by ci-actions init "
                 "(or was edited since); not overwriting it: --diff shows the change, --force overwrites\n"
             )
+            if (item.current or "").startswith(HEADER_MARK):
+                err.write(
+                    "  its header does not match its content: edited by hand (the header and the "
+                    "recorded command included), or written by an older init whose hash covered "
+                    "the body only\n"
+                )
         return EXIT_INPUT
     for item in plans:
         item.path.parent.mkdir(parents=True, exist_ok=True)

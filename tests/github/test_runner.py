@@ -44,6 +44,19 @@ def test_outside_a_runner_outputs_are_lines_or_json() -> None:
     assert stdout.getvalue() == '{"a": "false", "b": ""}\n'
 
 
+def test_outside_a_runner_a_multi_line_value_is_delimited_as_in_github_output() -> None:
+    stdout = io.StringIO()
+    Runner({}, stdout=stdout, stderr=io.StringIO()).write_outputs(
+        ["tags", "version"], {"tags": "r/a:1.2.3\nr/a:latest\nversion=evil", "version": "1.2.3"}
+    )
+    text = stdout.getvalue()
+    assert text.endswith("version=1.2.3\n")
+    # the value's own `version=evil` line cannot pass for an output
+    assert _parse_output_file(text.removesuffix("version=1.2.3\n")) == {
+        "tags": "r/a:1.2.3\nr/a:latest\nversion=evil"
+    }
+
+
 def test_secrets_masked_first_and_redacted_everywhere(tmp_path: Path) -> None:
     stdout = io.StringIO()
     summary = tmp_path / "summary.md"
@@ -161,7 +174,12 @@ def test_outputs_and_the_final_message_on_stdout_run_nothing(text: str) -> None:
     runner.finish(["out"], Result(outputs={"out": text}, message=text))
     log = parse(stdout.getvalue())
     assert runs(log) == []
-    assert f"out={text}".split("\n")[0].split("\r")[0] in log.shown
+    first = text.split("\n")[0].split("\r")[0]
+    if first == text:
+        assert f"out={text}" in log.shown
+    else:  # a multi-line value is printed in the GITHUB_OUTPUT form: `out<<DELIMITER`, the lines
+        assert any(line.startswith("out<<") for line in log.shown)
+        assert first in log.shown
 
 
 def test_a_hostile_ledger_reason_is_shown_not_run(tmp_path: Path) -> None:

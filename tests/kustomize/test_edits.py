@@ -36,6 +36,26 @@ def test_empty_file_gets_images() -> None:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
+        # the file ends in the comment block of its last key: images: is set apart from it
+        (
+            "resources:\n- ../base\n# replicas:\n# - name: app\n",
+            "resources:\n- ../base\n# replicas:\n# - name: app\n\nimages:\n- name: app\n  newTag: v2\n",
+        ),
+        (
+            "patches:\n- path: p.yaml\n  # - path: later.yaml",
+            "patches:\n- path: p.yaml\n  # - path: later.yaml\n\nimages:\n- name: app\n  newTag: v2\n",
+        ),
+        # no comment at the end: right after the last key, as before
+        ("resources:\n- ../base\n", "resources:\n- ../base\nimages:\n- name: app\n  newTag: v2\n"),
+    ],
+)
+def test_new_images_block_is_not_part_of_a_trailing_comment_block(before: str, after: str) -> None:
+    assert _kust(before) == after
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
         ("images:\nx: 1\n", "images:\n- name: app\n  newTag: v2\nx: 1\n"),
         ("images: ~  # none\n", "images:  # none\n- name: app\n  newTag: v2\n"),
         ("images: []\n", "images:\n- name: app\n  newTag: v2\n"),

@@ -131,3 +131,25 @@ def test_kustomize_is_preferred_when_installed(
     objects = load("tests/fixtures/manifests/overlays/dev", scratch=tmp_path / "scratch")
     assert len(objects) == 3
     assert log.read_text().startswith("build ")
+
+
+@pytest.mark.parametrize("entry", ["chart", "chart/templates", "chart/templates/job.yaml", "."])
+def test_a_helm_chart_says_to_render_it_first(tmp_path: Path, entry: str) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: shop\nversion: 0.1.0\n")
+    (chart / "templates" / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n"
+    )
+    with pytest.raises(InputError, match=r"is a Helm chart \(chart/Chart.yaml\)") as caught:
+        load_paths([entry], tmp_path, tmp_path / "scratch")
+    assert "helm template RELEASE chart > rendered.yaml" in str(caught.value)
+
+
+def test_a_job_with_only_generate_name_is_named_by_it(tmp_path: Path) -> None:
+    (tmp_path / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: migrate-\n"
+        "  namespace: shop\nspec: {}\n"
+    )
+    objects = load("job.yaml", cwd=tmp_path, scratch=tmp_path / "scratch")
+    assert list(objects) == ["Job shop/migrate-*"]

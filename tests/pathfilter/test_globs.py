@@ -65,3 +65,21 @@ def test_bad_filters(data: object) -> None:
 def test_single_string_filter() -> None:
     (f,) = parse_filters({"web": "web/**"})
     assert f.include == ("web/**",)
+
+
+@pytest.mark.parametrize(
+    ("files", "docs_only"),
+    [
+        # fastapi/full-stack-fastapi-template: its screenshots live in img/ at the root
+        (["README.md", "img/dashboard.png"], True),
+        (["README.md", "docs/img/screenshot.png"], True),
+        (["backend/README.md", "docs/api.rst"], True),
+        # an image the application serves is not documentation
+        (["README.md", "frontend/public/assets/images/logo.png"], False),
+        (["frontend/img/logo.png"], False),
+    ],
+)
+def test_default_docs_globs(files: list[str], docs_only: bool) -> None:
+    from ci_actions.actions.changes import DEFAULT_DOCS_GLOBS
+
+    assert classify(files, DEFAULT_DOCS_GLOBS.split("\n"), []).docs_only is docs_only

@@ -126,4 +126,41 @@ CASES: dict[str, Options] = {
         actions_ref=SHA,
         preset="none",
     ),
+    # A uv workspace whose Dockerfile takes no ARG VERSION (fastapi/full-stack-fastapi-template):
+    # tests in backend/, uv sync, pre-commit from the root, PostgreSQL named as a TODO, a
+    # service carried over, pip-audit left out with the reason, a registry with a path.
+    "uv-no-version": Options(
+        service="backend",
+        image="backend",
+        registry="127.0.0.1:5000/team",
+        insecure_registry=True,
+        environments=(
+            Environment(
+                "staging",
+                (Target("staging", "overlays/staging", "", ("deployment/backend",), "app"),),
+            ),
+        ),
+        gitops_repo="acme/gitops",
+        gitops_branch="master",
+        actions_repo="acme/ci-actions",
+        actions_ref=SHA,
+        actions_version="v0.1.0",
+        context=".",
+        dockerfile="backend/Dockerfile",
+        working_directory="backend",
+        python_versions=("3.10", "3.11", "3.12", "3.13", "3.14"),
+        install_args=("pytest", "ruff", "mypy", "pre-commit"),
+        install_commands=(
+            "python -m pip install --quiet --disable-pip-version-check uv",
+            'UV_PROJECT_ENVIRONMENT="$VIRTUAL_ENV" uv sync --locked --inexact --all-extras --all-groups',
+        ),
+        lint_commands=("ruff check .", "mypy ."),
+        root_lint_commands=("pre-commit run --all-files --show-diff-on-failure",),
+        test_services='{"redis": {"image": "redis:7", "ports": ["6379:6379"]}}',
+        services_todo=("db (postgres:17)",),
+        scanners=("bandit", "semgrep"),
+        scanners_note="pip-audit left out: nothing to read (requirements.txt is not pinned with ==)",
+        scan_python="3.14",
+        version_arg=False,
+    ),
 }

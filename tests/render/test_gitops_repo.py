@@ -65,7 +65,8 @@ def app(tmp_path: Path) -> Path:
 
 def _init(repo: Path, gitops: str) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--dir", str(repo), "--registry", "127.0.0.1:5000", "--actions-ref", SHA]
+    argv = ["--dir", str(repo), "--registry", "127.0.0.1:5000"]
+    argv += ["--actions-repo", "acme/ci-actions", "--actions-ref", SHA]
     argv += ["--gitops-repo", gitops, "--health-url", "*=http://127.0.0.1:8541/health"]
     argv += ["--overlays", "dev=overlays/dev"]
     code = main(argv, {}, out, err)

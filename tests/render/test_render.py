@@ -324,3 +324,25 @@ def test_header_marks_what_init_wrote() -> None:
     assert not written_by_us(text.replace("timeout: 1m", "timeout: 2m"))
     assert not written_by_us(text.split("\n", 3)[3])  # header removed
     assert recorded_command("name: x\n") is None
+
+
+def test_no_version_arg_registry_path_and_carried_services() -> None:
+    """uv-no-version: no version asserted anywhere, insecure-registries is the host alone."""
+    options = CASES["uv-no-version"]
+    cicd = _load(render("cicd", options))
+    build = next(s for _, s in _steps(cicd) if s.get("id") == "build")
+    assert build["with"]["insecure-registries"] == "127.0.0.1:5000"  # not .../team
+    assert "build-args" not in build["with"]
+    for name in TEMPLATES:
+        assert "expected-version" not in render(name, options), name
+    probe = next(s for j, s in _steps(cicd) if j == "deploy-staging" and s.get("id") == "probe")
+    assert "needs.image.outputs.digest" in probe["with"]["expected-images"]
+    assert cicd["jobs"]["test"]["services"] == {
+        "redis": {"image": "redis:7", "ports": ["6379:6379"]}
+    }
+    security = cicd["jobs"]["security"]["steps"]
+    assert security[1]["with"]["python-version"] == "3.14"
+    assert security[1]["uses"].startswith("actions/setup-python@")
+    self_hosted = dataclasses.replace(options, setup_python=False, runs_on=("self-hosted",))
+    gate = next(s for _, s in _steps(_load(render("cicd", self_hosted))) if s.get("id") == "gate")
+    assert gate["env"] == {"CI_ACTIONS_PYTHON": "python3.14"}

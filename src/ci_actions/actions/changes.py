@@ -12,7 +12,7 @@ from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInput
 from ci_actions.pathfilter import PathFilter, classify, parse_filters
 from ci_actions.result import Result
 
-DEFAULT_DOCS_GLOBS = "**/*.md\ndocs/**\nLICENSE*\n.github/ISSUE_TEMPLATE/**"
+DEFAULT_DOCS_GLOBS = "**/*.md\n**/*.rst\ndocs/**\nimg/**\nimages/**\nscreenshots/**\nLICENSE*\n.github/ISSUE_TEMPLATE/**"
 SHALLOW_HINT = "check out with actions/checkout `fetch-depth: 0` so both commits are present"
 DEEPEN_STEPS = (50, 200, 1000)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "requirements",
-            "Pinned requirements files for safety and pip-audit (newline-separated).",
+            "Pinned requirements files for safety and pip-audit (newline-separated); uv.lock, poetry.lock and pyproject.toml are read as the packages they pin.",
             "requirements.txt",
         ),
         InputSpec(
@@ -285,6 +285,8 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     runs = gate.run_scanners(inputs.scanners, request)
     _log_runs(runs, ctx)
     findings = [f for r in runs for f in r.findings] + config.image_findings
+    sources = dict(zip(request.requirements, inputs.requirements, strict=False))
+    findings = [replace(f, file=sources.get(f.file, f.file)) for f in findings]
     findings = gate.locate_dependencies(findings, root, inputs.requirements)
     findings = fingerprint_all(policy.rated(findings, config.policy), root)
     broken = [r for r in runs if not r.ok]
@@ -403,6 +405,7 @@ def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
             )
     work = ctx.temp_dir() / f"security-gate-{ctx.rng.getrandbits(40):010x}"
     work.mkdir(parents=True, exist_ok=True)
+    requirements = _requirement_files(inputs.requirements, root, work) if deps else ()
     environ = dict(ctx.environ) | {"PATH": search_path(ctx.environ)}
     if "semgrep" in inputs.scanners and not configs and not BUNDLED_RULES.is_file():
         raise EnvironmentFailure(f"the bundled semgrep ruleset is missing: {BUNDLED_RULES}")
@@ -411,7 +414,7 @@ def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
         work_dir=work,
         paths=inputs.paths,
         exclude=inputs.exclude,
-        requirements=inputs.requirements,
+        requirements=requirements,
         semgrep_configs=tuple(configs),
         safety_db=safety_db,
         safety_api_key=inputs.safety_api_key,
@@ -419,3 +422,22 @@ def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
         timeout=inputs.timeout,
         environ=environ,
     )
+
+
+def _requirement_files(names: tuple[str, ...], root: Path, work: Path) -> tuple[str, ...]:
+    """The requirements files the scanners read: lock files become pinned lists in `work`."""
+    from ci_actions.scanners import lockfiles
+
+    files = []
+    for n, name in enumerate(names):
+        if not lockfiles.is_lock_file(name):
+            files.append(name)
+            continue
+        try:
+            lines = lockfiles.requirements_lines(root / name)
+        except lockfiles.LockError as exc:
+            raise InputError("requirements", str(exc)) from None
+        converted = work / f"requirements-{n}-{Path(name).name}.txt"
+        converted.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(str(converted))
+    return tuple(files)

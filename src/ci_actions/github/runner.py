@@ -2,7 +2,8 @@
 
 On a runner (GITHUB_ACTIONS=true) this speaks workflow commands on stdout;
 elsewhere it logs plain lines to stderr and prints outputs on stdout as
-`name=value` lines or one JSON object. Every secret is masked first and
+`name=value` lines (a multi-line value as `name<<DELIMITER` ... `DELIMITER`,
+the GITHUB_OUTPUT form) or one JSON object. Every secret is masked first and
 redacted from anything this prints.
 
 Text from inputs, files or the ledger never becomes a workflow command of
@@ -173,7 +174,10 @@ class Runner:
             self.stdout.write(json.dumps(values, ensure_ascii=False) + "\n")
         else:
             for name, value in values.items():
-                self._plain(self.stdout, f"{name}={value}")
+                # a multi-line value in GITHUB_OUTPUT's own delimited form, so it stays parseable
+                multiline = "\n" in value or "\r" in value
+                record = multiline_record(name, value) if multiline else f"{name}={value}"
+                self._plain(self.stdout, record.rstrip("\n"))
         self.stdout.flush()
 
     def write_env(self, variables: Mapping[str, str]) -> None:

@@ -229,9 +229,17 @@ def _create_images(
     indent = _sequence_indent(root)
     body = "\n".join(_block_entry(s, indent, 2) for s in sorted(settings, key=lambda s: s.name))
     prefix = "\n" if text and not text.endswith("\n") else ""
-    line = text.count("\n") + 1 + (1 if prefix else 0)
+    if root is not None and root.value and _ends_with_comment(text):
+        # a blank line: the new key is not read as part of the last key's comment block
+        prefix += "\n"
+    line = text.count("\n") + 1 + prefix.count("\n")
     edit = Edit(len(text), len(text), f"{prefix}images:\n{body}\n")
     return [edit], [_added(s, line) for s in settings]
+
+
+def _ends_with_comment(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and lines[-1].lstrip().startswith("#")
 
 
 def _fill_empty(

@@ -69,14 +69,20 @@ class Manifest:
         return str(meta.get("name") or "") if isinstance(meta, dict) else ""
 
     @property
+    def generate_name(self) -> str:
+        meta = self.obj.get("metadata")
+        return str(meta.get("generateName") or "") if isinstance(meta, dict) else ""
+
+    @property
     def namespace(self) -> str:
         meta = self.obj.get("metadata")
         return str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
 
     @property
     def ident(self) -> str:
-        """`Kind namespace/name`, as people name an object."""
-        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        """`Kind namespace/name`, as people name an object (`generateName*` when it has no name)."""
+        name = self.name or (f"{self.generate_name}*" if self.generate_name else "")
+        where = f"{self.namespace}/{name}" if self.namespace else name
         return f"{self.kind or '?'} {where or '?'}"
 
 

@@ -70,6 +70,15 @@ def load_paths(
                 f"{entry} does not exist",
                 hint="paths are relative to the working directory",
             )
+        chart = helm_chart(path, cwd)
+        if chart is not None:
+            raise InputError(
+                input_name,
+                f"{entry} is a Helm chart ({relative(chart, cwd)}): its templates are not "
+                "manifests until they are rendered",
+                hint=f"render it first: `helm template RELEASE {relative(chart.parent, cwd)}"
+                " > rendered.yaml`, then validate rendered.yaml",
+            )
         origin = relative(path, cwd)
         if path.is_dir() and kustomization_file(path):
             manifests += render_kustomization(path, cwd, scratch, origin)
@@ -79,6 +88,19 @@ def load_paths(
         else:
             manifests += load_file(path, cwd, origin)
     return manifests
+
+
+def helm_chart(path: Path, cwd: Path) -> Path | None:
+    """The Chart.yaml of a Helm chart `path` is, is inside, or holds; None when none."""
+    here = path if path.is_dir() else path.parent
+    for folder in [here, *here.parents]:
+        if (folder / "Chart.yaml").is_file():
+            return folder / "Chart.yaml"
+        if folder == cwd or cwd not in folder.parents:
+            break
+    if path.is_dir() and not kustomization_file(path):
+        return next(iter(sorted(path.rglob("Chart.yaml"))), None)
+    return None
 
 
 def _manifest_files(directory: Path) -> Iterator[Path]:

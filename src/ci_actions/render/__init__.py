@@ -119,14 +119,21 @@ def _context(options: Options) -> dict[str, Any]:
     }
 
 
+def _digest(text: str) -> str:
+    """sha256 of a whole file with its own digest left out: header lines included."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def header(name: str, body: str, command: str) -> str:
-    """Three comment lines: who wrote the file (with a hash of the body), how, and with what."""
-    digest = hashlib.sha256(body.encode()).hexdigest()[:16]
-    return (
-        f"{HEADER_MARK} {__version__} from workflows-templates/{name}.yml.j2 (sha256:{digest}).\n"
+    """Three comment lines: who wrote the file, how, and with what. The hash in the first
+    line covers the whole file (the recorded command too) but itself."""
+    text = (
+        f"{HEADER_MARK} {__version__} from workflows-templates/{name}.yml.j2 (sha256:).\n"
         "# Re-run the command below to update it; once edited by hand, init leaves it alone.\n"
         f"# {command}\n"
     )
+    digest = _digest(text + body)
+    return text.replace("(sha256:)", f"(sha256:{digest})", 1)
 
 
 def render(name: str, options: Options, command: str = "ci-actions init") -> str:
@@ -144,7 +151,8 @@ def render_all(options: Options, command: str = "ci-actions init") -> dict[str, 
 
 
 def written_by_us(text: str) -> bool:
-    """True when the file carries our header and its body is unchanged since we wrote it."""
+    """True when the file carries our header and nothing in it (header lines included) has
+    changed since we wrote it."""
     lines = text.split("\n", HEADER_LINES)
     if (
         len(lines) <= HEADER_LINES
@@ -152,14 +160,18 @@ def written_by_us(text: str) -> bool:
         or "(sha256:" not in lines[0]
     ):
         return False
-    digest = lines[0].rsplit("(sha256:", 1)[1].split(")", 1)[0]
-    return hashlib.sha256(lines[HEADER_LINES].encode()).hexdigest()[:16] == digest
+    head, _, tail = lines[0].rpartition("(sha256:")
+    digest, close, rest = tail.partition(")")
+    if not close:
+        return False
+    blanked = "\n".join([f"{head}(sha256:){rest}", *lines[1:]])
+    return _digest(blanked) == digest
 
 
 def recorded_command(text: str) -> str | None:
-    """The init command line recorded in a file we wrote, or None."""
+    """The init command line recorded in a file we wrote and nobody edited since, or None."""
     lines = text.split("\n", HEADER_LINES)
-    if len(lines) <= HEADER_LINES or not lines[0].startswith(HEADER_MARK):
+    if not written_by_us(text):
         return None
     command = lines[HEADER_LINES - 1].removeprefix("# ")
     return command if command.startswith("ci-actions init") else None

@@ -54,6 +54,8 @@ class Options:
     actions_ref: str
     actions_repo: str = "OWNER/ci-actions"
     actions_version: str = "v1"
+    # the pin is a release tag, not a commit (init warned: no commit was recorded)
+    tag_pin: bool = False
     insecure_registry: bool = False
     gitops_branch: str = "main"
     default_branch: str = "main"
@@ -62,14 +64,27 @@ class Options:
     working_directory: str = "."
     python_versions: tuple[str, ...] = ("3.12",)
     setup_python: bool = True
-    # pip arguments that install what the lint and test commands need
+    # commands run in the test venv first (uv sync, poetry install), then the pip
+    # arguments that install what the lint and test commands still need
     install_args: tuple[str, ...] = ("pytest",)
+    install_commands: tuple[str, ...] = ()
     lint_commands: tuple[str, ...] = ()
+    # lint commands run from the repository root (pre-commit)
+    root_lint_commands: tuple[str, ...] = ()
+    # `services:` of the test job as JSON (carried over), and the ones to add by hand
+    test_services: str = ""
+    services_todo: tuple[str, ...] = ()
     test_command: str = "python -m pytest"
     preset: str = "multi"
     scanners: tuple[str, ...] = ("bandit", "semgrep", "pip-audit")
     scan_paths: tuple[str, ...] = (".",)
     requirements: tuple[str, ...] = ()
+    # why a dependency scanner was left out (a comment in the workflow)
+    scanners_note: str = ""
+    # the project's Python the security gate runs on ("" = the runner's)
+    scan_python: str = ""
+    # the Dockerfile takes `ARG VERSION`: the build passes it and the probe asserts it
+    version_arg: bool = True
     upload_sarif: bool = True
     runs_on: tuple[str, ...] = ("ubuntu-latest",)
     monitor_cron: str = "*/5 * * * *"
@@ -82,11 +97,17 @@ class Options:
         return f"{self.registry}/{self.image}" if self.registry else self.image
 
     @property
+    def registry_host(self) -> str:
+        """host[:port] of the registry (what `insecure-registries` takes)."""
+        return self.registry.split("/", 1)[0]
+
+    @property
     def self_hosted(self) -> bool:
         return "self-hosted" in self.runs_on
 
     def check(self) -> Options:
-        if not FULL_SHA.fullmatch(self.actions_ref):
+        tag = self.tag_pin and re.fullmatch(r"v\d+(\.\d+)*", self.actions_ref)
+        if not FULL_SHA.fullmatch(self.actions_ref) and not tag:
             raise ConfigError(
                 f"actions-ref {self.actions_ref!r} is not a full commit SHA",
                 hint="pin ci-actions by the 40-character commit of a release "

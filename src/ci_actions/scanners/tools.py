@@ -12,6 +12,7 @@ Severity mapping onto low/medium/high/critical:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -67,6 +68,7 @@ class Bandit:
             raise ReportError(
                 "could not scan: "
                 + "; ".join(f"{e.get('filename')}: {e.get('reason')}" for e in data["errors"])
+                + _syntax_hint(data["errors"])
             )
         return [
             Finding(
@@ -288,6 +290,18 @@ class PipAudit:
             for d in deps
             for v in d.get("vulns", [])
         ]
+
+
+def _syntax_hint(errors: list[dict[str, Any]]) -> str:
+    """bandit parses with the Python it runs on: say so when that is the likely cause."""
+    if not any("syntax error" in str(e.get("reason", "")).lower() for e in errors):
+        return ""
+    running = ".".join(map(str, sys.version_info[:2]))
+    return (
+        f" (bandit runs on Python {running}: code written for a newer Python does not parse;"
+        " run the gate with the project's Python: set it up before the gate, or set"
+        " CI_ACTIONS_PYTHON to its interpreter)"
+    )
 
 
 def _excludes(request: ScanRequest) -> tuple[str, ...]:
