@@ -9,6 +9,7 @@ runner did; the other user is `nobody` (uid 65534).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,13 +41,13 @@ def _env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
-def _setup(work: Path, **env: str) -> Setup:
+def _setup(work: Path, *, checkout: Path = SCRIPT.parents[1], **env: str) -> Setup:
     work.mkdir(parents=True, exist_ok=True)
     path_file, output_file = work / "github_path", work / "github_output"
     path_file.write_text("")
     output_file.write_text("")
     proc = subprocess.run(
-        [str(SCRIPT)],
+        [str(checkout / "scripts" / "install-action")],
         env=_env(GITHUB_PATH=str(path_file), GITHUB_OUTPUT=str(output_file), **env),
         capture_output=True,
         text=True,
@@ -217,3 +218,30 @@ def test_tampered_venv_is_reinstalled_not_run(tmp_path: Path, installed: Path, c
     assert "no longer hashes to what was recorded" in setup.stderr
     assert "installed with uv" in setup.stdout
     assert (installed / "bin" / "python").is_symlink()
+
+
+def test_fresh_checkout_installs_once(tmp_path: Path) -> None:
+    # Building from the checkout writes src/*.egg-info; the key must not see it,
+    # or the job's next step would install everything again.
+    root = SCRIPT.parents[1]
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy2(SCRIPT, checkout / "scripts" / "install-action")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(root / name, checkout / name)
+    shutil.copytree(
+        root / "src",
+        checkout / "src",
+        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"),
+    )
+    first = _run_in(checkout, tmp_path / "cache", tmp_path / "one")
+    second = _run_in(checkout, tmp_path / "cache", tmp_path / "two")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "installed with" in first.stdout
+    assert "installed with" not in second.stdout
+    assert first.path_file.read_text() == second.path_file.read_text()
+
+
+def _run_in(checkout: Path, cache: Path, work: Path) -> Setup:
+    cache.mkdir(exist_ok=True)
+    return _setup(work, checkout=checkout, CI_ACTIONS_CACHE_DIR=str(cache))
