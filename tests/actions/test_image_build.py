@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import shutil
@@ -113,6 +114,37 @@ def test_basic_auth_password_never_printed(tmp_path: Path, registry_auth: Regist
     for line in set(everything.splitlines()) - set(masked):
         assert password not in line
         assert "tok-very-secret-123" not in line
+
+
+def test_login_never_lands_in_the_users_auth_files(
+    tmp_path: Path, registry_auth: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # buildah's defaults: $XDG_RUNTIME_DIR/containers/auth.json, then
+    # ~/.config/containers/auth.json and ~/.docker/config.json for lookups.
+    home, runtime, runner_temp = tmp_path / "home", tmp_path / "run", tmp_path / "runner-temp"
+    for folder in (home, runtime, runner_temp):
+        folder.mkdir(mode=0o700)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    run = build(
+        tmp_path / "job",
+        "--context", str(FIXTURES / "simple"),
+        "--tags", f"{registry_auth.host}/app:1",
+        "--push", "true",
+        "--username", registry_auth.username,
+        "--password", registry_auth.password,
+        "--insecure-registries", registry_auth.host,
+        env={"RUNNER_TEMP": str(runner_temp)},
+    )  # fmt: skip
+    assert run.code == 0, run.log
+    token = base64.b64encode(f"{registry_auth.username}:{registry_auth.password}".encode()).decode()
+    for folder in (home, runtime, runner_temp):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                assert token not in text and registry_auth.password not in text, path
+    assert list(runner_temp.iterdir()) == []
 
 
 def test_refused_password_is_exit_3_with_the_registry_error(

@@ -4,7 +4,8 @@ The registry only verifies tokens; issuing them is another service's job
 (Docker Hub's auth.docker.io, GitLab, Harbor). This one issues RS256 JWTs
 signed by a throwaway self-signed certificate (made with `openssl`), which
 the real registry trusts through `rootcertbundle`. It speaks the token
-protocol over real HTTP: `GET /token?service=S&scope=repository:NAME:pull,push`
+protocol over real HTTPS (the same self-signed certificate; token servers are
+https, and credentials go to no plain-http one): `GET /token?service=S&scope=repository:NAME:pull,push`
 with optional basic auth, answering `{"token": ..., "access_token": ...}`.
 
 `registry_token` is a registry in that mode (`.token_server.requests`
@@ -18,6 +19,7 @@ import contextlib
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -56,7 +58,7 @@ class TokenServer:
 
     @property
     def realm(self) -> str:
-        return f"http://127.0.0.1:{self.port}/token"
+        return f"https://127.0.0.1:{self.port}/token"
 
     @property
     def cert(self) -> Path:
@@ -146,6 +148,9 @@ class TokenServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(self.cert, self.root / "token.key")
+        self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

@@ -77,6 +77,10 @@ SPEC = ActionSpec(
         ),
         InputSpec("max-redirects", "Redirects followed before an attempt fails.", "5"),
         InputSpec(
+            "redirect-allowed-hosts",
+            "Hosts (`host` or `host:port`, one per line) a redirect may carry the checks' headers and cookies to; a redirect to any other origin drops them, and so does one from https to http.",
+        ),
+        InputSpec(
             "insecure",
             "Skip TLS certificate verification (HTTP checks and Argo CD); a warning is printed.",
             "false",
@@ -199,6 +203,18 @@ def _version_from(name: str, value: str) -> httpprobe.VersionSource:
         ) from None
 
 
+def _redirect_allowed_hosts(raw: RawInputs) -> tuple[str, ...]:
+    hosts = tuple(raw.items("redirect-allowed-hosts", commas=True))
+    for host in hosts:
+        if "/" in host or " " in host or not host.strip(":"):
+            raise InputError(
+                "redirect-allowed-hosts",
+                f"{host!r} is not a host",
+                hint="one `host` or `host:port` per line, e.g. api.example.com or 10.0.0.5:8443",
+            )
+    return hosts
+
+
 def _auth_header(raw: RawInputs) -> dict[str, str]:
     text = raw.text("auth-header")
     if not text:
@@ -316,6 +332,7 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             failure_threshold=raw.integer("failure-threshold", minimum=0),
             max_redirects=raw.integer("max-redirects", minimum=0),
             verify_tls=not raw.flag("insecure"),
+            redirect_allowed_hosts=_redirect_allowed_hosts(raw),
         ),
         argocd_server=raw.text("argocd-server"),
         argocd_app=raw.text("argocd-app"),

@@ -152,7 +152,7 @@ def _resolve_paths(request: cmd.BuildRequest, cwd: Path) -> cmd.BuildRequest:
 
 def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
     from ci_actions import proc
-    from ci_actions.builders.execute import Execution, Login, build_and_push
+    from ci_actions.builders.execute import Execution, Login, build_and_push, user_docker_config
     from ci_actions.builders.select import choose_builder
 
     ctx.log.mask([v for v in inputs.secrets.values() if v])
@@ -169,7 +169,9 @@ def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
     storage = cmd.StorageOptions(
         ctx.environ.get("STORAGE_DRIVER", ""), ctx.environ.get("BUILDAH_ISOLATION", "")
     )
-    execution = Execution(builder, storage, ctx.log, ctx.temp_dir())
+    execution = Execution(
+        builder, storage, ctx.log, ctx.temp_dir(), docker_config=user_docker_config(ctx.environ)
+    )
     login = Login(inputs.registry, inputs.username, inputs.password) if inputs.username else None
     outcome = build_and_push(request, execution, secret_values=inputs.secrets, login=login)
     image_ref = f"{image_name(request.tags[0])}@{outcome.digest}" if outcome.digest else ""

@@ -1,7 +1,13 @@
-"""Run a build: log in (password on stdin), build once, push every tag, read the digest back."""
+"""Run a build: log in (password on stdin), build once, push every tag, read the digest back.
+
+A login never lands in the user's own configuration: docker gets a throw-away
+DOCKER_CONFIG and buildah/podman a throw-away REGISTRY_AUTH_FILE, both in a 0700
+scratch directory removed when the build ends, on error too.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -46,6 +52,7 @@ class Execution:
     log: Runner
     temp_root: Path
     env: dict[str, str] = field(default_factory=dict)  # extra env of every command
+    docker_config: Path | None = None  # the user's own, whose settings (not logins) docker keeps
 
     def run(
         self, argv: Sequence[str], *, stdin: str | None = None, what: str = ""
@@ -82,6 +89,48 @@ def write_secrets(folder: Path, values: Mapping[str, str]) -> tuple[cmd.Secret, 
     return tuple(secrets)
 
 
+def user_docker_config(environ: Mapping[str, str]) -> Path:
+    """Where docker keeps the user's configuration: $DOCKER_CONFIG, else ~/.docker."""
+    if environ.get("DOCKER_CONFIG"):
+        return Path(environ["DOCKER_CONFIG"])
+    return Path(environ.get("HOME") or Path.home()) / ".docker"
+
+
+# Folders docker and buildx read and keep no registry credentials in: the CLI
+# plugins (buildx itself may live there), builders made by setup-buildx, contexts.
+_SHARED_FOLDERS = ("cli-plugins", "buildx", "contexts")
+
+
+def throwaway_docker_config(scratch: Path, user_config: Path | None, login_registry: str) -> Path:
+    """A DOCKER_CONFIG for one build: the user's settings and existing logins, but
+    no credential store for the registry the build logs in to, so that `docker
+    login` writes here and its credentials die with `scratch`."""
+    path = scratch / "docker-config"
+    path.mkdir(mode=0o700)
+    settings: dict[str, object] = {}
+    if user_config is not None:
+        settings = _read_json_object(user_config / "config.json")
+        for name in _SHARED_FOLDERS:
+            if (user_config / name).is_dir():
+                (path / name).symlink_to(user_config / name)
+    settings.pop("credsStore", None)  # the default store of every registry
+    helpers = settings.get("credHelpers")
+    if isinstance(helpers, dict):
+        helpers.pop(login_registry, None)
+    fd = os.open(path / "config.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(settings, handle)
+    return path
+
+
+def _read_json_object(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def build_and_push(
     req: cmd.BuildRequest,
     execution: Execution,
@@ -92,15 +141,19 @@ def build_and_push(
     with private_dir(execution.temp_root) as scratch:
         req = replace(req, secrets=write_secrets(scratch, secret_values))
         if execution.builder == "docker":
-            return _docker(req, execution, scratch, login)
-        return _oci(req, execution, scratch, login)
+            config = throwaway_docker_config(
+                scratch, execution.docker_config, login.registry if login else ""
+            )
+            ex = replace(execution, env={**execution.env, "DOCKER_CONFIG": str(config)})
+            return _docker(req, ex, scratch, login)
+        authfile = scratch / "auth.json"  # credentials die with the step
+        authfile.write_text("{}\n", encoding="utf-8")
+        ex = replace(execution, env={**execution.env, "REGISTRY_AUTH_FILE": str(authfile)})
+        return _oci(req, ex, scratch, login)
 
 
 def _oci(req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | None) -> BuildOutcome:
     tool = ex.builder
-    authfile = scratch / "auth.json"  # credentials die with the step
-    authfile.write_text("{}\n", encoding="utf-8")
-    ex.env["REGISTRY_AUTH_FILE"] = str(authfile)
     if login:
         tls = login.registry not in req.insecure_registries
         ex.run(
@@ -165,7 +218,7 @@ def _docker(
         )
     finally:
         if builder:
-            proc.run(cmd.buildx_remove_argv(builder), ok_codes=None)
+            proc.run(cmd.buildx_remove_argv(builder), extra_env=ex.env, ok_codes=None)
     if req.push:
         outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login)
     return outcome

@@ -9,6 +9,10 @@ answer that does not (yet) meet the expectations (the old version may still
 be serving); a TLS failure or a redirect loop ends the check at once, since
 retrying cannot fix them. No attempt outlives the budget: each is capped at
 `attempt-timeout` and at what is left of the budget, body reads included.
+
+A redirect to another origin (scheme, host or port) goes without any header
+the check set and without cookies, unless its host is one the workflow allows;
+a redirect from https to http never keeps them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests  # only health-probe imports this module
 
@@ -96,6 +101,8 @@ class Timing:
     failure_threshold: int = 0  # 0 = keep trying until the budget is spent
     max_redirects: int = 5
     verify_tls: bool = True
+    # hosts (`host` or `host:port`) a redirect may carry the check's headers to
+    redirect_allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -194,6 +201,49 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, int(-(-q * len(ordered) // 100)))  # ceil
     return ordered[min(rank, len(ordered)) - 1]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def redirect_keeps_headers(old_url: str, new_url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    """May a redirect from old_url to new_url carry the headers and cookies the
+    check sent? Only to the same origin or an allowed host, never https -> http."""
+    old, new = _origin(old_url), _origin(new_url)
+    if old[0] == "https" and new[0] != "https":
+        return False
+    if old == new:
+        return True
+    _, host, port = new
+    names = {host, f"{host}:{port}", f"[{host}]:{port}"}
+    return any(entry.lower() in names for entry in allowed_hosts)
+
+
+class _RedirectGuard(requests.Session):
+    """A session that drops the check's own headers and every cookie on a
+    redirect that `redirect_keeps_headers` refuses, and keeps them all (the
+    Authorization header included) on one it allows. requests itself drops only
+    Authorization, and sends the cookies of a host to all of its ports."""
+
+    def __init__(self, own_headers: Mapping[str, str], allowed_hosts: tuple[str, ...]) -> None:
+        super().__init__()
+        self.own_headers = tuple(own_headers)
+        self.allowed_hosts = allowed_hosts
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        old, new = response.request.url or "", prepared_request.url or ""
+        if redirect_keeps_headers(old, new, self.allowed_hosts):
+            return
+        for name in (*self.own_headers, "Authorization", "Cookie"):
+            prepared_request.headers.pop(name, None)
 
 
 class Prober:
@@ -322,7 +372,7 @@ class Prober:
         self, check: Check, budget: float
     ) -> tuple[int, Mapping[str, str], bytes, float]:
         t0 = self.clock()
-        with requests.Session() as session:
+        with _RedirectGuard(check.headers, self.timing.redirect_allowed_hosts) as session:
             session.max_redirects = self.timing.max_redirects
             response = session.request(
                 check.method,

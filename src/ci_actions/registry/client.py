@@ -5,6 +5,10 @@ type accepted), blob HEAD and cross-repository mount, tag lists. Auth:
 anonymous, basic, and the bearer-token challenge flow (a token per scope,
 fetched from the realm the registry names). `insecure` means a plain-http
 or self-signed registry: https without verification first, then http.
+
+Credentials go to the registry's own host only, and to a token server only
+over https (or over plain http on the registry's own host when the registry is
+an insecure one); a realm elsewhere over plain http is refused, naming it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import requests
 import urllib3
 
 from ci_actions.errors import EnvironmentFailure
-from ci_actions.registry.auth import Challenge, Credentials, parse_challenge
+from ci_actions.registry.auth import (
+    Challenge,
+    Credentials,
+    may_send_credentials,
+    parse_challenge,
+    same_host,
+)
 from ci_actions.registry.manifest import ACCEPT, Manifest, sha256_digest
 
 DEFAULT_TIMEOUT = 30.0
@@ -144,13 +154,14 @@ class RegistryClient:
     ) -> requests.Response:
         """One call, answering a 401 challenge once with the credentials we have."""
         url = path if path.startswith("http") else self._base() + path
+        own = same_host(url, self.host, self._scheme or "http")  # a Location may point elsewhere
         scope_key = tuple(scopes)
         sent = dict(headers or {})
-        auth = self._authorization(scope_key)
+        auth = self._authorization(scope_key) if own else ""
         if auth:
             sent["Authorization"] = auth
         resp = self._raw(method, url, sent, data, stream=stream)
-        if resp.status_code != 401:
+        if resp.status_code != 401 or not own:
             return resp
         if auth and self._challenge and self._challenge.scheme == "basic":
             raise self._auth_failed(resp)
@@ -189,15 +200,26 @@ class RegistryClient:
         if challenge.params.get("service"):
             params.append(("service", challenge.params["service"]))
         params += [("scope", s) for s in scopes]
-        headers = {"Authorization": _basic_header(self.credentials)} if self.credentials else {}
+        headers = {}
+        if self.credentials:
+            if not may_send_credentials(realm, self.host, insecure=self.insecure):
+                raise AuthFailed(
+                    f"registry {self.host} names the token server {realm}, which would get the"
+                    " credentials in clear text; credentials go only to an https token server,"
+                    " or over http to the registry's own host when it is an insecure registry",
+                    status=401,
+                )
+            headers["Authorization"] = _basic_header(self.credentials)
         try:
-            resp = self.session.get(
-                realm,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                verify=not self.insecure,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                resp = self.session.get(
+                    realm,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
+                    verify=not self.insecure,
+                )
         except requests.RequestException as exc:
             raise RegistryUnreachable(f"token server {realm} unreachable: {exc}") from None
         if resp.status_code != 200:
