@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_actions.manifests.policies import DEFAULTS
+from ci_actions.manifests.policies import DEFAULTS, starter_policy_file
 from tests.manifests.support import FIXTURES, ROOT
 from tests.support.cli import CliRun, invoke
 from tests.support.golden import assert_golden
@@ -207,3 +207,31 @@ def test_the_readme_table_states_the_defaults() -> None:
         name, elsewhere, production = (cell.strip() for cell in line.split("|")[1:4])
         rows[name.strip("`")] = (elsewhere, production)
     assert rows == {n: (d.elsewhere, d.production) for n, d in DEFAULTS.items()}
+
+
+def uncommented(text: str) -> str:
+    """The starter file with its example block uncommented, as a team would edit it."""
+    example = text.split("uncomment and edit:\n#\n", 1)[1]
+    return "".join(line[2:] + "\n" for line in example.splitlines())
+
+
+def test_the_starter_policy_file_changes_nothing_until_edited(tmp_path: Path) -> None:
+    text = starter_policy_file()
+    assert all(line.startswith("#") for line in text.splitlines())
+    assert all(f"#   {name} " in text for name in DEFAULTS)
+    policy = tmp_path / "policy.yaml"
+    dev = f"{GUESTBOOK_REL}/overlays/dev"
+    policy.write_text(text)
+    run = validate(ROOT, tmp_path / "as-written", "--paths", dev, "--policy-file", str(policy))
+    assert (run.code, run.outputs["warnings"]) == (0, "3"), run.log
+    # its example tightens resources on every path: the dev overlay now fails on it
+    policy.write_text(uncommented(text))
+    run = validate(ROOT, tmp_path / "edited", "--paths", dev, "--policy-file", str(policy))
+    assert run.code == 1, run.log
+    assert ("resources", "error") in problems(tmp_path / "edited")
+
+
+def test_the_readme_shows_the_starter_policy_file() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    indented = "".join(f"  {line}\n" for line in starter_policy_file().splitlines())
+    assert f"  ```yaml\n{indented}  ```\n" in readme

@@ -72,6 +72,36 @@ DESCRIPTIONS = {
     "required-labels": "objects carry the labels of `required-labels`",
     "replicas": "Deployments and StatefulSets of production paths run more than one replica",
 }
+STARTER_EXAMPLE = """\
+policies:  # on every path, instead of the defaults
+  resources: error
+  image-digest: warning
+required-labels: [app.kubernetes.io/name]
+overrides:  # per path; a later match wins
+  - paths: ["overlays/staging", "overlays/staging/**"]
+    policies: {probes: error, run-as-non-root: error}
+"""
+
+
+def starter_policy_file() -> str:
+    """A policy file with every line commented: the defaults apply until a team edits it."""
+    width = max(map(len, DEFAULTS))
+    lines = [
+        "# validate-manifests policies for every overlay of this repository (its",
+        "# `policy-file` input). Each policy is off, warning or error; warnings are",
+        "# annotated and summarised but do not fail the run. Defaults, outside and",
+        "# inside `production-paths`:",
+        "#",
+    ]
+    for name, default in DEFAULTS.items():
+        lines.append(
+            f"#   {name:<{width}}  {default.elsewhere:<7} / {default.production:<7}  {default.reason}"
+        )
+    lines += ["#", "# To tighten or loosen them in one place, uncomment and edit:", "#"]
+    lines += [f"# {line}" for line in STARTER_EXAMPLE.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
 PROBED_KINDS = ("Deployment", "StatefulSet")
 REPLICATED_KINDS = ("Deployment", "StatefulSet")
 POD_TEMPLATE_KINDS = (
