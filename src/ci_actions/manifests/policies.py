@@ -155,12 +155,12 @@ class ResolvedPolicy:
 
     def note(self, name: str) -> str:
         """What a defaulted warning becomes in a production path, said with the finding."""
-        default = DEFAULTS.get(name)
-        if name not in self.defaulted or default is None or self.production:
+        if name not in self.defaulted or self.production:
             return ""
-        if default.elsewhere == "warning" and default.production == "error":
-            return " (a warning here; an error in `production-paths`)"
-        return ""
+        default = DEFAULTS[name]
+        if (default.elsewhere, default.production) != ("warning", "error"):
+            return ""
+        return " (a warning here; an error in `production-paths`)"
 
 
 def parse_settings(entries: Sequence[str], where: str) -> dict[str, Setting]:
