@@ -150,3 +150,18 @@ def test_warning_severity_is_carried() -> None:
     latest = {**GOOD_CONTAINER, "image": "app:latest"}
     (found,) = check(workload("Pod", {"containers": [latest]}), policy)
     assert (found.check, found.severity) == ("image-tag", "warning")
+
+
+def test_a_warning_set_explicitly_does_not_claim_to_be_an_error_in_production() -> None:
+    pod = workload("Pod", {"containers": [{**GOOD_CONTAINER, "resources": {}}]})
+    paths = ["apps/w.yaml", "overlays/dev"]
+    defaulted = PolicyConfig(production_globs=("**/prod",)).for_paths(paths)
+    (found,) = [p for p in check(pod, defaulted) if p.check == "resources"]
+    assert found.severity == "warning"
+    assert found.message.endswith("(a warning here; an error in `production-paths`)")
+    explicit = PolicyConfig(settings={"resources": "warning"}, production_globs=("**/prod",))
+    (found,) = [p for p in check(pod, explicit.for_paths(paths)) if p.check == "resources"]
+    assert found.severity == "warning"
+    assert "production-paths" not in found.message
+    in_prod = explicit.for_paths(["apps/w.yaml", "overlays/prod"])
+    assert in_prod.settings["resources"] == "warning"  # explicit wins in production too

@@ -46,7 +46,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "policies",
-            "Policy settings, one `name=off|warning|error` a line: image-tag, image-digest, resources, probes, run-as-non-root, privileged, host-path, required-labels, replicas.",
+            "Policy settings, one `name=off|warning|error` a line, applied on every path instead of the defaults: image-tag, image-digest, resources, probes, run-as-non-root, privileged, host-path, required-labels, replicas.",
         ),
         InputSpec(
             "policy-file",
@@ -58,7 +58,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "production-paths",
-            "Globs of the paths that are production: their Deployments and StatefulSets need replicas > 1.",
+            "Globs of the paths (files or `paths` entries) that are production: there resources, probes, run-as-non-root and required-labels are errors, not warnings, and Deployments and StatefulSets need replicas > 1.",
             DEFAULT_PRODUCTION_PATHS,
         ),
         InputSpec(

@@ -1,8 +1,9 @@
 """Policy checks on rendered objects: each one on/off with a severity, per path glob.
 
-Severities come, last one winning, from the built-in defaults, the policy
-file's `policies`, the `policies` input, and the policy file's `overrides`
-whose `paths` globs match the object's source file or its `paths` entry.
+Severities come, last one winning, from the built-in defaults (which depend on
+whether the object is in a production path), the policy file's `policies`, the
+`policies` input, and the policy file's `overrides` whose `paths` globs match
+the object's source file or its `paths` entry.
 """
 
 from __future__ import annotations
@@ -19,16 +20,46 @@ from ci_actions.pathfilter.globs import compile_glob
 Setting = Literal["off", "warning", "error"]
 SETTINGS: tuple[Setting, ...] = ("off", "warning", "error")
 
-DEFAULTS: dict[str, Setting] = {
-    "image-tag": "error",
-    "image-digest": "off",
-    "resources": "error",
-    "probes": "error",
-    "run-as-non-root": "error",
-    "privileged": "error",
-    "host-path": "error",
-    "required-labels": "error",
-    "replicas": "error",
+
+@dataclass(frozen=True)
+class Default:
+    """A policy's setting when nothing sets it: outside and inside `production-paths`."""
+
+    elsewhere: Setting
+    production: Setting
+    reason: str
+
+    def setting(self, production: bool) -> Setting:
+        return self.production if production else self.elsewhere
+
+
+# What breaks a deployment, or the truth of what is deployed, is an error
+# everywhere; best practices a working application may lack are warnings until
+# the object is in a production path.
+DEFAULTS: dict[str, Default] = {
+    "image-tag": Default(
+        "error", "error", "a moving tag makes every later step (bump, ledger, probe) untrue"
+    ),
+    "image-digest": Default("off", "off", "a version tag is enough for most teams"),
+    "resources": Default(
+        "warning",
+        "error",
+        "without requests the scheduler guesses; without a limit a leak takes the node",
+    ),
+    "probes": Default(
+        "warning", "error", "without them a rollout cannot tell a ready pod from a running one"
+    ),
+    "run-as-non-root": Default(
+        "warning", "error", "a root container makes every escape worse; many images need changes"
+    ),
+    "privileged": Default("error", "error", "a privileged container owns the node"),
+    "host-path": Default("error", "error", "a hostPath volume reaches into the node"),
+    "required-labels": Default(
+        "warning", "error", "labels route ownership, cost and alerts; only checked when set"
+    ),
+    "replicas": Default(
+        "off", "error", "one replica in production is an outage at every node drain"
+    ),
 }
 DESCRIPTIONS = {
     "image-tag": "every image has a tag other than `latest` (or a digest)",
@@ -41,6 +72,36 @@ DESCRIPTIONS = {
     "required-labels": "objects carry the labels of `required-labels`",
     "replicas": "Deployments and StatefulSets of production paths run more than one replica",
 }
+STARTER_EXAMPLE = """\
+policies:  # on every path, instead of the defaults
+  resources: error
+  image-digest: warning
+required-labels: [app.kubernetes.io/name]
+overrides:  # per path; a later match wins
+  - paths: ["overlays/staging", "overlays/staging/**"]
+    policies: {probes: error, run-as-non-root: error}
+"""
+
+
+def starter_policy_file() -> str:
+    """A policy file with every line commented: the defaults apply until a team edits it."""
+    width = max(map(len, DEFAULTS))
+    lines = [
+        "# validate-manifests policies for every overlay of this repository (its",
+        "# `policy-file` input). Each policy is off, warning or error; warnings are",
+        "# annotated and summarised but do not fail the run. Defaults, outside and",
+        "# inside `production-paths`:",
+        "#",
+    ]
+    for name, default in DEFAULTS.items():
+        lines.append(
+            f"#   {name:<{width}}  {default.elsewhere:<7} / {default.production:<7}  {default.reason}"
+        )
+    lines += ["#", "# To tighten or loosen them in one place, uncomment and edit:", "#"]
+    lines += [f"# {line}" for line in STARTER_EXAMPLE.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
 PROBED_KINDS = ("Deployment", "StatefulSet")
 REPLICATED_KINDS = ("Deployment", "StatefulSet")
 POD_TEMPLATE_KINDS = (
@@ -65,23 +126,24 @@ class Override:
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    settings: Mapping[str, Setting] = field(default_factory=lambda: dict(DEFAULTS))
+    settings: Mapping[str, Setting] = field(default_factory=dict)  # set explicitly, else DEFAULTS
     required_labels: tuple[str, ...] = ()
     production_globs: tuple[str, ...] = ()
     overrides: tuple[Override, ...] = ()
 
     def for_paths(self, paths: Sequence[str]) -> ResolvedPolicy:
-        settings = dict(self.settings)
-        labels = self.required_labels
-        for override in self.overrides:
-            if override.matches(paths):
-                settings.update(override.settings)
-                if override.required_labels is not None:
-                    labels = override.required_labels
         production = any(
             compile_glob(g).matches(p.rstrip("/")) for g in self.production_globs for p in paths
         )
-        return ResolvedPolicy(settings, labels, production)
+        explicit = dict(self.settings)
+        labels = self.required_labels
+        for override in self.overrides:
+            if override.matches(paths):
+                explicit.update(override.settings)
+                if override.required_labels is not None:
+                    labels = override.required_labels
+        settings = {name: d.setting(production) for name, d in DEFAULTS.items()} | explicit
+        return ResolvedPolicy(settings, labels, production, frozenset(DEFAULTS) - set(explicit))
 
 
 @dataclass(frozen=True)
@@ -89,6 +151,16 @@ class ResolvedPolicy:
     settings: Mapping[str, Setting]
     required_labels: tuple[str, ...]
     production: bool
+    defaulted: frozenset[str] = frozenset()  # the policies no configuration set
+
+    def note(self, name: str) -> str:
+        """What a defaulted warning becomes in a production path, said with the finding."""
+        if name not in self.defaulted or self.production:
+            return ""
+        default = DEFAULTS[name]
+        if (default.elsewhere, default.production) != ("warning", "error"):
+            return ""
+        return " (a warning here; an error in `production-paths`)"
 
 
 def parse_settings(entries: Sequence[str], where: str) -> dict[str, Setting]:
@@ -167,7 +239,7 @@ def check(manifest: Manifest, policy: ResolvedPolicy) -> list[Problem]:
         if setting == "off":
             continue
         for path, message in run(manifest, policy):
-            problems.append(problem(manifest, name, setting, message, path))
+            problems.append(problem(manifest, name, setting, message + policy.note(name), path))
     return problems
 
 
@@ -249,7 +321,11 @@ def check_resources(m: Manifest, _: ResolvedPolicy) -> Iterator[Finding]:
         missing = [f"requests.{r}" for r in ("cpu", "memory") if r not in requests]
         missing += ["limits.memory"] if "memory" not in limits else []
         if missing:
-            yield (*path, "resources"), f"{_label(c)}: resources {', '.join(missing)} not set"
+            yield (
+                (*path, "resources"),
+                f"{_label(c)}: resources {', '.join(missing)} not set;"
+                " set the requests to what it needs and a memory limit",
+            )
 
 
 def check_probes(m: Manifest, _: ResolvedPolicy) -> Iterator[Finding]:
@@ -258,7 +334,11 @@ def check_probes(m: Manifest, _: ResolvedPolicy) -> Iterator[Finding]:
     for path, c in containers(m.obj, init=False):
         missing = [p for p in ("livenessProbe", "readinessProbe") if not c.get(p)]
         if missing:
-            yield path, f"{_label(c)}: no {' and no '.join(missing)}"
+            yield (
+                path,
+                f"{_label(c)}: no {' and no '.join(missing)};"
+                " add them (e.g. httpGet on a health endpoint)",
+            )
 
 
 def check_run_as_non_root(m: Manifest, _: ResolvedPolicy) -> Iterator[Finding]:
@@ -304,7 +384,11 @@ def check_required_labels(m: Manifest, policy: ResolvedPolicy) -> Iterator[Findi
     missing = [name for name in policy.required_labels if name not in labels]
     if missing:
         where: FieldPath = ("metadata", "labels") if labels else ("metadata",)
-        yield where, f"missing required label(s) {', '.join(missing)}"
+        yield (
+            where,
+            f"missing required label(s) {', '.join(missing)};"
+            " add them (kustomize `labels:` sets them on every object)",
+        )
 
 
 def check_replicas(m: Manifest, policy: ResolvedPolicy) -> Iterator[Finding]:
