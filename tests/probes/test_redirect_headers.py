@@ -86,7 +86,13 @@ def _hop(start: LoggingServer, to: str, code: int = 302) -> str:
 
 
 def _probe(url: str, headers: dict[str, str], allowed: tuple[str, ...] = ()) -> None:
-    timing = Timing(timeout=5, interval=0.1, attempt_timeout=2, redirect_allowed_hosts=allowed)
+    timing = Timing(
+        timeout=5,
+        interval=0.1,
+        attempt_timeout=2,
+        redirect_allowed_hosts=allowed,
+        success_threshold=1,  # one redirected request per check: what each hop saw is exact
+    )
     [result] = Prober(timing).run([Check(url=url, headers=headers)])
     assert result.healthy, result.reason
 
