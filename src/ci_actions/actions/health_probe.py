@@ -27,17 +27,22 @@ SPEC = ActionSpec(
         InputSpec(
             "workloads",
             "Kubernetes workloads to wait for, one per line: deployment/NAME, statefulset/NAME or daemonset/NAME (kubectl rollout status semantics).",
+            kind="text",
         ),
         InputSpec(
             "namespace",
             "Namespace of the workloads. Default: the kubeconfig context's namespace, else `default`.",
+            kind="operand",
         ),
         InputSpec(
             "kubeconfig",
             "Kubeconfig file content (masked; written to a private temp file). Default: KUBECONFIG, ~/.kube/config, else the in-cluster service account.",
             secret=True,
+            kind="text",
         ),
-        InputSpec("kube-context", "Kubeconfig context to use instead of the current one."),
+        InputSpec(
+            "kube-context", "Kubeconfig context to use instead of the current one.", kind="operand"
+        ),
         InputSpec(
             "rollout-timeout",
             "How long to wait for each rollout (e.g. 90s, 5m, 1h or seconds).",
@@ -46,6 +51,7 @@ SPEC = ActionSpec(
         InputSpec(
             "expected-images",
             "Images the pod template and the running pods of the new version must carry, one per line: IMAGE or CONTAINER=IMAGE (tag and/or @sha256 digest).",
+            kind="text",
         ),
         InputSpec("url", "URL to check over HTTP (a single check; see `checks` for more)."),
         InputSpec("expected-status", "Accepted status codes or ranges for `url`.", "200-299"),
@@ -61,6 +67,7 @@ SPEC = ActionSpec(
         InputSpec(
             "checks",
             "YAML list of checks: {url, method, headers, body, status, contains, json: {PATH: value or '>= N'}, max-latency-ms, expected-version, version-from}.",
+            kind="text",
         ),
         InputSpec("timeout", "Total time budget of the HTTP checks.", "60s"),
         InputSpec("interval", "Pause between HTTP attempts.", "2s"),
@@ -103,16 +110,19 @@ SPEC = ActionSpec(
         InputSpec(
             "previous-images",
             "gitops rollback: kustomize-bump's `previous-images` output (JSON {image: previous reference}).",
+            kind="text",
         ),
         InputSpec(
             "gitops-paths",
             "gitops rollback: the kustomization paths to edit (kustomize-bump `paths`).",
+            kind="text",
         ),
         InputSpec(
             "gitops-repository",
             "gitops rollback: the GitOps repository URL (default: the checkout).",
+            kind="operand",
         ),
-        InputSpec("gitops-branch", "gitops rollback: the branch to push to."),
+        InputSpec("gitops-branch", "gitops rollback: the branch to push to.", kind="ref"),
         InputSpec("gitops-token", "gitops rollback: token for the push (masked).", secret=True),
         InputSpec(
             "gitops-working-directory",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci_actions.errors import EnvironmentFailure, InputError
-from ci_actions.git import Git, Identity
+from ci_actions.git import EOO, Git, Identity
 from ci_actions.ledger.reader import Corrupt, LedgerFile, read_ledger
 from ci_actions.ledger.schema import Line, encode_line
 from ci_actions.publish import PushRejected, commit_and_push
@@ -106,7 +106,7 @@ def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
     try:
         git = Git(scratch, identity=target.identity, token=target.token)
         git.run("init", "--quiet")
-        git.run("remote", "add", "origin", target.repository)
+        git.run("remote", "add", EOO, "origin", target.repository)
         branch = target.branch or _remote_default_branch(git)
         if not branch:
             raise InputError(
@@ -135,7 +135,7 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
     start = "FETCH_HEAD" if git.fetch_branch("origin", branch) else "HEAD"
     scratch = Path(tempfile.mkdtemp(prefix="release-ledger-"))
     scratch.rmdir()  # `git worktree add` creates it
-    git.run("worktree", "add", "--quiet", "--detach", str(scratch), start)
+    git.run("worktree", "add", "--quiet", "--detach", EOO, str(scratch), start)
     try:
         tree = Git(scratch, identity=target.identity, token=target.token)
         yield Location(scratch, scratch / inside / target.ledger_dir, tree, branch, True, "", top)
