@@ -316,7 +316,7 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             attempt_timeout=raw.duration("attempt-timeout"),
             success_threshold=raw.integer("success-threshold", minimum=1),
             failure_threshold=raw.integer("failure-threshold", minimum=0),
-            max_redirects=raw.integer("max-redirects", minimum=0),
+            max_redirects=raw.integer("max-redirects", minimum=0, maximum=50),
             verify_tls=not raw.flag("insecure"),
         ),
         argocd_server=raw.text("argocd-server"),

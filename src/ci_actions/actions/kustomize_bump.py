@@ -22,7 +22,13 @@ from ci_actions.git import (
     repository_url,
 )
 from ci_actions.github.context import Context
-from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.github.inputs import (
+    MAX_PUSH_RETRIES,
+    ActionSpec,
+    InputSpec,
+    OutputSpec,
+    RawInputs,
+)
 from ci_actions.kustomize import (
     ImageArgError,
     ImageSetting,
@@ -182,7 +188,7 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
         token=raw.text("token"),
         message=message,
         identity=Identity(name, email),
-        push_retries=raw.integer("push-retries", minimum=0),
+        push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES),
         dry_run=raw.flag("dry-run"),
         allow_missing=raw.flag("allow-missing"),
         environment=raw.text("environment"),

@@ -9,7 +9,13 @@ from typing import Any
 from ci_actions.errors import InputError
 from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Identity
 from ci_actions.github.context import Context
-from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.github.inputs import (
+    MAX_PUSH_RETRIES,
+    ActionSpec,
+    InputSpec,
+    OutputSpec,
+    RawInputs,
+)
 from ci_actions.result import Result
 
 COMMANDS = ("record", "set-status", "list", "last-good", "rollback", "stats", "report")
@@ -225,7 +231,9 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
             raw.text("author-name") or DEFAULT_AUTHOR_NAME,
             raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
         ),
-        push_retries=raw.integer("push-retries", minimum=0) if raw.text("push-retries") else 15,
+        push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES)
+        if raw.text("push-retries")
+        else 15,
     )
 
 

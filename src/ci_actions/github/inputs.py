@@ -42,6 +42,7 @@ HINTS = {
 }
 MAX_INTEGER = 1_000_000
 MAX_SECONDS = 7 * 24 * 3600.0
+MAX_PUSH_RETRIES = 100  # each retry fetches, re-applies and pushes: more is a mistake
 
 
 @dataclass(frozen=True)
