@@ -10,6 +10,7 @@ from ci_actions.builders.inputs import image_ref, key_values
 from ci_actions.errors import InputError
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.imageref import ImageRefError
 from ci_actions.result import Result
 
 SPEC = ActionSpec(
@@ -100,6 +101,19 @@ class ImageBuildInputs:
     password: str
 
 
+def _caches(raw: RawInputs, name: str) -> tuple[str, ...]:
+    """Cache references; each must name a repository (buildah needs one)."""
+    values = tuple(raw.items(name))
+    for value in values:
+        try:
+            cmd.cache_repository(value)
+        except ImageRefError as exc:
+            raise InputError(
+                name, f"{value!r} names no repository: {exc}", hint="e.g. type=registry,ref=R:tag"
+            ) from None
+    return values
+
+
 def parse_inputs(raw: RawInputs) -> ImageBuildInputs:
     insecure = tuple(raw.items("insecure-registries", commas=True))
     tags = tuple(str(image_ref("tags", t)) for t in raw.items("tags", commas=True))
@@ -134,8 +148,8 @@ def parse_inputs(raw: RawInputs) -> ImageBuildInputs:
         load=raw.flag("load"),
         no_cache=raw.flag("no-cache"),
         pull=raw.flag("pull"),
-        cache_from=tuple(raw.items("cache-from")),
-        cache_to=tuple(raw.items("cache-to")),
+        cache_from=_caches(raw, "cache-from"),
+        cache_to=_caches(raw, "cache-to"),
         insecure_registries=insecure,
     )
     return ImageBuildInputs(

@@ -359,6 +359,9 @@ def _write_reports(
 
     sarif, cut = build_sarif(verdict.judged, ran)
     outputs: dict[str, object] = {"sarif-file": "", "report-file": ""}
+    for name in (inputs.sarif_file, inputs.report_file):
+        if name:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
     if inputs.sarif_file:
         write_atomic(root / inputs.sarif_file, json.dumps(sarif, indent=2) + "\n")
         outputs["sarif-file"] = str(root / inputs.sarif_file)
