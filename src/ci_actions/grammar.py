@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 
-SHA_RE = re.compile(r"^[0-9a-f]{7,64}$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,128}$")
+SHA_RE = re.compile(r"^[0-9a-f]{7,64}\Z")  # \Z: `$` would let a trailing newline in
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,128}\Z")
 # distribution/reference: a path component is lower-case alphanumerics with separators.
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _HOST = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?$"
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?\Z"
 )
-_REV_SUFFIX = re.compile(r"(?:[~^]\d{0,6})*$")
+_REV_SUFFIX = re.compile(r"(?:[~^]\d{0,6})*\Z")
 MAX_REF = 255
 MAX_NAME = 255
 # git check-ref-format, rule 4 and 5: no control characters, space, ~ ^ : ? * [ or backslash.
@@ -54,8 +54,8 @@ def ref_error(name: str) -> str:
         return f"is longer than {MAX_REF} characters"
     if _REF_FORBIDDEN.search(name):
         return "contains a space, a control character or one of ~ ^ : ? * [ \\"
-    if name == "@" or "@{" in name:
-        return "must not be '@' or contain '@{'"
+    if name in ("@", "HEAD") or "@{" in name:
+        return "must not be '@' or 'HEAD' or contain '@{'"
     if name.startswith("/") or name.endswith("/") or "//" in name:
         return "must not start or end with '/' or contain '//'"
     if ".." in name or name.endswith("."):
@@ -81,7 +81,7 @@ def rev_error(value: str) -> str:
         return error
     match = _REV_SUFFIX.search(value)
     base = value[: match.start()] if match else value
-    return ref_error(base)
+    return "" if base == "HEAD" else ref_error(base)
 
 
 def tag_error(value: str) -> str:
