@@ -78,7 +78,7 @@ SPEC = ActionSpec(
             "Consecutive failed attempts after which a check gives up early (0 = retry until `timeout`).",
             "0",
         ),
-        InputSpec("max-redirects", "Redirects followed before an attempt fails.", "5"),
+        InputSpec("max-redirects", "Redirects followed (0 to 50) before an attempt fails.", "5"),
         InputSpec(
             "insecure",
             "Skip TLS certificate verification (HTTP checks and Argo CD); a warning is printed.",

@@ -97,7 +97,7 @@ SPEC = ActionSpec(
         InputSpec("author-email", "Commit author and committer email.", DEFAULT_AUTHOR_EMAIL),
         InputSpec(
             "push-retries",
-            "How many times a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
+            "How many times (0 to 100) a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
             "5",
         ),
         InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),

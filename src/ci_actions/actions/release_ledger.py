@@ -46,7 +46,11 @@ SPEC = ActionSpec(
         InputSpec(
             "digest", "record: the image digest (sha256:...), when `image` has none.", kind="digest"
         ),
-        InputSpec("git-commit", "record: the application commit. Default: GITHUB_SHA.", kind="sha"),
+        InputSpec(
+            "git-commit",
+            "record: the application commit, a hex SHA (7 to 64 digits). Default: GITHUB_SHA.",
+            kind="sha",
+        ),
         InputSpec(
             "git-branch",
             "record: the application branch. Default: the branch of the event.",
@@ -116,7 +120,7 @@ SPEC = ActionSpec(
         InputSpec("author-email", "Git author and committer email.", DEFAULT_AUTHOR_EMAIL),
         InputSpec(
             "push-retries",
-            "How many times a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
+            "How many times (0 to 100) a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
             "15",
         ),
     ),
