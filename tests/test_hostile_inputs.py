@@ -253,3 +253,32 @@ def test_no_ledger_field_becomes_an_option(
             tmp_path / "runs", "release-ledger", [*args, *common], cwd=app, env=world.env()
         )
         _check(run, world.marker, False, f"ledger {field}={value!r}: {args[1]}")
+
+
+@pytest.mark.parametrize(
+    "previous",
+    [
+        {f"{API}\nregistry.local:5000/team/worker=evil.example/x": f"{API}:1.0.0"},
+        {API: f"{API}:1.0.0\nregistry.local:5000/team/worker=evil.example/x:1"},
+        {"-c": f"{API}:1.0.0"},
+    ],
+)
+def test_previous_images_cannot_add_image_lines(
+    world: World, tmp_path: Path, previous: dict[str, str]
+) -> None:
+    """health-probe's gitops rollback turns each entry into one kustomize-bump `images` line."""
+    run = invoke(
+        tmp_path,
+        "health-probe",
+        [
+            f"--url={world.service.url('/health')}",
+            "--rollback=on-failure",
+            "--rollback-mode=gitops",
+            f"--previous-images={json.dumps(previous)}",
+            "--gitops-paths=overlays/prod",
+        ],
+        cwd=world.checkout,
+        env=world.env(),
+    )
+    assert run.code == 2, run.log
+    assert "input 'previous-images'" in run.log

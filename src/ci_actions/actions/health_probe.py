@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_actions import grammar
 from ci_actions.errors import CiActionsError, InputError
 from ci_actions.fsutil import write_atomic
 from ci_actions.github.context import Context
@@ -302,6 +303,9 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             "must be a JSON object of image name to reference",
             hint='e.g. {"reg/app":"reg/app:1.2.2"}',
         )
+    for name, ref in (previous or {}).items():  # each becomes one kustomize-bump `images` line
+        if error := grammar.image_error(name) or (ref and grammar.image_error(ref)):
+            raise InputError("previous-images", f"{name!r}: {error}", hint="one image per entry")
     inputs = HealthProbeInputs(
         workloads=workloads,
         namespace=namespace,
