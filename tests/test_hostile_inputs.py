@@ -282,3 +282,21 @@ def test_previous_images_cannot_add_image_lines(
     )
     assert run.code == 2, run.log
     assert "input 'previous-images'" in run.log
+
+
+GRAMMAR_FIELDS = ("service", "environment", "image", "tag", "digest", "git-commit", "git-branch")
+
+
+@pytest.mark.parametrize("value_name", HOSTILE_NAMES)
+@pytest.mark.parametrize("field", GRAMMAR_FIELDS)
+def test_a_line_read_back_is_checked_against_the_field_grammar(field: str, value_name: str) -> None:
+    """What `record` refuses is refused again when read: the file may have been edited."""
+    from ci_actions.ledger.schema import InvalidLine, decode_line
+
+    good = _entry("api-1", "healthy", "2026-01-01T00:00:00Z", "a" * 40) | {
+        "digest": "sha256:" + "b" * 64
+    }
+    decode_line(msgspec.json.encode(good), "ledger")  # the line as recorded is fine
+    hostile = good | {field: hostile_values(Path("/tmp/m"))[value_name]}
+    with pytest.raises(InvalidLine, match=field):
+        decode_line(msgspec.json.encode(hostile), "ledger")

@@ -42,8 +42,8 @@ NAME_RE = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z"
 )  # service / environment: one path segment
 # Ledger data is never trusted: every field that reaches git, a registry or
-# kustomize-bump is checked against its grammar when a line is decoded, so a
-# line that breaks it is reported and skipped, never used (`\Z`: no newline).
+# kustomize-bump is checked against its grammar when a whole line is decoded,
+# so a line that breaks it is reported and skipped, never used (`\Z`: no newline).
 _Name = Annotated[str, msgspec.Meta(pattern=NAME_RE.pattern)]
 _Image = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}\Z")]
 _Tag = Annotated[str, msgspec.Meta(pattern=r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?\Z")]
@@ -67,11 +67,11 @@ class EntryHead(
 
     v: Literal[1]  # another version fails validation, then _check_version names it
     id: str
-    service: _Name
-    environment: _Name
-    image: _Image
-    tag: _Tag = ""
-    digest: _Digest = ""
+    service: str
+    environment: str
+    image: str
+    tag: str = ""
+    digest: str = ""
     created: str
     status: Status
 
@@ -86,6 +86,13 @@ class EntryHead(
 
 
 class EntryLine(EntryHead, kw_only=True, tag="entry", gc=False):
+    # The head's fields again, with their grammar (they keep their place in the line):
+    # an entry is checked in full where it is used, the heads of a query stay fast.
+    service: _Name
+    environment: _Name
+    image: _Image
+    tag: _Tag = ""
+    digest: _Digest = ""
     git_commit: _Sha = ""
     git_branch: _Branch = ""
     workflow_run: str = ""
