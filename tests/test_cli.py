@@ -138,3 +138,32 @@ def test_init_refuses_abbreviated_flags(tmp_path: Path) -> None:
         code = int(exc.code or 0)
     assert code == 2
     assert not (tmp_path / ".github").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "input_name"),
+    [
+        (
+            "kustomize-bump",
+            ["--paths", "p", "--images", "a:1", "--push-retries", "1" + "0" * 20],
+            "push-retries",
+        ),
+        (
+            "kustomize-bump",
+            ["--paths", "p", "--images", "a:1", "--push-retries", "101"],
+            "push-retries",
+        ),
+        ("release-ledger", ["--command", "list", "--push-retries", "1000"], "push-retries"),
+        ("release-ledger", ["--command", "list", "--limit", "1e9"], "limit"),
+        ("health-probe", ["--url", "http://127.0.0.1:1/", "--timeout", "1e300"], "timeout"),
+        (
+            "health-probe",
+            ["--url", "http://127.0.0.1:1/", "--max-redirects", "51"],
+            "max-redirects",
+        ),
+    ],
+)
+def test_numbers_are_bounded(tmp_path: Path, name: str, args: list[str], input_name: str) -> None:
+    run = invoke(tmp_path, name, args)
+    assert run.code == 2, run.log
+    assert f"input '{input_name}'" in run.log
