@@ -184,3 +184,10 @@ def test_every_declared_kind_is_known() -> None:
     for module in ACTIONS.values():
         for item in importlib.import_module(module).SPEC.inputs:
             assert item.kind in KINDS, (module, item.name, item.kind)
+
+
+def test_a_refused_secret_is_not_shown() -> None:
+    raw = RawInputs.collect(SPEC, {}, {"token": "s3cret\nsecond-line"})
+    with pytest.raises(InputError, match="input 'token'") as refused:
+        raw.check_values()
+    assert "s3cret" not in str(refused.value)

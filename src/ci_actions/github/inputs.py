@@ -181,7 +181,8 @@ class RawInputs:
                 continue
             error = KINDS[item.kind](value)
             if error:
-                raise InputError(item.name, f"{value!r} {error}", hint=HINTS.get(item.kind, ""))
+                shown = "the value" if item.secret else repr(value[:80])  # a secret is never shown
+                raise InputError(item.name, f"{shown} {error}", hint=HINTS.get(item.kind, ""))
 
     def check_required(self) -> None:
         for item in self.spec.inputs:
@@ -209,8 +210,8 @@ class RawInputs:
 
     def integer(self, name: str, *, minimum: int | None = None, maximum: int = MAX_INTEGER) -> int:
         value = self.text(name)
-        if not re.fullmatch(r"[+-]?\d{1,18}", value):
-            raise InputError(name, f"{value[:40]!r} is not a whole number") from None
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+            raise InputError(name, f"{value[:40]!r} is not a whole number")
         number = int(value)
         if minimum is not None and number < minimum:
             raise InputError(name, f"{number} is below the minimum {minimum}")
