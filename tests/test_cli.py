@@ -97,3 +97,87 @@ def test_secret_inputs_masked_before_anything_else(
     lines = run.stdout.splitlines()
     assert lines[0] == "::add-mask::tok-123456"
     assert "tok-123456" not in "\n".join(lines[1:])
+
+
+def _action_names() -> list[str]:
+    from ci_actions.actions import ACTIONS
+
+    return sorted(ACTIONS)
+
+
+@pytest.mark.parametrize("name", _action_names())
+def test_help_works_for_every_action(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    from ci_actions.actions import ACTIONS
+
+    with pytest.raises(SystemExit) as done:
+        main([name, "--help"], {})
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for item in importlib.import_module(ACTIONS[name]).SPEC.inputs:
+        assert f"--{item.name}" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("release-ledger", ["--command", "list", "--push-retr", "3"]),
+        ("kustomize-bump", ["--paths", "p", "--images", "a:1", "--pull-request", "x"]),
+        ("changes", ["--docs", "*.md"]),  # an abbreviation of --docs-globs
+        ("changes", ["--work", "."]),
+        ("changes", ["--no-such-input", "x"]),
+    ],
+)
+def test_abbreviated_or_unknown_flags_are_exit_2(
+    tmp_path: Path, name: str, args: list[str]
+) -> None:
+    run = invoke(tmp_path, name, args)
+    assert run.code == 2, run.log
+    assert "unrecognized arguments" in run.log
+
+
+def test_push_false_is_not_taken_for_push_retries(tmp_path: Path) -> None:
+    """kustomize-bump has no `push` input: `--push` was read as `--push-retries`."""
+    run = invoke(tmp_path, "kustomize-bump", ["--paths", "p", "--images", "a:1", "--push", "false"])
+    assert run.code == 2, run.log
+    assert "unrecognized arguments: --push false" in run.log
+    assert "push-retries" not in run.log.split("error:")[-1]
+
+
+def test_init_refuses_abbreviated_flags(tmp_path: Path) -> None:
+    try:
+        code = main(["init", "--dir", str(tmp_path), "--imag", "x"], {})
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    assert code == 2
+    assert not (tmp_path / ".github").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "input_name"),
+    [
+        (
+            "kustomize-bump",
+            ["--paths", "p", "--images", "a:1", "--push-retries", "1" + "0" * 20],
+            "push-retries",
+        ),
+        (
+            "kustomize-bump",
+            ["--paths", "p", "--images", "a:1", "--push-retries", "101"],
+            "push-retries",
+        ),
+        ("release-ledger", ["--command", "list", "--push-retries", "1000"], "push-retries"),
+        ("release-ledger", ["--command", "list", "--limit", "1e9"], "limit"),
+        ("health-probe", ["--url", "http://127.0.0.1:1/", "--timeout", "1e300"], "timeout"),
+        (
+            "health-probe",
+            ["--url", "http://127.0.0.1:1/", "--max-redirects", "51"],
+            "max-redirects",
+        ),
+    ],
+)
+def test_numbers_are_bounded(tmp_path: Path, name: str, args: list[str], input_name: str) -> None:
+    run = invoke(tmp_path, name, args)
+    assert run.code == 2, run.log
+    assert f"input '{input_name}'" in run.log

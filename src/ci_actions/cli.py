@@ -35,6 +35,7 @@ def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ci-actions",
         description="Container delivery actions; each also runs as a GitHub Action.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"ci-actions {__version__}")
     parser.add_argument(
@@ -47,14 +48,19 @@ def _action_parser(name: str, module: ModuleType) -> argparse.ArgumentParser:
     import argparse
 
     spec = module.SPEC
-    parser = argparse.ArgumentParser(prog=f"ci-actions {name}", description=spec.description)
+    parser = argparse.ArgumentParser(
+        prog=f"ci-actions {name}",
+        description=spec.description,
+        allow_abbrev=False,  # `--push` must never be taken for `--push-retries`
+    )
     for item in spec.inputs:
+        text = item.description + (f" (default: {item.default!r})" if item.default else "")
         parser.add_argument(
             f"--{item.name}",
             dest=item.name,
             action="append",
             metavar="VALUE",
-            help=item.description + (f" (default: {item.default!r})" if item.default else ""),
+            help=text.replace("%", "%%"),  # argparse %-formats help; a default may hold `{% %}`
         )
     parser.add_argument("--json", action="store_true", help="print outputs as one JSON object")
     parser.add_argument("--debug", action="store_true", help="debug logs (as RUNNER_DEBUG=1)")
@@ -98,6 +104,7 @@ def run_action(
     raw = RawInputs.collect(spec, environ, flags)
     runner.mask(raw.secrets())  # before anything else is printed
     try:
+        raw.check_values()
         raw.check_required()
         inputs = module.parse_inputs(raw)
         result = module.run(inputs, Context.from_env(runner, environ))

@@ -1,5 +1,9 @@
 """The git wrapper: every git call goes through Git.run (and so through proc.run).
 
+A value that comes from an input or from data (a ref, a SHA, a remote, a
+pattern) always follows `--end-of-options` (or `--` for paths), so no value
+can ever be read as an option: `--upload-pack=...` stays a (bad) ref name.
+
 Commits never depend on a git identity configured on the runner, and a
 token reaches git through environment-only config (never argv, never
 .git/config).
@@ -13,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_actions import proc
-from ci_actions.errors import EnvironmentFailure
+from ci_actions import grammar, proc
+from ci_actions.errors import ConfigError, EnvironmentFailure
 
 ZERO_SHA = "0" * 40
 DEFAULT_AUTHOR_NAME = "github-actions[bot]"
@@ -39,6 +43,25 @@ def repository_slug(repository: str, fallback: str) -> str:
     if len(parts) < 2:
         return fallback
     return f"{parts[-2]}/{parts[-1].removesuffix('.git')}"
+
+
+EOO = "--end-of-options"  # git >= 2.24: every argument after it is an operand
+
+
+def check_ref(name: str, what: str) -> str:
+    """The name when git would accept it as a branch name, else ConfigError (exit 2)."""
+    error = grammar.ref_error(name)
+    if error:
+        raise ConfigError(f"{what} {name!r} {error}", hint="give a valid git branch name")
+    return name
+
+
+def check_sha(value: str, what: str) -> str:
+    """The value when it is a hex commit SHA (7-64 digits), else ConfigError (exit 2)."""
+    error = grammar.sha_error(value)
+    if error:
+        raise ConfigError(f"{what} {value!r} {error}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -116,10 +139,10 @@ class Git:
         return Path(self.out("rev-parse", "--show-toplevel"))
 
     def rev_parse(self, rev: str) -> str:
-        return self.out("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        return self.out("rev-parse", "--verify", "--quiet", EOO, f"{rev}^{{commit}}")
 
     def has_commit(self, rev: str) -> bool:
-        return self.ok("cat-file", "-e", f"{rev}^{{commit}}")
+        return self.ok("cat-file", "-e", EOO, f"{rev}^{{commit}}")
 
     def is_shallow(self) -> bool:
         return self.out("rev-parse", "--is-shallow-repository") == "true"
@@ -131,24 +154,25 @@ class Git:
         return self.out("remote").split()
 
     def merge_base(self, a: str, b: str) -> str | None:
-        result = self.run("merge-base", a, b, ok_codes=None)
+        result = self.run("merge-base", EOO, a, b, ok_codes=None)
         return result.stdout.strip() if result.returncode == 0 else None
 
     def changed_files(self, base: str, head: str) -> list[str]:
         """Paths changed from base to head (renames as delete + add, so both count)."""
-        text = self.out("diff", "--name-only", "--no-renames", "-z", base, head)
+        text = self.out("diff", "--name-only", "--no-renames", "-z", EOO, base, head)
         return [p for p in text.split("\0") if p]
 
     def files_in_commit(self, rev: str) -> list[str]:
-        text = self.out("show", "--name-only", "--no-renames", "--format=", "-z", rev)
+        text = self.out("show", "--name-only", "--no-renames", "--format=", "-z", EOO, rev)
         return [p for p in text.split("\0") if p]
 
     def commit_date(self, rev: str = "HEAD") -> str:
-        return self.out("show", "-s", "--format=%cI", rev)
+        return self.out("show", "-s", "--format=%cI", EOO, rev)
 
     def fetch_branch(self, remote: str, branch: str) -> bool:
         """Fetch a branch head into FETCH_HEAD; False when the branch does not exist yet."""
-        result = self.run("fetch", "--quiet", "--no-tags", remote, branch, ok_codes=None)
+        check_ref(branch, "branch")
+        result = self.run("fetch", "--quiet", "--no-tags", EOO, remote, branch, ok_codes=None)
         if result.returncode == 0:
             return True
         if "couldn't find remote ref" in result.stderr:

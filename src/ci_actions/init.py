@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ci-actions init",
         description="Write .github/workflows/{cicd,monitor,rollback}.yml from the ci-actions templates.",
+        allow_abbrev=False,
     )
     p.add_argument("--dir", default=".", help="the repository (default: the current directory)")
     p.add_argument(

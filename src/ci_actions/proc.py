@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_actions.errors import EnvironmentFailure, ToolNotFound
+from ci_actions.errors import ConfigError, EnvironmentFailure, ToolNotFound
 
 _TAIL_LINES = 40
 
@@ -83,6 +83,11 @@ def run(
     executable is ToolNotFound; a time-out kills the whole process group.
     """
     argv = [str(a) for a in argv]
+    if any("\0" in a for a in argv):  # data (an input, a ledger line) is never passed cut short
+        raise ConfigError(
+            f"an argument of {argv[0]} contains a NUL character",
+            hint="check the inputs and the data this command was given",
+        )
     full_env = dict(os.environ if env is None else env)
     if extra_env:
         full_env.update(extra_env)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ci_actions.errors import EnvironmentFailure
-from ci_actions.git import Git
+from ci_actions.git import EOO, Git, check_ref
 
 # An edit applied to the checkout; returns the paths (relative to the repo) it changed.
 Edit = Callable[[], Sequence[str]]
@@ -62,6 +62,7 @@ def commit_and_push(
     Raises PushRejected (exit 3) after `retries` rejected pushes; the working
     tree is then left at the remote head, clean, with nothing of ours in it.
     """
+    check_ref(branch, "branch")
     rng = rng or random.Random()
     attempts = 0
     while True:
@@ -79,7 +80,9 @@ def commit_and_push(
         sha = git.out("rev-parse", "HEAD")
         if not push:
             return Published(sha, tuple(changed), attempts)
-        result = git.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", ok_codes=None)
+        result = git.run(
+            "push", "--porcelain", EOO, remote, f"HEAD:refs/heads/{branch}", ok_codes=None
+        )
         if result.returncode == 0:
             return Published(sha, tuple(changed), attempts)
         if not _is_rejection(result.stderr + result.stdout) or attempts > retries:

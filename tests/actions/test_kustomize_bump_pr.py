@@ -144,3 +144,45 @@ def test_fake_refuses_a_second_open_pull_for_the_same_head(github: tuple[FakeGit
         requests.get(f"{fake.url}/repos/acme/nope", headers=headers, timeout=5).status_code == 404
     )
     assert requests.get(f"{fake.url}/repos/acme/gitops", timeout=5).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "bot_branch",
+    ["ci-actions/bump/prod/api", "bot/prod+canary/api&x=1"],  # `+` and `&` must survive one decode
+)
+def test_an_existing_bot_pull_request_is_found_and_updated(
+    tmp_path: Path, github: tuple[FakeGitHub, Path], bot_branch: str
+) -> None:
+    """The lookup query is encoded once: GitHub (and the fake) see `owner:branch` as is."""
+    fake, remote = github
+    git(remote, "branch", bot_branch, "main")  # the bot branch as an earlier run left it
+    opened = requests.post(
+        f"{fake.url}/repos/acme/gitops/pulls",
+        json={"title": "an earlier bump", "head": bot_branch, "base": "main"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
+    fake.calls.clear()
+    run = invoke(
+        tmp_path / "out",
+        "kustomize-bump",
+        [
+            f"--repository=file://{remote}",
+            "--paths=overlays/prod",
+            f"--images={API}:1.1.0",
+            "--mode=pull-request",
+            f"--pull-request-branch={bot_branch}",
+            f"--token={TOKEN}",
+        ],
+        cwd=tmp_path,
+        env={"GITHUB_API_URL": fake.url, "RUNNER_TEMP": str(tmp_path / "rt")},
+    )
+    assert run.code == 0, run.log
+    [lookup] = [c for c in fake.calls if c.method == "GET"]
+    assert lookup.query["head"] == [f"acme:{bot_branch}"]
+    assert lookup.query["base"] == ["main"]
+    assert [(c.method, c.status) for c in fake.calls] == [("GET", 200), ("PATCH", 200)]
+    [pull] = fake.pulls("acme/gitops")  # no second pull request
+    assert pull["number"] == opened["number"]
+    assert pull["title"] == f"prod: set {API} to 1.1.0"
+    assert run.outputs["pull-request-url"] == opened["html_url"]

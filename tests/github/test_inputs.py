@@ -94,3 +94,100 @@ def test_secrets_are_listed_for_masking() -> None:
 def test_unknown_input_name_in_code_fails_loudly() -> None:
     with pytest.raises(KeyError):
         RawInputs.collect(SPEC, {}, {}).text("nmae")
+
+
+KINDS_SPEC = ActionSpec(
+    "x",
+    "test",
+    inputs=(
+        InputSpec("branch", "b", kind="ref"),
+        InputSpec("version", "v", kind="tag"),
+        InputSpec("digest", "d", kind="digest"),
+        InputSpec("commit", "c", kind="sha"),
+        InputSpec("image", "i", kind="image"),
+        InputSpec("service", "s"),  # the default kind: one line
+        InputSpec("reason", "r", kind="text"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("branch", "--upload-pack=touch /tmp/x;git-upload-pack"),
+        ("branch", "main\nother"),
+        ("branch", "a..b"),
+        ("version", "1.2.3\napp=evil.example/x:1"),  # the rollback.yml smuggling
+        ("version", "-1"),
+        ("digest", "sha256:abc"),
+        ("commit", "--output=/tmp/x"),
+        ("commit", "c" * 40 + "\nmain"),
+        ("image", "registry.local/Team/api:1"),
+        ("image", "team/api:1\nteam/other:2"),
+        ("service", "api\nprod"),
+        ("service", "api\rprod"),
+        ("reason", "free\0text"),
+    ],
+)
+def test_single_values_are_checked_against_their_kind(name: str, value: str) -> None:
+    raw = RawInputs.collect(KINDS_SPEC, {}, {name: value})
+    with pytest.raises(InputError, match=f"input '{name}'"):
+        raw.check_values()
+
+
+def test_free_text_keeps_its_lines_and_empty_values_pass() -> None:
+    raw = RawInputs.collect(
+        KINDS_SPEC,
+        {},
+        {
+            "reason": "two\nlines --output=x",
+            "branch": "",
+            "version": " 1.2.3 ",
+            "commit": "abc1234",
+        },
+    )
+    raw.check_values()
+    assert raw.raw_text("reason") == "two\nlines --output=x"
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("100000000000000000000", "not a whole number"),  # 10^20: no 20-digit counts
+        ("1000001", "above the maximum"),
+        ("1e3", "not a whole number"),
+        ("-1", "below the minimum"),
+    ],
+)
+def test_integers_are_bounded(value: str, error: str) -> None:
+    spec = ActionSpec("x", "t", inputs=(InputSpec("n", "n"),))
+    with pytest.raises(InputError, match=error):
+        RawInputs.collect(spec, {}, {"n": value}).integer("n", minimum=0)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "1e7"])
+def test_numbers_and_durations_are_finite_and_bounded(value: str) -> None:
+    spec = ActionSpec("x", "t", inputs=(InputSpec("n", "n"),))
+    raw = RawInputs.collect(spec, {}, {"n": value})
+    with pytest.raises(InputError, match="input 'n'"):
+        raw.number("n")
+    with pytest.raises(InputError, match="input 'n'"):
+        raw.duration("n")
+
+
+def test_every_declared_kind_is_known() -> None:
+    import importlib
+
+    from ci_actions.actions import ACTIONS
+    from ci_actions.github.inputs import KINDS
+
+    for module in ACTIONS.values():
+        for item in importlib.import_module(module).SPEC.inputs:
+            assert item.kind in KINDS, (module, item.name, item.kind)
+
+
+def test_a_refused_secret_is_not_shown() -> None:
+    raw = RawInputs.collect(SPEC, {}, {"token": "s3cret\nsecond-line"})
+    with pytest.raises(InputError, match="input 'token'") as refused:
+        raw.check_values()
+    assert "s3cret" not in str(refused.value)

@@ -346,3 +346,35 @@ def test_no_version_arg_registry_path_and_carried_services() -> None:
     self_hosted = dataclasses.replace(options, setup_python=False, runs_on=("self-hosted",))
     gate = next(s for _, s in _steps(_load(render("cicd", self_hosted))) if s.get("id") == "gate")
     assert gate["env"] == {"CI_ACTIONS_PYTHON": "python3.14"}
+
+
+@pytest.mark.parametrize(
+    ("version", "accepted"),
+    [
+        ("1.2.3", True),
+        ("sha-abc1234", True),
+        ("v1_2-rc.1", True),
+        ("a" * 128, True),
+        ("1.2.3\nregistry.local:5000/team/worker=evil.example/x:1", False),  # a second image line
+        ("1.2.3\n", False),
+        ("-x", False),
+        (".x", False),
+        ("1.2.3 x", False),
+        ("a" * 129, False),
+    ],
+)
+def test_rollback_version_is_one_tag(
+    rendered: dict[str, Path], version: str, accepted: bool
+) -> None:
+    """The rendered check runs before the bump: a version smuggling extra lines stops the job."""
+    data = _load((rendered["minimal"] / ".github/workflows/rollback.yml").read_text())
+    [check] = [s for _, s in _steps(data) if s.get("name") == "Check the requested version"]
+    [first] = [s for _, s in _steps(data)][:1]
+    assert first is check and check["env"] == {"VERSION": "${{ inputs.version }}"}
+    done = subprocess.run(
+        ["bash", "-c", check["run"]], env={"VERSION": version}, capture_output=True, text=True
+    )
+    assert (done.returncode == 0) is accepted, done.stdout + done.stderr
+    if not accepted:
+        assert done.returncode == 2 and "input 'version'" in done.stdout
+        assert version not in done.stdout  # never echoed back as a workflow command

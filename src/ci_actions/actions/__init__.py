@@ -45,6 +45,7 @@ def invoke(name: str, values: Mapping[str, str], ctx: Context) -> Result:
         raise ValueError(f"{name} has no input(s) {', '.join(sorted(unknown))}")
     raw = RawInputs(spec, {item.name: values.get(item.name, item.default) for item in spec.inputs})
     ctx.log.mask(raw.secrets())
+    raw.check_values()
     raw.check_required()
     result: Result = module.run(module.parse_inputs(raw), ctx)
     return result

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci_actions.errors import ConfigError, InputError
-from ci_actions.git import ZERO_SHA, Git
+from ci_actions.git import EOO, ZERO_SHA, Git
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.pathfilter import PathFilter, classify, parse_filters
@@ -23,19 +23,23 @@ SPEC = ActionSpec(
         InputSpec(
             "base",
             "Base commit or ref. Default from the event: push `before`, pull request base, else the parent of head.",
+            kind="rev",
         ),
         InputSpec(
             "head",
             "Head commit or ref. Default from the event: push `after`, pull request head, else GITHUB_SHA or HEAD.",
+            kind="rev",
         ),
         InputSpec(
             "docs-globs",
             "Globs of documentation files (newline-separated, `!` excludes); when every changed file matches, `docs-only` is true.",
             DEFAULT_DOCS_GLOBS,
+            kind="text",
         ),
         InputSpec(
             "filters",
             "YAML mapping of filter name to a list of globs (`!` excludes); each name becomes a true/false output.",
+            kind="text",
         ),
         InputSpec("working-directory", "The git checkout to inspect.", "."),
     ),
@@ -140,7 +144,7 @@ def _resolve(git: Git, ref: str, name: str) -> str:
         return git.rev_parse(ref)
     if "origin" in git.remotes():
         # A shallow checkout may lack the commit: ask the remote for it alone.
-        git.run("fetch", "--no-tags", "--quiet", "--depth=1", "origin", ref, ok_codes=None)
+        git.run("fetch", "--no-tags", "--quiet", "--depth=1", EOO, "origin", ref, ok_codes=None)
         if git.has_commit(ref):
             return git.rev_parse(ref)
     hint = SHALLOW_HINT if git.is_shallow() else "give a commit SHA, branch or tag that exists"

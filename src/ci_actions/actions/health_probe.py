@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_actions import grammar
 from ci_actions.errors import CiActionsError, InputError
 from ci_actions.fsutil import write_atomic
 from ci_actions.github.context import Context
@@ -27,17 +28,22 @@ SPEC = ActionSpec(
         InputSpec(
             "workloads",
             "Kubernetes workloads to wait for, one per line: deployment/NAME, statefulset/NAME or daemonset/NAME (kubectl rollout status semantics).",
+            kind="text",
         ),
         InputSpec(
             "namespace",
             "Namespace of the workloads. Default: the kubeconfig context's namespace, else `default`.",
+            kind="operand",
         ),
         InputSpec(
             "kubeconfig",
             "Kubeconfig file content (masked; written to a private temp file). Default: KUBECONFIG, ~/.kube/config, else the in-cluster service account.",
             secret=True,
+            kind="text",
         ),
-        InputSpec("kube-context", "Kubeconfig context to use instead of the current one."),
+        InputSpec(
+            "kube-context", "Kubeconfig context to use instead of the current one.", kind="operand"
+        ),
         InputSpec(
             "rollout-timeout",
             "How long to wait for each rollout (e.g. 90s, 5m, 1h or seconds).",
@@ -46,6 +52,7 @@ SPEC = ActionSpec(
         InputSpec(
             "expected-images",
             "Images the pod template and the running pods of the new version must carry, one per line: IMAGE or CONTAINER=IMAGE (tag and/or @sha256 digest).",
+            kind="text",
         ),
         InputSpec("url", "URL to check over HTTP (a single check; see `checks` for more)."),
         InputSpec("expected-status", "Accepted status codes or ranges for `url`.", "200-299"),
@@ -61,6 +68,7 @@ SPEC = ActionSpec(
         InputSpec(
             "checks",
             "YAML list of checks: {url, method, headers, body, status, contains, json: {PATH: value or '>= N'}, max-latency-ms, expected-version, version-from}.",
+            kind="text",
         ),
         InputSpec("timeout", "Total time budget of the HTTP checks.", "60s"),
         InputSpec("interval", "Pause between HTTP attempts.", "2s"),
@@ -75,7 +83,7 @@ SPEC = ActionSpec(
             "Consecutive failed attempts after which a check gives up early (0 = retry until `timeout`).",
             "0",
         ),
-        InputSpec("max-redirects", "Redirects followed before an attempt fails.", "5"),
+        InputSpec("max-redirects", "Redirects followed (0 to 50) before an attempt fails.", "5"),
         InputSpec(
             "redirect-allowed-hosts",
             "Hosts (`host` or `host:port`, one per line) a redirect may carry the checks' headers and cookies to; a redirect to any other origin drops them, and so does one from https to http.",
@@ -111,16 +119,19 @@ SPEC = ActionSpec(
         InputSpec(
             "previous-images",
             "gitops rollback: kustomize-bump's `previous-images` output (JSON {image: previous reference}).",
+            kind="text",
         ),
         InputSpec(
             "gitops-paths",
             "gitops rollback: the kustomization paths to edit (kustomize-bump `paths`).",
+            kind="text",
         ),
         InputSpec(
             "gitops-repository",
             "gitops rollback: the GitOps repository URL (default: the checkout).",
+            kind="operand",
         ),
-        InputSpec("gitops-branch", "gitops rollback: the branch to push to."),
+        InputSpec("gitops-branch", "gitops rollback: the branch to push to.", kind="ref"),
         InputSpec("gitops-token", "gitops rollback: token for the push (masked).", secret=True),
         InputSpec(
             "gitops-working-directory",
@@ -316,6 +327,9 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             "must be a JSON object of image name to reference",
             hint='e.g. {"reg/app":"reg/app:1.2.2"}',
         )
+    for name, ref in (previous or {}).items():  # each becomes one kustomize-bump `images` line
+        if error := grammar.image_error(name) or (ref and grammar.image_error(ref)):
+            raise InputError("previous-images", f"{name!r}: {error}", hint="one image per entry")
     inputs = HealthProbeInputs(
         workloads=workloads,
         namespace=namespace,
@@ -330,7 +344,7 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             attempt_timeout=raw.duration("attempt-timeout"),
             success_threshold=raw.integer("success-threshold", minimum=1),
             failure_threshold=raw.integer("failure-threshold", minimum=0),
-            max_redirects=raw.integer("max-redirects", minimum=0),
+            max_redirects=raw.integer("max-redirects", minimum=0, maximum=50),
             verify_tls=not raw.flag("insecure"),
             redirect_allowed_hosts=_redirect_allowed_hosts(raw),
         ),

@@ -10,6 +10,7 @@ from ci_actions.builders.inputs import image_ref, key_values
 from ci_actions.errors import InputError
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.imageref import ImageRefError
 from ci_actions.result import Result
 
 SPEC = ActionSpec(
@@ -21,23 +22,27 @@ SPEC = ActionSpec(
             "auto, docker, buildah or podman. auto: docker when `docker info` answers, else buildah, else podman.",
             "auto",
         ),
-        InputSpec("context", "Build context directory.", "."),
-        InputSpec("file", "Dockerfile path (default: Dockerfile in the context)."),
+        InputSpec("context", "Build context directory.", ".", kind="operand"),
+        InputSpec("file", "Dockerfile path (default: Dockerfile in the context).", kind="operand"),
         InputSpec(
             "tags",
             "Full image references to tag and push, newline or comma list (e.g. the tags output of image-tags).",
+            kind="text",
         ),
-        InputSpec("labels", "Image labels, KEY=VALUE a line."),
-        InputSpec("annotations", "OCI annotations, KEY=VALUE a line."),
-        InputSpec("build-args", "Build arguments, KEY=VALUE a line."),
-        InputSpec("target", "Build stage to stop at (multi-stage Dockerfiles)."),
+        InputSpec("labels", "Image labels, KEY=VALUE a line.", kind="text"),
+        InputSpec("annotations", "OCI annotations, KEY=VALUE a line.", kind="text"),
+        InputSpec("build-args", "Build arguments, KEY=VALUE a line.", kind="text"),
+        InputSpec("target", "Build stage to stop at (multi-stage Dockerfiles).", kind="operand"),
         InputSpec(
-            "platforms", "Target platforms, e.g. linux/amd64,linux/arm64 (newline or comma list)."
+            "platforms",
+            "Target platforms, e.g. linux/amd64,linux/arm64 (newline or comma list).",
+            kind="text",
         ),
         InputSpec(
             "secrets",
             "Build secrets, ID=VALUE a line; mounted with RUN --mount=type=secret,id=ID; never in the image or the logs.",
             secret=True,
+            kind="text",
         ),
         InputSpec("push", "Push every tag to its registry.", "false"),
         InputSpec(
@@ -50,9 +55,16 @@ SPEC = ActionSpec(
         InputSpec(
             "cache-from",
             "Registry cache sources: buildx `type=registry,ref=REPO:TAG`, or a repository (buildah/podman use --layers with it).",
+            kind="text",
         ),
-        InputSpec("cache-to", "Registry cache destinations, same forms as cache-from."),
-        InputSpec("registry", "Registry to log in to (default: the registry of the first tag)."),
+        InputSpec(
+            "cache-to", "Registry cache destinations, same forms as cache-from.", kind="text"
+        ),
+        InputSpec(
+            "registry",
+            "Registry to log in to (default: the registry of the first tag).",
+            kind="operand",
+        ),
         InputSpec("username", "Registry username."),
         InputSpec(
             "password",
@@ -62,6 +74,7 @@ SPEC = ActionSpec(
         InputSpec(
             "insecure-registries",
             "Registries (host:port) reached over plain http or with self-signed certificates, newline or comma list.",
+            kind="text",
         ),
     ),
     outputs=(
@@ -86,6 +99,19 @@ class ImageBuildInputs:
     registry: str
     username: str
     password: str
+
+
+def _caches(raw: RawInputs, name: str) -> tuple[str, ...]:
+    """Cache references; each must name a repository (buildah needs one)."""
+    values = tuple(raw.items(name))
+    for value in values:
+        try:
+            cmd.cache_repository(value)
+        except ImageRefError as exc:
+            raise InputError(
+                name, f"{value!r} names no repository: {exc}", hint="e.g. type=registry,ref=R:tag"
+            ) from None
+    return values
 
 
 def parse_inputs(raw: RawInputs) -> ImageBuildInputs:
@@ -122,8 +148,8 @@ def parse_inputs(raw: RawInputs) -> ImageBuildInputs:
         load=raw.flag("load"),
         no_cache=raw.flag("no-cache"),
         pull=raw.flag("pull"),
-        cache_from=tuple(raw.items("cache-from")),
-        cache_to=tuple(raw.items("cache-to")),
+        cache_from=_caches(raw, "cache-from"),
+        cache_to=_caches(raw, "cache-to"),
         insecure_registries=insecure,
     )
     return ImageBuildInputs(

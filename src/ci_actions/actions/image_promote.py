@@ -19,13 +19,17 @@ SPEC = ActionSpec(
             "source",
             "The image to promote: [REGISTRY/]NAME:TAG or [REGISTRY/]NAME@sha256:DIGEST.",
             required=True,
+            kind="image",
         ),
         InputSpec(
             "tags",
             "New tags, newline or comma list: a bare TAG (same repository), or [REGISTRY/]NAME:TAG (another repository of the same registry).",
             required=True,
+            kind="text",
         ),
-        InputSpec("registry", "Registry host[:port], when source does not name one."),
+        InputSpec(
+            "registry", "Registry host[:port], when source does not name one.", kind="operand"
+        ),
         InputSpec("username", "Registry username."),
         InputSpec("password", "Registry password or token (masked).", secret=True),
         InputSpec(

@@ -29,25 +29,36 @@ SPEC = ActionSpec(
             "Where the ref, sha and commit date come from: `workflow` (the GitHub event) or `git` (the local checkout).",
             "workflow",
         ),
-        InputSpec("images", "Image names, one per line (`name=…,enable=…` also accepted)."),
+        InputSpec(
+            "images", "Image names, one per line (`name=…,enable=…` also accepted).", kind="text"
+        ),
         InputSpec(
             "tags",
             "Tag rules, one per line: `type=schedule|semver|pep440|match|edge|ref|raw|sha` with attributes.",
+            kind="text",
         ),
         InputSpec(
             "flavor",
             "Global tag options: `latest=auto|true|false`, `prefix=`, `suffix=`, `onlatest=`.",
+            kind="text",
         ),
         InputSpec(
-            "labels", "Extra labels, one `key=value` per line; they override the OCI labels."
+            "labels",
+            "Extra labels, one `key=value` per line; they override the OCI labels.",
+            kind="text",
         ),
         InputSpec(
             "annotations",
             "Extra annotations, one `key=value` per line; they override the OCI ones.",
+            kind="text",
         ),
-        InputSpec("sep-tags", "Separator of the tags output (default a newline)."),
-        InputSpec("sep-labels", "Separator of the labels output (default a newline)."),
-        InputSpec("sep-annotations", "Separator of the annotations output (default a newline)."),
+        InputSpec("sep-tags", "Separator of the tags output (default a newline).", kind="text"),
+        InputSpec("sep-labels", "Separator of the labels output (default a newline).", kind="text"),
+        InputSpec(
+            "sep-annotations",
+            "Separator of the annotations output (default a newline).",
+            kind="text",
+        ),
         InputSpec("bake-target", "Target name in the bake files.", "docker-metadata-action"),
         InputSpec(
             "github-token",

@@ -9,17 +9,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_actions import grammar
 from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
 from ci_actions.git import (
     DEFAULT_AUTHOR_EMAIL,
     DEFAULT_AUTHOR_NAME,
+    EOO,
     Git,
     Identity,
+    check_ref,
     repository_slug,
     repository_url,
 )
 from ci_actions.github.context import Context
-from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.github.inputs import (
+    MAX_PUSH_RETRIES,
+    ActionSpec,
+    InputSpec,
+    OutputSpec,
+    RawInputs,
+)
 from ci_actions.kustomize import (
     ImageArgError,
     ImageSetting,
@@ -50,11 +59,13 @@ SPEC = ActionSpec(
             "paths",
             "Files, directories (meaning their kustomization.yaml) or globs to edit, relative to the repository root; newline-separated.",
             required=True,
+            kind="text",
         ),
         InputSpec(
             "images",
             "Images to set, one per line, as for `kustomize edit set image`: NAME:TAG, NAME@DIGEST, NAME=NEWNAME[:TAG][@DIGEST]; `*` keeps a field.",
             required=True,
+            kind="text",
         ),
         InputSpec(
             "mode",
@@ -64,10 +75,12 @@ SPEC = ActionSpec(
         InputSpec(
             "repository",
             "Another repository to clone and edit: a git URL or OWNER/NAME on GITHUB_SERVER_URL. Empty: the checkout in `working-directory`.",
+            kind="operand",
         ),
         InputSpec(
             "branch",
             "The branch to push to (commit) or to open the pull request against. Default: the checkout's branch, or the repository's default branch.",
+            kind="ref",
         ),
         InputSpec(
             "token",
@@ -78,12 +91,13 @@ SPEC = ActionSpec(
             "commit-message",
             "Jinja2 template of the commit message; variables: images (name, previous, current, old_tag, new_tag, old_digest, new_digest, argument), environment, files, repository, branch.",
             DEFAULT_MESSAGE,
+            kind="text",
         ),
         InputSpec("author-name", "Commit author and committer name.", DEFAULT_AUTHOR_NAME),
         InputSpec("author-email", "Commit author and committer email.", DEFAULT_AUTHOR_EMAIL),
         InputSpec(
             "push-retries",
-            "How many times a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
+            "How many times (0 to 100) a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
             "5",
         ),
         InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),
@@ -99,6 +113,7 @@ SPEC = ActionSpec(
         InputSpec(
             "pull-request-branch",
             "The bot branch of pull-request mode. Default: ci-actions/bump/<environment>/<image>.",
+            kind="ref",
         ),
         InputSpec(
             "working-directory",
@@ -173,7 +188,7 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
         token=raw.text("token"),
         message=message,
         identity=Identity(name, email),
-        push_retries=raw.integer("push-retries", minimum=0),
+        push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES),
         dry_run=raw.flag("dry-run"),
         allow_missing=raw.flag("allow-missing"),
         environment=raw.text("environment"),
@@ -213,7 +228,7 @@ def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
         outside = Git(tmp, identity=inputs.identity, token=inputs.token)
         args = ["clone", "--quiet", "--no-tags", "--single-branch"]
         if inputs.branch:
-            args += ["--branch", inputs.branch]
+            args += [f"--branch={check_ref(inputs.branch, 'branch')}"]
         cloned = outside.run(*args, "--", url, "repo", ok_codes=None)
         if cloned.returncode != 0:
             raise EnvironmentFailure(
@@ -309,7 +324,8 @@ def _commit(git: Git, bump: _Bump, branch: str, inputs: BumpInputs, ctx: Context
 def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Context) -> Result:
     from ci_actions.github.rest import GitHubRest
 
-    fetched = git.run("fetch", "--quiet", "--no-tags", "origin", base, ok_codes=None)
+    check_ref(base, "branch")
+    fetched = git.run("fetch", "--quiet", "--no-tags", EOO, "origin", base, ok_codes=None)
     if fetched.returncode != 0:
         raise ConfigError(f"cannot fetch branch {base!r}: {fetched.stderr.strip()}")
     git.run("checkout", "--quiet", "--force", "--detach", "FETCH_HEAD")
@@ -321,16 +337,18 @@ def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Con
     head = inputs.pull_request_branch or bot_branch(
         bump.environment(), [s.name for s in inputs.images]
     )
-    if head == base or not git.ok("check-ref-format", "--branch", head):
+    if head == base or grammar.ref_error(head):
         raise InputError(
-            "pull-request-branch", f"{head!r} cannot be the bot branch (base is {base!r})"
+            "pull-request-branch",
+            f"{head!r} cannot be the bot branch (base is {base!r}): "
+            + (grammar.ref_error(head) or "it is the base"),
         )
     message = bump.message(changed)
     git.run("add", "--", *changed)
     git.run("commit", "--quiet", "--no-verify", "-m", message)
     sha = git.out("rev-parse", "HEAD")
     # The bot branch belongs to this action alone: it is the one ref ever force-updated.
-    git.run("push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{head}")
+    git.run("push", "--quiet", "--force", EOO, "origin", f"HEAD:refs/heads/{head}")
     title, _, body = message.partition("\n")
     api = GitHubRest(ctx.github.api_url, inputs.token)
     repo = repository_slug(inputs.repository, ctx.github.repository)

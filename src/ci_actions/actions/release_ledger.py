@@ -9,7 +9,13 @@ from typing import Any
 from ci_actions.errors import InputError
 from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Identity
 from ci_actions.github.context import Context
-from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
+from ci_actions.github.inputs import (
+    MAX_PUSH_RETRIES,
+    ActionSpec,
+    InputSpec,
+    OutputSpec,
+    RawInputs,
+)
 from ci_actions.result import Result
 
 COMMANDS = (
@@ -43,12 +49,21 @@ SPEC = ActionSpec(
         InputSpec(
             "image",
             "record: the image, NAME[:TAG][@DIGEST] (tag and digest may also come from `tag` and `digest`).",
+            kind="image",
         ),
-        InputSpec("tag", "record: the image tag, when `image` has none."),
-        InputSpec("digest", "record: the image digest (sha256:...), when `image` has none."),
-        InputSpec("git-commit", "record: the application commit. Default: GITHUB_SHA."),
+        InputSpec("tag", "record: the image tag, when `image` has none.", kind="tag"),
         InputSpec(
-            "git-branch", "record: the application branch. Default: the branch of the event."
+            "digest", "record: the image digest (sha256:...), when `image` has none.", kind="digest"
+        ),
+        InputSpec(
+            "git-commit",
+            "record: the application commit, a hex SHA (7 to 64 digits). Default: GITHUB_SHA.",
+            kind="sha",
+        ),
+        InputSpec(
+            "git-branch",
+            "record: the application branch. Default: the branch of the event.",
+            kind="ref",
         ),
         InputSpec(
             "id",
@@ -57,21 +72,24 @@ SPEC = ActionSpec(
         InputSpec(
             "status",
             "set-status: the new status (deployed, healthy, failed, rolled-back); record: the initial status (built or deployed); list: statuses to show (comma-separated).",
+            kind="text",
         ),
-        InputSpec("reason", "Why the status changes (set-status, rollback)."),
+        InputSpec("reason", "Why the status changes (set-status, rollback).", kind="text"),
         InputSpec(
             "scan",
             'record: the security scan result as JSON, e.g. security-gate\'s counts; a boolean "passed" key gives the verdict.',
+            kind="text",
         ),
         InputSpec(
             "vulnerabilities",
             "record: the number of vulnerabilities. Default: the sum of the counts in `scan`.",
         ),
-        InputSpec("metadata", "record: free JSON object stored with the entry."),
+        InputSpec("metadata", "record: free JSON object stored with the entry.", kind="text"),
         InputSpec("limit", "list: at most this many entries, newest first (0 = all).", "20"),
         InputSpec(
             "paths",
             "rollback: the kustomization(s) of the environment's overlay to set (files, dirs or globs; one a line).",
+            kind="text",
         ),
         InputSpec(
             "ledger-dir", "The ledger folder, relative to the repository root.", ".ci-ledger"
@@ -79,10 +97,12 @@ SPEC = ActionSpec(
         InputSpec(
             "repository",
             "The repository the ledger lives in, when it is not this checkout (e.g. the GitOps repo): a git URL, a path, or OWNER/NAME on GITHUB_SERVER_URL.",
+            kind="operand",
         ),
         InputSpec(
             "branch",
             "The branch the ledger is written to. Default: the repository's default branch, or this checkout's branch.",
+            kind="ref",
         ),
         InputSpec("token", "Token for pushing to `repository` over HTTPS.", secret=True),
         InputSpec(
@@ -114,7 +134,7 @@ SPEC = ActionSpec(
         InputSpec("author-email", "Git author and committer email.", DEFAULT_AUTHOR_EMAIL),
         InputSpec(
             "push-retries",
-            "How many times a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
+            "How many times (0 to 100) a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
             "15",
         ),
     ),
@@ -234,7 +254,9 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
             raw.text("author-name") or DEFAULT_AUTHOR_NAME,
             raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
         ),
-        push_retries=raw.integer("push-retries", minimum=0) if raw.text("push-retries") else 15,
+        push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES)
+        if raw.text("push-retries")
+        else 15,
     )
 
 

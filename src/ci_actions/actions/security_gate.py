@@ -30,24 +30,29 @@ SPEC = ActionSpec(
             "scanners",
             "Scanners to run (newline- or comma-separated): bandit, semgrep, safety, pip-audit.",
             "bandit\nsemgrep\npip-audit",
+            kind="text",
         ),
         InputSpec(
             "paths",
             "Paths to scan with bandit and semgrep, relative to working-directory (newline-separated).",
             ".",
+            kind="text",
         ),
         InputSpec(
             "exclude",
             "More paths or globs to skip (newline-separated); .venv, node_modules, build, dist and the like are always skipped.",
+            kind="text",
         ),
         InputSpec(
             "requirements",
             "Pinned requirements files for safety and pip-audit (newline-separated); uv.lock, poetry.lock and pyproject.toml are read as the packages they pin.",
             "requirements.txt",
+            kind="text",
         ),
         InputSpec(
             "semgrep-config",
             "Local semgrep rule files or folders (newline-separated); empty = the bundled Python security ruleset. Registry configs (p/..., r/..., auto) are refused: they need the network.",
+            kind="text",
         ),
         InputSpec(
             "safety-db",
@@ -65,6 +70,7 @@ SPEC = ActionSpec(
         InputSpec(
             "image-reports",
             "trivy or grype JSON reports of the image to include (newline-separated).",
+            kind="text",
         ),
         InputSpec(
             "fail-on", "Lowest severity that fails the gate: low, medium, high or critical.", "high"
@@ -89,6 +95,7 @@ SPEC = ActionSpec(
         InputSpec(
             "allowlist",
             "YAML list of accepted findings: `- {id: B602, reason: ..., expires: 2026-12-31}` (id = rule, vulnerability id or fingerprint).",
+            kind="text",
         ),
         InputSpec(
             "ignore-unfixed",
@@ -354,6 +361,9 @@ def _write_reports(
 
     sarif, cut = build_sarif(verdict.judged, ran)
     outputs: dict[str, object] = {"sarif-file": "", "report-file": ""}
+    for name in (inputs.sarif_file, inputs.report_file):
+        if name:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
     if inputs.sarif_file:
         write_atomic(root / inputs.sarif_file, json.dumps(sarif, indent=2) + "\n")
         outputs["sarif-file"] = str(root / inputs.sarif_file)

@@ -29,6 +29,7 @@ SPEC = ActionSpec(
             "paths",
             "Kustomization directories (rendered) and manifest files or directories (newline-separated).",
             required=True,
+            kind="text",
         ),
         InputSpec(
             "kubernetes-version",
@@ -38,6 +39,7 @@ SPEC = ActionSpec(
         InputSpec(
             "crd-paths",
             "Files or directories of CustomResourceDefinitions whose schemas validate custom resources (newline-separated).",
+            kind="text",
         ),
         InputSpec(
             "fail-on-unknown-kinds",
@@ -47,6 +49,7 @@ SPEC = ActionSpec(
         InputSpec(
             "policies",
             "Policy settings, one `name=off|warning|error` a line, applied on every path instead of the defaults: image-tag, image-digest, resources, probes, run-as-non-root, privileged, host-path, required-labels, replicas.",
+            kind="text",
         ),
         InputSpec(
             "policy-file",
@@ -55,11 +58,13 @@ SPEC = ActionSpec(
         InputSpec(
             "required-labels",
             "Labels every object must carry (newline- or comma-separated).",
+            kind="text",
         ),
         InputSpec(
             "production-paths",
             "Globs of the paths (files or `paths` entries) that are production: there resources, probes, run-as-non-root and required-labels are errors, not warnings, and Deployments and StatefulSets need replicas > 1.",
             DEFAULT_PRODUCTION_PATHS,
+            kind="text",
         ),
         InputSpec(
             "server-dry-run",
@@ -69,9 +74,12 @@ SPEC = ActionSpec(
         InputSpec(
             "kubeconfig",
             "Kubeconfig file for the server dry run; default KUBECONFIG or ~/.kube/config.",
+            kind="text",
         ),
         InputSpec(
-            "kube-context", "Kubeconfig context for the server dry run; default the current one."
+            "kube-context",
+            "Kubeconfig context for the server dry run; default the current one.",
+            kind="operand",
         ),
         InputSpec(
             "report-file",

@@ -118,12 +118,12 @@ def docker_build_argv(
         argv.append("--load")
     if metadata_file:
         argv += ["--metadata-file", metadata_file]
-    argv.append(req.context)
+    argv += ["--", req.context]  # operands from inputs come after `--`: never an option
     return argv
 
 
 def docker_login_argv(registry: str, username: str) -> list[str]:
-    return ["docker", "login", "--username", username, "--password-stdin", registry]
+    return ["docker", "login", "--username", username, "--password-stdin", "--", registry]
 
 
 # -- buildah / podman ------------------------------------------------------------
@@ -201,13 +201,13 @@ def oci_build_argv(
         argv.append("--tls-verify=false")
     if iidfile and not multi:  # several platforms make several images: no one ID
         argv += ["--iidfile", iidfile]
-    argv.append(req.context)
+    argv += ["--", req.context]
     return argv
 
 
 def oci_manifest_rm_argv(tool: str, req: BuildRequest, storage: StorageOptions) -> list[str]:
     """Drop a manifest list left by an earlier build: `--manifest` would add to it."""
-    return [tool, *storage.global_args(), "manifest", "rm", local_name(req)]
+    return [tool, *storage.global_args(), "manifest", "rm", "--", local_name(req)]
 
 
 def oci_push_argv(
@@ -225,7 +225,7 @@ def oci_push_argv(
         argv.append("--tls-verify=false")
     if digestfile:
         argv += ["--digestfile", digestfile]
-    argv += [local_name(req), f"docker://{tag}"]
+    argv += ["--", local_name(req), f"docker://{tag}"]
     return argv
 
 
@@ -233,4 +233,4 @@ def oci_login_argv(tool: str, registry: str, username: str, *, tls_verify: bool)
     argv = [tool, "login"]
     if not tls_verify:
         argv.append("--tls-verify=false")
-    return [*argv, "--username", username, "--password-stdin", registry]
+    return [*argv, "--username", username, "--password-stdin", "--", registry]

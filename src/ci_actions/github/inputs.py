@@ -9,12 +9,40 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ci_actions import grammar
 from ci_actions.errors import InputError
+
+# What a single-value input must look like; "text" is free text (newlines allowed).
+KINDS = {
+    "text": lambda value: "contains a NUL character" if "\0" in value else "",
+    "line": grammar.line_error,
+    "operand": grammar.operand_error,
+    "ref": grammar.ref_error,
+    "rev": grammar.rev_error,
+    "sha": grammar.sha_error,
+    "tag": grammar.tag_error,
+    "digest": grammar.digest_error,
+    "image": grammar.image_error,
+}
+HINTS = {
+    "line": "give one value on one line",
+    "operand": "give one value on one line, not starting with '-'",
+    "ref": "give a branch name git accepts (git check-ref-format --branch)",
+    "rev": "give a commit SHA, or a branch or tag name (optionally with ~N or ^N)",
+    "sha": "give the full or abbreviated hex SHA of the commit",
+    "tag": "give one image tag, e.g. 1.2.3",
+    "digest": "give the digest as sha256:<64 hex>",
+    "image": "give one image reference, e.g. registry:5000/team/app:1.2.3",
+}
+MAX_INTEGER = 1_000_000
+MAX_SECONDS = 7 * 24 * 3600.0
+MAX_PUSH_RETRIES = 100  # each retry fetches, re-applies and pushes: more is a mistake
 
 
 @dataclass(frozen=True)
@@ -24,6 +52,7 @@ class InputSpec:
     default: str = ""
     required: bool = False
     secret: bool = False  # masked with ::add-mask:: before anything prints
+    kind: str = "line"  # a key of KINDS, checked before any work; lists and free text say "text"
 
     @property
     def env_name(self) -> str:
@@ -142,6 +171,19 @@ class RawInputs:
                 values[item.name] = item.default
         return cls(spec, values)
 
+    def check_values(self) -> None:
+        """Every value against its declared kind; an empty value is left to the action."""
+        for item in self.spec.inputs:
+            value = self._values.get(item.name, "")
+            if item.kind != "text":
+                value = value.strip()
+            if not value:
+                continue
+            error = KINDS[item.kind](value)
+            if error:
+                shown = "the value" if item.secret else repr(value[:80])  # a secret is never shown
+                raise InputError(item.name, f"{shown} {error}", hint=HINTS.get(item.kind, ""))
+
     def check_required(self) -> None:
         for item in self.spec.inputs:
             if item.required and not self.text(item.name):
@@ -166,25 +208,32 @@ class RawInputs:
         value = self.text(name)
         return None if not value else parse_bool(name, value)
 
-    def integer(self, name: str, *, minimum: int | None = None) -> int:
+    def integer(self, name: str, *, minimum: int | None = None, maximum: int = MAX_INTEGER) -> int:
         value = self.text(name)
-        try:
-            number = int(value)
-        except ValueError:
-            raise InputError(name, f"{value!r} is not a whole number") from None
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+            raise InputError(name, f"{value[:40]!r} is not a whole number")
+        number = int(value)
         if minimum is not None and number < minimum:
             raise InputError(name, f"{number} is below the minimum {minimum}")
+        if number > maximum:
+            raise InputError(name, f"{number} is above the maximum {maximum}")
         return number
 
-    def number(self, name: str) -> float:
+    def number(self, name: str, *, maximum: float = MAX_INTEGER) -> float:
         value = self.text(name)
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise InputError(name, f"{value!r} is not a number") from None
+            raise InputError(name, f"{value[:40]!r} is not a number") from None
+        if not math.isfinite(number) or abs(number) > maximum:
+            raise InputError(name, f"{value[:40]!r} is out of range (at most {maximum:g})")
+        return number
 
-    def duration(self, name: str) -> float:
-        return parse_duration(name, self.text(name))
+    def duration(self, name: str, *, maximum: float = MAX_SECONDS) -> float:
+        seconds = parse_duration(name, self.text(name))
+        if not math.isfinite(seconds) or seconds > maximum:
+            raise InputError(name, f"{self.text(name)[:40]!r} is longer than {maximum:g} seconds")
+        return seconds
 
     def items(self, name: str, *, commas: bool = False) -> list[str]:
         return parse_list(self.raw_text(name), commas=commas)

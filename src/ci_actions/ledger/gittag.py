@@ -8,7 +8,7 @@ never moved), and it takes the next number.
 from __future__ import annotations
 
 from ci_actions.errors import ConfigError, EnvironmentFailure
-from ci_actions.git import Git
+from ci_actions.git import EOO, Git, check_sha
 from ci_actions.publish import PushRejected
 
 _TAKEN = ("already exists", "[rejected]", "cannot lock ref")
@@ -28,9 +28,9 @@ def _numbers(names: list[str], prefix: str) -> list[int]:
 
 
 def next_number(git: Git, prefix: str, remote: bool) -> int:
-    names = git.out("tag", "--list", f"{prefix}*").split()
+    names = git.out("tag", "--list", EOO, f"{prefix}*").split()
     if remote:
-        listed = git.run("ls-remote", "--tags", "--refs", "origin", f"refs/tags/{prefix}*")
+        listed = git.run("ls-remote", "--tags", "--refs", EOO, "origin", f"refs/tags/{prefix}*")
         names += [line.split("\t", 1)[1] for line in listed.stdout.splitlines() if "\t" in line]
     return max(_numbers(names, prefix), default=0) + 1
 
@@ -39,7 +39,7 @@ def _ensure_commit(git: Git, commit: str, remote: bool) -> None:
     if git.has_commit(commit):
         return
     if remote:  # a shallow checkout may lack it: ask for that commit alone
-        git.run("fetch", "--quiet", "--no-tags", "--depth=1", "origin", commit, ok_codes=None)
+        git.run("fetch", "--quiet", "--no-tags", "--depth=1", EOO, "origin", commit, ok_codes=None)
         if git.has_commit(commit):
             return
     raise ConfigError(
@@ -60,16 +60,17 @@ def create_deploy_tag(
 ) -> str:
     """Create (and push) the next deploy tag on `commit`; returns its name."""
     prefix = tag_prefix(environment, service)
+    check_sha(commit, "the entry's git-commit")  # ledger data is never trusted
     _ensure_commit(git, commit, push)
     for _ in range(retries + 1):
         name = prefix + str(next_number(git, prefix, push))
-        git.run("tag", "--annotate", "--message", message, name, commit)
+        git.run("tag", "--annotate", f"--message={message}", EOO, name, commit)
         if not push:
             return name
-        result = git.run("push", "--porcelain", "origin", f"refs/tags/{name}", ok_codes=None)
+        result = git.run("push", "--porcelain", EOO, "origin", f"refs/tags/{name}", ok_codes=None)
         if result.returncode == 0:
             return name
-        git.run("tag", "--delete", name)
+        git.run("tag", "--delete", EOO, name)
         output = result.stderr + result.stdout
         if not any(marker in output for marker in _TAKEN):
             raise EnvironmentFailure(f"git push of tag {name} failed: {output.strip()}")

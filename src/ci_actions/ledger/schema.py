@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from ci_actions import grammar
 from ci_actions.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -38,8 +39,21 @@ INITIAL_STATUSES = ("built", "deployed")  # what `record` may start an entry wit
 GOOD = "healthy"
 BAD = frozenset({"failed", "rolled-back"})
 NAME_RE = re.compile(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z"
 )  # service / environment: one path segment
+# Ledger data is never trusted: every field that reaches git, a registry or
+# kustomize-bump is checked against its grammar when a whole line is decoded,
+# so a line that breaks it is reported and skipped, never used (`\Z`: no newline).
+_Name = Annotated[str, msgspec.Meta(pattern=NAME_RE.pattern)]
+_Image = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}\Z")]
+_Tag = Annotated[str, msgspec.Meta(pattern=r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?\Z")]
+_Digest = Annotated[
+    str, msgspec.Meta(pattern=r"^(?:[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,128})?\Z")
+]
+_Sha = Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9a-f]{7,64})?\Z")]
+_Branch = Annotated[
+    str, msgspec.Meta(pattern=r"^(?:[^\x00-\x20\x7f~^:?*\[\\-][^\x00-\x20\x7f~^:?*\[\\]{0,254})?\Z")
+]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -72,8 +86,15 @@ class EntryHead(
 
 
 class EntryLine(EntryHead, kw_only=True, tag="entry", gc=False):
-    git_commit: str = ""
-    git_branch: str = ""
+    # The head's fields again, with their grammar (they keep their place in the line):
+    # an entry is checked in full where it is used, the heads of a query stay fast.
+    service: _Name
+    environment: _Name
+    image: _Image
+    tag: _Tag = ""
+    digest: _Digest = ""
+    git_commit: _Sha = ""
+    git_branch: _Branch = ""
     workflow_run: str = ""
     actor: str = ""
     scan: dict[str, Any] | None = None
@@ -187,6 +208,10 @@ def check_entry(entry: EntryLine) -> None:
             )
     if not entry.image:
         raise ValueError("image is empty")
+    if entry.git_commit and (error := grammar.sha_error(entry.git_commit)):
+        raise ValueError(f"git-commit {entry.git_commit!r} {error}")
+    if entry.git_branch and (error := grammar.ref_error(entry.git_branch)):
+        raise ValueError(f"git-branch {entry.git_branch!r} {error}")
     if not (entry.tag or entry.digest):
         raise ValueError("an entry needs a tag or a digest to identify the image")
     if entry.status not in INITIAL_STATUSES:

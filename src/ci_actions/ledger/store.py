@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ci_actions.errors import ConfigError, EnvironmentFailure, InputError
 from ci_actions.fsutil import escape_reason
-from ci_actions.git import Git, Identity
+from ci_actions.git import EOO, Git, Identity
 from ci_actions.ledger.reader import Corrupt, LedgerFile, ledger_files, read_ledger
 from ci_actions.ledger.schema import Line, encode_line
 from ci_actions.ledger.torn import TornLine
@@ -159,7 +159,7 @@ def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
     try:
         git = Git(scratch, identity=target.identity, token=target.token)
         git.run("init", "--quiet")
-        git.run("remote", "add", "origin", target.repository)
+        git.run("remote", "add", EOO, "origin", target.repository)
         branch = target.branch or _remote_default_branch(git)
         if not branch:
             raise InputError(
@@ -188,7 +188,7 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
     start = "FETCH_HEAD" if git.fetch_branch("origin", branch) else "HEAD"
     scratch = Path(tempfile.mkdtemp(prefix="release-ledger-"))
     scratch.rmdir()  # `git worktree add` creates it
-    git.run("worktree", "add", "--quiet", "--detach", str(scratch), start)
+    git.run("worktree", "add", "--quiet", "--detach", EOO, str(scratch), start)
     try:
         tree = Git(scratch, identity=target.identity, token=target.token)
         yield Location(scratch, scratch / inside / target.ledger_dir, tree, branch, True, "", top)

@@ -57,7 +57,9 @@ class Bandit:
         excludes = ",".join(
             f"*/{e}/*" if "/" not in e and "*" not in e else e for e in _excludes(request)
         )
-        return [exe, "-r", *request.paths, "-x", excludes, "-f", "json", "-o", str(report), "-q"]
+        # Values from inputs go after `--` or in `--option=value` form: never an option.
+        argv = [exe, "-r", f"--exclude={excludes}", "-f", "json", "-o", str(report), "-q"]
+        return [*argv, "--", *request.paths]
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
@@ -100,8 +102,8 @@ class Semgrep:
         for config in configs:
             argv += ["--config", str(config)]
         for pattern in _excludes(request):
-            argv += ["--exclude", pattern]
-        return [*argv, *request.paths]
+            argv.append(f"--exclude={pattern}")
+        return [*argv, "--", *request.paths]
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         # keep semgrep's settings and logs out of the user's home and off the network
@@ -159,7 +161,7 @@ class Safety:
     )
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
-        reqs = [arg for r in request.requirements for arg in ("-r", r)]
+        reqs = [f"--file={r}" for r in request.requirements]
         if request.safety_db is not None:
             return [
                 exe,
@@ -255,8 +257,8 @@ class PipAudit:
         argv += ["--format", "json", "--output", str(report), "--progress-spinner", "off"]
         argv += ["--cache-dir", str(request.work_dir / "pip-audit-cache")]
         if request.osv_url:
-            argv += ["--osv-url", request.osv_url]
-        return argv + [arg for r in request.requirements for arg in ("-r", r)]
+            argv.append(f"--osv-url={request.osv_url}")
+        return argv + [f"--requirement={r}" for r in request.requirements]
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
