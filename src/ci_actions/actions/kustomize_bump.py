@@ -32,6 +32,7 @@ from ci_actions.kustomize import (
 )
 from ci_actions.kustomize.message import (
     DEFAULT_MESSAGE,
+    VARIABLES,
     TemplateError,
     bot_branch,
     compile_template,
@@ -237,6 +238,7 @@ class _Bump:
     def __init__(self, git: Git, inputs: BumpInputs, ctx: Context) -> None:
         self.git, self.inputs, self.ctx = git, inputs, ctx
         self.last: Plan | None = None
+        self.rendered: str | None = None
 
     def compute(self) -> Plan:
         try:
@@ -257,9 +259,30 @@ class _Bump:
         return result
 
     def __call__(self) -> Sequence[str]:
-        return self.compute().write()
+        result = self.compute()
+        if self.inputs.message is not None:  # a bad template fails before any file is touched
+            self.rendered = self.render_message(result.changed_files)
+        return result.write()
 
     def message(self, changed: Sequence[str]) -> str:
+        """The message rendered when the edit was planned (for the files it changes)."""
+        assert self.rendered is not None
+        return self.rendered
+
+    def check_message(self) -> None:
+        """Render the message over the checkout as it is, before git moves or writes anything.
+
+        The edit is planned again on the remote head; a plan that fails here
+        fails there too, with its own message.
+        """
+        try:
+            self.last = _plan(self.git, self.inputs)
+        except (InputError, YamlFileError):
+            return
+        if self.last.changed_files:
+            self.render_message(self.last.changed_files)
+
+    def render_message(self, changed: Sequence[str]) -> str:
         assert self.last is not None
         try:
             return render_message(
@@ -271,7 +294,11 @@ class _Bump:
                 branch=self.inputs.branch,
             )
         except TemplateError as exc:
-            raise InputError("commit-message", str(exc)) from None
+            raise InputError(
+                "commit-message",
+                f"cannot be rendered: {exc}; nothing was written",
+                hint=f"use only the variables {', '.join(VARIABLES)}",
+            ) from None
 
     def environment(self) -> str:
         assert self.last is not None
@@ -282,6 +309,10 @@ def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
     bump = _Bump(git, inputs, ctx)
     if inputs.dry_run or inputs.mode == "edit":
         result = bump.compute()
+        if inputs.dry_run and inputs.message is not None and result.changed_files:
+            message = bump.render_message(result.changed_files)
+            with ctx.log.group("commit message (dry run)"):
+                ctx.log.info(message.rstrip("\n"))
         changed = result.changed_files if inputs.dry_run else result.write()
         return _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
     branch = inputs.branch or git.current_branch()
@@ -289,6 +320,7 @@ def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
         raise InputError(
             "branch", "the checkout is on no branch", hint="set `branch` to the branch to push to"
         )
+    bump.check_message()
     if inputs.mode == "commit":
         return _commit(git, bump, branch, inputs, ctx)
     return _pull_request(git, bump, branch, inputs, ctx)
