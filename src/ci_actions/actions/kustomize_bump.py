@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
+from ci_actions.errors import (
+    ConfigError,
+    EnvironmentFailure,
+    InputError,
+    ToolNotFound,
+    VerdictFailure,
+)
 from ci_actions.git import (
     DEFAULT_AUTHOR_EMAIL,
     DEFAULT_AUTHOR_NAME,
@@ -39,6 +45,7 @@ from ci_actions.kustomize.message import (
     environment_of,
     render_message,
 )
+from ci_actions.kustomize.rendered import OverlayImages, closest, overlay_images
 from ci_actions.result import Annotation, Result
 
 MODES = ("edit", "commit", "pull-request")
@@ -90,7 +97,7 @@ SPEC = ActionSpec(
         InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),
         InputSpec(
             "allow-missing",
-            "true: an image found in none of the files is not an error (by default it fails with exit 1).",
+            "true: an image found in none of the files, or changing no image an edited overlay renders, is not an error (by default it fails with exit 1).",
             "false",
         ),
         InputSpec(
@@ -239,6 +246,7 @@ class _Bump:
         self.git, self.inputs, self.ctx = git, inputs, ctx
         self.last: Plan | None = None
         self.rendered: str | None = None
+        self.overlays: list[OverlayImages] = []
 
     def compute(self) -> Plan:
         try:
@@ -255,8 +263,38 @@ class _Bump:
             )
         for name in missing:
             self.ctx.log.warning(f"image {name} found in none of the paths")
+        self.overlays = self._rendered(result)
         self.last = result
         return result
+
+    def _rendered(self, result: Plan) -> list[OverlayImages]:
+        """Render each edited overlay with the plan applied: every setting must deploy something."""
+        if self.inputs.allow_missing and not self.inputs.dry_run:
+            return []
+        try:
+            overlays = overlay_images(
+                self.git.repo, result, self.ctx.temp_dir(), before=self.inputs.dry_run
+            )
+        except ToolNotFound as exc:
+            raise ToolNotFound(
+                f"{exc.message}: it renders each edited overlay to check what the bump deploys",
+                hint=f"{exc.hint}; or set allow-missing: true to skip the check",
+            ) from None
+        if self.inputs.allow_missing:
+            return overlays
+        for overlay in overlays:
+            unused = overlay.unused()
+            if unused:
+                where = Path(overlay.file.rel).parent.as_posix()
+                images = closest(unused[0], overlay.images())
+                raise VerdictFailure(
+                    f"image(s) {', '.join(unused)} change no container of {where}: "
+                    f"it renders {', '.join(images) or 'no container'}; nothing was written",
+                    hint="set the name the overlay renders, registry and port included "
+                    "(a base may rename it), or set allow-missing: true",
+                    outputs=_outputs(result, (), "", ""),
+                )
+        return overlays
 
     def __call__(self) -> Sequence[str]:
         result = self.compute()
@@ -314,7 +352,10 @@ def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
             with ctx.log.group("commit message (dry run)"):
                 ctx.log.info(message.rstrip("\n"))
         changed = result.changed_files if inputs.dry_run else result.write()
-        return _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
+        done = _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
+        if inputs.dry_run:
+            _show_deploy(ctx, bump.overlays)
+        return done
     branch = inputs.branch or git.current_branch()
     if not branch:
         raise InputError(
@@ -374,6 +415,21 @@ def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Con
     url = str(pull.get("html_url", ""))
     ctx.log.info(f"{'opened' if created else 'updated'} pull request {url} from {head}")
     return _result(ctx, result, changed, sha, url)
+
+
+def _show_deploy(ctx: Context, overlays: Sequence[OverlayImages]) -> None:
+    """What the dry run would deploy: each container's image, before -> after."""
+    for overlay in overlays:
+        where = Path(overlay.file.rel).parent.as_posix()
+        with ctx.log.group(f"rendered images of {where} (dry run)"):
+            changes = overlay.changes()
+            for container, before in changes:
+                ctx.log.info(
+                    f"{container.workload} container {container.name}: "
+                    f"{before or '(none)'} -> {container.image}"
+                )
+            if not changes:
+                ctx.log.info("no container image changes")
 
 
 def _outputs(result: Plan, changed: Sequence[str], sha: str, url: str) -> dict[str, object]:
