@@ -230,3 +230,31 @@ def test_plain_manifests_keep_their_rule(tmp_path: Path) -> None:
     )
     assert run.code == 0, run.log
     assert "gb-frontend:v6" in (repo / "plain.yaml").read_text()
+
+
+def test_dry_run_shows_each_container_before_and_after(tmp_path: Path) -> None:
+    repo = _write(tmp_path / "repo", BASE_OVERLAY)
+    untouched = _files(repo)
+    run = invoke(
+        tmp_path / "o",
+        "kustomize-bump",
+        ["--paths", "overlays/prod", "--images", "busybox:1.37", "--dry-run", "true"],
+        cwd=repo,
+    )
+    assert run.code == 0, run.log
+    # the name prefix and namespace are kubectl's: the workload as it deploys
+    assert "Deployment/prod-api in prod container init:init: busybox:1.36 -> busybox:1.37" in run.log
+    assert "container api:" not in run.log  # unchanged containers are not listed
+    assert _files(repo) == untouched
+
+
+def test_dry_run_of_a_bump_that_deploys_nothing_fails_too(tmp_path: Path) -> None:
+    repo = _write(tmp_path / "repo", GUESTBOOK)
+    run = invoke(
+        tmp_path / "o",
+        "kustomize-bump",
+        ["--paths", "kustomize-guestbook", "--images", CASES[0][3], "--dry-run", "true"],
+        cwd=repo,
+    )
+    assert run.code == 1, run.log
+    assert "it renders gcr.io/google-samples/gb-frontend:v5;" in run.log
