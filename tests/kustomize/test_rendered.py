@@ -243,7 +243,9 @@ def test_dry_run_shows_each_container_before_and_after(tmp_path: Path) -> None:
     )
     assert run.code == 0, run.log
     # the name prefix and namespace are kubectl's: the workload as it deploys
-    assert "Deployment/prod-api in prod container init:init: busybox:1.36 -> busybox:1.37" in run.log
+    assert (
+        "Deployment/prod-api in prod container init:init: busybox:1.36 -> busybox:1.37" in run.log
+    )
     assert "container api:" not in run.log  # unchanged containers are not listed
     assert _files(repo) == untouched
 
