@@ -83,6 +83,14 @@ PATCHED = {  # a patch sets the image: only kustomize can tell (the check render
     ),
 }
 
+CHAINED = {  # one entry renames, a later one sets the new name's tag
+    "app/kustomization.yaml": (
+        "resources:\n  - d.yaml\nimages:\n  - name: app\n    newName: reg/app\n"
+        "  - name: reg/app\n    newTag: '7'\n"
+    ),
+    "app/d.yaml": _deployment("d", "app"),
+}
+
 # (name, files, paths, image argument)
 CASES = [
     (
@@ -118,6 +126,8 @@ CASES = [
     ("renamed-in-base-new-name", RENAMED_IN_BASE, "overlays/dev", "ghcr.io/acme/web:2"),
     ("renamed-in-base-old-name", RENAMED_IN_BASE, "overlays/dev", "web:2"),
     ("base-itself", RENAMED_IN_BASE, "base", "web:2"),
+    ("chained-rename-then-tag", CHAINED, "app", "reg/app:8"),
+    ("chained-original-name", CHAINED, "app", "app:8"),
     ("patched-image", PATCHED, "overlays/dev", "ghcr.io/acme/web-canary:2"),
     ("patched-away", PATCHED, "overlays/dev", "ghcr.io/acme/web:2"),
 ]
@@ -192,6 +202,7 @@ TREES = {
     "base-overlay-base": (BASE_OVERLAY, "base"),
     "renamed": (RENAMED_IN_BASE, "overlays/dev"),
     "patched": (PATCHED, "overlays/dev"),
+    "chained": (CHAINED, "app"),
 }
 
 

@@ -153,28 +153,28 @@ def _remote(entry: str) -> bool:
 
 
 def _transform(images: list[str], entries: Any) -> list[str]:
-    """kustomize's image transformer: each entry rewrites the images named exactly as it is."""
+    """kustomize's image transformer: one per entry, in order (an entry may rename an image
+    that a later entry then sets), each rewriting the images named exactly as it is."""
     if not entries:
         return images
     if not isinstance(entries, list):
         raise _Unsure("images")
-    settings: list[ImageSetting] = []
     for e in entries:
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-            raise _Unsure("images")
-        settings.append(
-            ImageSetting(
-                e["name"],
-                str(e.get("newName") or ""),
-                str(e.get("newTag") or ""),
-                str(e.get("digest") or ""),
-            )
+        fields = (
+            [e.get(k) for k in ("name", "newName", "newTag", "digest")]
+            if isinstance(e, dict)
+            else [None]
         )
-    out = []
-    for image in images:
-        setting = next((s for s in settings if split_image(image)[0] == s.name), None)
-        out.append(apply_to_reference(setting, image) if setting else image)
-    return out
+        if not isinstance(fields[0], str) or any(
+            f is not None and not isinstance(f, str) for f in fields
+        ):
+            raise _Unsure("images")  # kustomize refuses it (a number as a tag): let it say so
+        setting = ImageSetting(*(f or "" for f in fields))
+        images = [
+            apply_to_reference(setting, i) if split_image(i)[0] == setting.name else i
+            for i in images
+        ]
+    return images
 
 
 @dataclass(frozen=True)
