@@ -258,6 +258,9 @@ def test_dry_run_shows_each_container_before_and_after(tmp_path: Path) -> None:
         "Deployment/prod-api in prod container init:init: busybox:1.36 -> busybox:1.37" in run.log
     )
     assert "container api:" not in run.log  # unchanged containers are not listed
+    assert "| Deployment/prod-api in prod | `init:init` | `busybox:1.36` | `busybox:1.37` |" in (
+        run.summary
+    )
     assert _files(repo) == untouched
 
 

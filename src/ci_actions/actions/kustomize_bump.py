@@ -355,6 +355,7 @@ def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
         done = _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
         if inputs.dry_run:
             _show_deploy(ctx, bump.overlays)
+            done.summary += _deploy_summary(bump.overlays)
         return done
     branch = inputs.branch or git.current_branch()
     if not branch:
@@ -430,6 +431,24 @@ def _show_deploy(ctx: Context, overlays: Sequence[OverlayImages]) -> None:
                 )
             if not changes:
                 ctx.log.info("no container image changes")
+
+
+def _deploy_summary(overlays: Sequence[OverlayImages]) -> str:
+    rows = [
+        f"| `{Path(o.file.rel).parent.as_posix()}` | {c.workload} | `{c.name}` "
+        f"| `{before or '-'}` | `{c.image}` |"
+        for o in overlays
+        for c, before in o.changes()
+    ]
+    if not rows:
+        return ""
+    head = [
+        "",
+        "#### What it would deploy",
+        "",
+        "| overlay | workload | container | before | after |",
+    ]
+    return "\n".join([*head, "|---|---|---|---|---|", *rows]) + "\n"
 
 
 def _outputs(result: Plan, changed: Sequence[str], sha: str, url: str) -> dict[str, object]:
