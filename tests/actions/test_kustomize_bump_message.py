@@ -118,3 +118,15 @@ def test_the_variables_a_template_sees(tmp_path: Path, remote: Path) -> None:
         f"prod main overlays/prod/kustomization.yaml\n\n{API} 1.0.0->2.0.0"
     )
     assert git(work, "status", "--porcelain") == ""
+
+
+def test_a_bump_that_changes_nothing_renders_no_message(tmp_path: Path, remote: Path) -> None:
+    """Nothing to commit: a template that needs a changed file is never rendered."""
+    work = clone(tmp_path, remote, "work")
+    args = ["--paths", "overlays/prod", "--images", f"{API}:1.0.0", "--mode", "commit"]
+    run = invoke(
+        tmp_path / "out", "kustomize-bump", [*args, "--commit-message", "{{ files[0] }}"], cwd=work
+    )
+    assert run.code == 0, run.log
+    assert run.outputs["changed"] == "false"
+    assert git(remote, "rev-list", "--count", "main") == "1"

@@ -298,7 +298,7 @@ class _Bump:
 
     def __call__(self) -> Sequence[str]:
         result = self.compute()
-        if self.inputs.message is not None:  # a bad template fails before any file is touched
+        if self.inputs.message is not None and result.changed_files:  # before any file is touched
             self.rendered = self.render_message(result.changed_files)
         return result.write()
 
