@@ -66,19 +66,21 @@ class _Unsure(Exception):
 class StaticImages:
     """The container images kustomizations render, read without kustomize (pure but for reads).
 
-    `texts` replaces the text of files (by resolved path): the planned edit.
+    `texts` replaces the text of files (by absolute, normalised path): the planned edit.
+    Paths are normalised as text (no symlink resolution: a syscall per component
+    would cost more than the whole check).
     """
 
-    def __init__(self, texts: dict[Path, str]) -> None:
+    def __init__(self, texts: dict[str, str]) -> None:
         self.texts = texts
-        self.cache: dict[Path, tuple[str, ...]] = {}
+        self.cache: dict[str, tuple[str, ...]] = {}
 
     def read(self, path: Path) -> str:
-        resolved = path.resolve()
-        if resolved in self.texts:
-            return self.texts[resolved]
+        key = _key(path)
+        if key in self.texts:
+            return self.texts[key]
         try:
-            return resolved.read_text(encoding="utf-8")
+            return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             raise _Unsure(str(path)) from None
 
@@ -90,7 +92,7 @@ class StaticImages:
 
     def images(self, directory: Path) -> tuple[str, ...]:
         """Images of `kustomize build directory`, or _Unsure."""
-        key = directory.resolve()
+        key = _key(directory)
         if key not in self.cache:
             self.cache[key] = tuple(self._build(directory, None))
         return self.cache[key]
@@ -138,6 +140,10 @@ class StaticImages:
             if isinstance(path, str) and (directory / path).is_file():
                 text += self.read(directory / path)
         return text
+
+
+def _key(path: Path) -> str:
+    return os.path.normpath(path.absolute())
 
 
 def _strings(value: Any) -> list[str]:
@@ -352,7 +358,7 @@ def overlay_images(
     renders each overlay twice.
     """
     overlays = edited_overlays(plan)
-    static = StaticImages({f.path.resolve(): f.after for f in plan.files if f.changed})
+    static = StaticImages({_key(f.path): f.after for f in plan.files if f.changed})
     found: dict[str, OverlayImages] = {}
     if not before:
         for f in overlays:
