@@ -23,6 +23,8 @@ ATTACKS = [
     "{{{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('touch {marker}') }}}}",
     "{{{{ namespace.__init__.__globals__.os.popen('touch {marker}').read() }}}}",
     "{{% set x = images.append('touch {marker}') %}}{{{{ x }}}}",
+    "{{{{ '{{0.__class__.__init__.__globals__}}'.format(images) }}}}",
+    "{{{{ images|attr('__class__') }}}}",
 ]
 
 # One template per error class a template can raise, and a word of the message it gives.
