@@ -97,12 +97,17 @@ def main() -> None:
         make_repo(repo)
         # in-process core: the cost per file without interpreter start-up
         from ci_actions.kustomize import find_files, parse_image_arg, plan
+        from ci_actions.kustomize.rendered import overlay_images
 
-        core, planned = [], []
+        core, planned, checked = [], [], []
         for i in range(3):
             start = time.perf_counter()
             result = plan(repo, find_files(repo, ["tenants/*"]), [parse_image_arg(f"{IMAGE}:c{i}")])
             planned.append(time.perf_counter() - start)
+            check = time.perf_counter()  # does each setting deploy something? (read, no kustomize)
+            assert not any(o.unused() for o in overlay_images(repo, result, work))
+            checked.append(time.perf_counter() - check)
+            start += checked[-1]  # the core figure stays read, plan, write
             assert len(result.write()) == FILES
             core.append(time.perf_counter() - start)
         floor = []
@@ -166,6 +171,10 @@ def main() -> None:
         f"    read and plan {med(planned):.3f} s, write (temp files, renamed) {med(core) - med(planned):.3f} s"
     )
     print(f"    filesystem floor, 1,000 plain temp-file writes and renames: {med(floor):.3f} s")
+    print(
+        f"  deploy check of {FILES} overlays (images read through the base, in process, median of 3): "
+        f"{med(checked):.3f} s = {med(checked) / FILES * 1000:.3f} ms per overlay"
+    )
     print(f"kubectl kustomize of one overlay (median of 5): {med(kubectl) * 1000:.1f} ms")
     print(
         f"  ratio per-file cost / one kubectl kustomize: {per_file_ms / (med(kubectl) * 1000):.3f}"

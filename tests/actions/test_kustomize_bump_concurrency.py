@@ -23,8 +23,22 @@ def _overlay() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _base() -> dict[str, str]:
+    """A base whose one Deployment runs every image (each bump must deploy something)."""
+    containers = "".join(
+        f"        - name: c{i}\n          image: {name}:0\n"
+        for i, name in enumerate(sorted([*IMAGES, SHARED]))
+    )
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: all\nspec:\n"
+        "  selector:\n    matchLabels: {app: all}\n  template:\n"
+        "    metadata:\n      labels: {app: all}\n    spec:\n      containers:\n" + containers
+    )
+    return {"base/kustomization.yaml": "resources:\n  - all.yaml\n", "base/all.yaml": deployment}
+
+
 def test_all_concurrent_bumps_land_in_a_linear_history(tmp_path: Path) -> None:
-    remote = make_remote(tmp_path, {"overlays/prod/kustomization.yaml": _overlay()})
+    remote = make_remote(tmp_path, {"overlays/prod/kustomization.yaml": _overlay(), **_base()})
     jobs = [(f"{name}:2", f"w{i}") for i, name in enumerate(IMAGES)]
     jobs += [(f"{SHARED}:5", "s5"), (f"{SHARED}:6", "s6")]
     go = tmp_path / "go"

@@ -226,7 +226,7 @@ def run_node(index: Path, case: Case, api_url: str, work: Path) -> Outcome:
     )
 
 
-def run_ours(case: Case, api_url: str, work: Path) -> Outcome:
+def run_ours(case: Case, api_url: str, work: Path, cwd: Path | None = None) -> Outcome:
     from ci_actions.github.context import Context
 
     original = Context.now
@@ -234,7 +234,7 @@ def run_ours(case: Case, api_url: str, work: Path) -> Outcome:
     try:
         env = case.environment(api_url) | {"RUNNER_TEMP": str(work / "temp")}
         (work / "temp").mkdir(parents=True, exist_ok=True)
-        run = invoke(work, "image-tags", env=env)
+        run = invoke(work, "image-tags", env=env, cwd=cwd)
     finally:
         Context.now = original  # type: ignore[method-assign]
     outputs = _read_bake_files(run.outputs)

@@ -630,6 +630,112 @@ def cases() -> list[Case]:
     ]
     for id_, tag, inputs, env in edge:
         out.append(_tag(f"edge-{id_}", tag, env, **{"images": "user/app", **inputs}))
+    # Unquoted date formats: upstream's case pr12 in both tag tables of
+    # __tests__/meta.test.ts ("tags" and "pr-head-sha"), and the same in every place a
+    # date helper is rendered (a global expression, a schedule pattern, a label, a time zone).
+    pr = {"event": "pull_request", "event_name": "pull_request", "ref": "refs/pull/15/merge"}
+    out += [
+        Case(
+            "pr12-commit-date-unquoted",
+            sha=MERGE_SHA,
+            inputs={
+                "images": "org/app",
+                "tags": "type=raw,value={{commit_date YYYY-MM-DD-HHmmSS}}",
+            },
+            **pr,
+        ),
+        Case(
+            "pr12-head-sha-commit-date-unquoted",
+            sha=MERGE_SHA,
+            inputs={"images": "org/app", "tags": "type=raw,value=src-{{commit_date YYYY-MM-DD}}"},
+            env={"DOCKER_METADATA_PR_HEAD_SHA": "true"},
+            **pr,
+        ),
+        _push(
+            "push-date-unquoted",
+            images="user/app",
+            tags="type=raw,value={{date YYYYMMDD}}\ntype=raw,value=t-{{date YYYYMMDD tz='Asia/Tokyo'}}\ntype=raw,value=e-{{date ''}}\ntype=raw,value=n-{{date null}}",
+            labels="build.date={{commit_date YYYY}}",
+        ),
+        Case(
+            "schedule-date-unquoted",
+            event="schedule",
+            event_name="schedule",
+            inputs={
+                "images": "user/app",
+                "tags": "type=schedule,pattern={{date YYYYMMDD}}\ntype=schedule,pattern=c-{{commit_date YYYY tz='Europe/London'}}",
+            },
+        ),
+        # Label keys beyond ASCII, case and punctuation: the anchor orders them with
+        # JavaScript's localeCompare.
+        Case(
+            "labels-order-non-ascii",
+            inputs={
+                "images": "user/app",
+                "tags": "type=ref,event=branch",
+                "labels": "\n".join(
+                    f"{k}=1"
+                    for k in (
+                        "zeta",
+                        "Zeta",
+                        "élan",
+                        "elan",
+                        "Elan",
+                        "eclair",
+                        "ÉLAN",
+                        "ezra",
+                        "straße",
+                        "strasse",
+                        "strasze",
+                        "über",
+                        "uber",
+                        "Uber",
+                        "uz",
+                        "ñu",
+                        "nu",
+                        "nz",
+                        "æther",
+                        "aether",
+                        "afar",
+                        "øre",
+                        "ore",
+                        "orz",
+                        "ça",
+                        "ca",
+                        "cz",
+                        "日本",
+                        "中文",
+                        "한국",
+                        "русский",
+                        "ελληνικά",
+                        "עברית",
+                        "عربي",
+                        "ﬁle",
+                        "file",
+                        "a-b",
+                        "a_b",
+                        "a.b",
+                        "a1",
+                        "a9",
+                        "a10",
+                        "ab",
+                        "A",
+                        "a",
+                        "_x",
+                        "-x",
+                        "~x",
+                        "1x",
+                        "ǆ",
+                        "dž",
+                        "ŀl",
+                        "\u0131",  # dotless i
+                        "i",
+                        "İ",
+                    )
+                ),
+            },
+        ),
+    ]
     out.append(
         Case(
             "edge-label-escapes",

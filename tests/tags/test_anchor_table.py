@@ -43,7 +43,14 @@ def test_same_outputs_as_the_anchor(case: Case, api: FakeGitHub, tmp_path: Path)
     assert ours.env_matches_outputs()
 
 
-LIVE = ["push-date-formats", "tag-v2.0.8-beta.67-semver", "pr-head-sha", "push-labels-override"]
+LIVE = [
+    "push-date-formats",
+    "tag-v2.0.8-beta.67-semver",
+    "pr-head-sha",
+    "push-labels-override",
+    "pr12-commit-date-unquoted",
+    "labels-order-non-ascii",
+]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ci_actions import grammar
-from ci_actions.errors import ConfigError, EnvironmentFailure, InputError, VerdictFailure
+from ci_actions.errors import (
+    ConfigError,
+    EnvironmentFailure,
+    InputError,
+    ToolNotFound,
+    VerdictFailure,
+)
 from ci_actions.git import (
     DEFAULT_AUTHOR_EMAIL,
     DEFAULT_AUTHOR_NAME,
@@ -41,12 +47,14 @@ from ci_actions.kustomize import (
 )
 from ci_actions.kustomize.message import (
     DEFAULT_MESSAGE,
+    VARIABLES,
     TemplateError,
     bot_branch,
     compile_template,
     environment_of,
     render_message,
 )
+from ci_actions.kustomize.rendered import OverlayImages, closest, overlay_images
 from ci_actions.result import Annotation, Result
 
 MODES = ("edit", "commit", "pull-request")
@@ -103,7 +111,7 @@ SPEC = ActionSpec(
         InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),
         InputSpec(
             "allow-missing",
-            "true: an image found in none of the files is not an error (by default it fails with exit 1).",
+            "true: an image found in none of the files, or changing no image an edited overlay renders, is not an error (by default it fails with exit 1).",
             "false",
         ),
         InputSpec(
@@ -252,6 +260,8 @@ class _Bump:
     def __init__(self, git: Git, inputs: BumpInputs, ctx: Context) -> None:
         self.git, self.inputs, self.ctx = git, inputs, ctx
         self.last: Plan | None = None
+        self.rendered: str | None = None
+        self.overlays: list[OverlayImages] = []
 
     def compute(self) -> Plan:
         try:
@@ -268,13 +278,64 @@ class _Bump:
             )
         for name in missing:
             self.ctx.log.warning(f"image {name} found in none of the paths")
+        self.overlays = self._rendered(result)
         self.last = result
         return result
 
+    def _rendered(self, result: Plan) -> list[OverlayImages]:
+        """Render each edited overlay with the plan applied: every setting must deploy something."""
+        if self.inputs.allow_missing and not self.inputs.dry_run:
+            return []
+        try:
+            overlays = overlay_images(
+                self.git.repo, result, self.ctx.temp_dir(), before=self.inputs.dry_run
+            )
+        except ToolNotFound as exc:
+            raise ToolNotFound(
+                f"{exc.message}: it renders each edited overlay to check what the bump deploys",
+                hint=f"{exc.hint}; or set allow-missing: true to skip the check",
+            ) from None
+        if self.inputs.allow_missing:
+            return overlays
+        for overlay in overlays:
+            unused = overlay.unused()
+            if unused:
+                where = Path(overlay.file.rel).parent.as_posix()
+                images = closest(unused[0], overlay.images())
+                raise VerdictFailure(
+                    f"image(s) {', '.join(unused)} change no container of {where}: "
+                    f"it renders {', '.join(images) or 'no container'}; nothing was written",
+                    hint="set the name the overlay renders, registry and port included "
+                    "(a base may rename it), or set allow-missing: true",
+                    outputs=_outputs(result, (), "", ""),
+                )
+        return overlays
+
     def __call__(self) -> Sequence[str]:
-        return self.compute().write()
+        result = self.compute()
+        if self.inputs.message is not None and result.changed_files:  # before any file is touched
+            self.rendered = self.render_message(result.changed_files)
+        return result.write()
 
     def message(self, changed: Sequence[str]) -> str:
+        """The message rendered when the edit was planned (for the files it changes)."""
+        assert self.rendered is not None
+        return self.rendered
+
+    def check_message(self) -> None:
+        """Render the message over the checkout as it is, before git moves or writes anything.
+
+        The edit is planned again on the remote head; a plan that fails here
+        fails there too, with its own message.
+        """
+        try:
+            self.last = _plan(self.git, self.inputs)
+        except (InputError, YamlFileError):
+            return
+        if self.last.changed_files:
+            self.render_message(self.last.changed_files)
+
+    def render_message(self, changed: Sequence[str]) -> str:
         assert self.last is not None
         try:
             return render_message(
@@ -286,7 +347,11 @@ class _Bump:
                 branch=self.inputs.branch,
             )
         except TemplateError as exc:
-            raise InputError("commit-message", str(exc)) from None
+            raise InputError(
+                "commit-message",
+                f"cannot be rendered: {exc}; nothing was written",
+                hint=f"use only the variables {', '.join(VARIABLES)}",
+            ) from None
 
     def environment(self) -> str:
         assert self.last is not None
@@ -297,13 +362,22 @@ def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
     bump = _Bump(git, inputs, ctx)
     if inputs.dry_run or inputs.mode == "edit":
         result = bump.compute()
+        if inputs.dry_run and inputs.message is not None and result.changed_files:
+            message = bump.render_message(result.changed_files)
+            with ctx.log.group("commit message (dry run)"):
+                ctx.log.info(message.rstrip("\n"))
         changed = result.changed_files if inputs.dry_run else result.write()
-        return _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
+        done = _result(ctx, result, changed, "", "", dry_run=inputs.dry_run)
+        if inputs.dry_run:
+            _show_deploy(ctx, bump.overlays)
+            done.summary += _deploy_summary(bump.overlays)
+        return done
     branch = inputs.branch or git.current_branch()
     if not branch:
         raise InputError(
             "branch", "the checkout is on no branch", hint="set `branch` to the branch to push to"
         )
+    bump.check_message()
     if inputs.mode == "commit":
         return _commit(git, bump, branch, inputs, ctx)
     return _pull_request(git, bump, branch, inputs, ctx)
@@ -360,6 +434,39 @@ def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Con
     url = str(pull.get("html_url", ""))
     ctx.log.info(f"{'opened' if created else 'updated'} pull request {url} from {head}")
     return _result(ctx, result, changed, sha, url)
+
+
+def _show_deploy(ctx: Context, overlays: Sequence[OverlayImages]) -> None:
+    """What the dry run would deploy: each container's image, before -> after."""
+    for overlay in overlays:
+        where = Path(overlay.file.rel).parent.as_posix()
+        with ctx.log.group(f"rendered images of {where} (dry run)"):
+            changes = overlay.changes()
+            for container, before in changes:
+                ctx.log.info(
+                    f"{container.workload} container {container.name}: "
+                    f"{before or '(none)'} -> {container.image}"
+                )
+            if not changes:
+                ctx.log.info("no container image changes")
+
+
+def _deploy_summary(overlays: Sequence[OverlayImages]) -> str:
+    rows = [
+        f"| `{Path(o.file.rel).parent.as_posix()}` | {c.workload} | `{c.name}` "
+        f"| `{before or '-'}` | `{c.image}` |"
+        for o in overlays
+        for c, before in o.changes()
+    ]
+    if not rows:
+        return ""
+    head = [
+        "",
+        "#### What it would deploy",
+        "",
+        "| overlay | workload | container | before | after |",
+    ]
+    return "\n".join([*head, "|---|---|---|---|---|", *rows]) + "\n"
 
 
 def _outputs(result: Plan, changed: Sequence[str], sha: str, url: str) -> dict[str, object]:

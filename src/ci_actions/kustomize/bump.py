@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,15 +91,31 @@ def _kustomization_in(directory: Path) -> Path | None:
     return next((directory / n for n in KUSTOMIZATION_NAMES if (directory / n).is_file()), None)
 
 
+def inside(root: Path, pattern: str) -> str:
+    """`pattern` relative to `root`, `/`-separated: an absolute path or one with `..` is
+    accepted when it leads inside `root` (`$PWD/overlays/dev`), else PathsError."""
+    path = Path(pattern)
+    absolute = Path(os.path.normpath(path if path.is_absolute() else root.absolute() / path))
+    candidates = [absolute]
+    if path.is_absolute() and not glob.has_magic(pattern):
+        candidates.append(absolute.resolve())  # e.g. /tmp named through a symlink
+    for top in dict.fromkeys((root.absolute(), root.resolve())):
+        for candidate in candidates:
+            if candidate.is_relative_to(top):
+                return candidate.relative_to(top).as_posix()
+    raise PathsError(
+        f"{pattern!r} is outside the repository ({root.absolute()}); give a path inside it"
+    )
+
+
 def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
     """Files named by `patterns` (files, directories meaning their kustomization, globs).
 
     Raises PathsError naming the pattern that names nothing.
     """
     found: dict[Path, None] = {}
-    for pattern in patterns:
-        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-            raise PathsError(f"{pattern!r} is outside the repository; give a path inside it")
+    for given in patterns:
+        pattern = inside(root, given)
         target = root / pattern
         if glob.has_magic(pattern):
             hits: list[Path] = []
@@ -108,17 +125,17 @@ def find_files(root: Path, patterns: Sequence[str]) -> list[Path]:
                 elif hit.suffix in YAML_SUFFIXES or is_kustomization(hit):
                     hits.append(hit)
             if not hits:
-                raise PathsError(f"{pattern!r} matches no YAML file and no kustomization")
+                raise PathsError(f"{given!r} matches no YAML file and no kustomization")
             found.update(dict.fromkeys(hits))
         elif target.is_dir():
             kust = _kustomization_in(target)
             if kust is None:
-                raise PathsError(f"{pattern!r} is a directory without a kustomization.yaml")
+                raise PathsError(f"{given!r} is a directory without a kustomization.yaml")
             found[kust] = None
         elif target.is_file():
             found[target] = None
         else:
-            raise PathsError(f"{pattern!r} does not exist")
+            raise PathsError(f"{given!r} does not exist")
     for path in found:  # a symlink must not lead the edit out of the repository
         if why := fsutil.escape_reason(root, path, allow_links=True):
             raise PathsError(f"{path.relative_to(root)} {why}")

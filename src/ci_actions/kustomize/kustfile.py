@@ -40,6 +40,7 @@ class ImageChange:
     previous: str  # "" when the image had no value here before
     current: str
     line: int
+    marker: bool = False  # set at a setter marker, not by the kustomize semantics
 
 
 @dataclass(frozen=True)

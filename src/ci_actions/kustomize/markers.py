@@ -103,5 +103,7 @@ def set_images(
         if new != current:
             edits.append(replace_scalar(marker.scalar, new))
         line = int(marker.scalar.start_mark.line) + 1
-        changes.append(ImageChange(setting.name, current if marker.part == "" else "", new, line))
+        changes.append(
+            ImageChange(setting.name, current if marker.part == "" else "", new, line, marker=True)
+        )
     return edits, changes

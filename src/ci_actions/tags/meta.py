@@ -12,13 +12,13 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cmp_to_key
 from typing import Any
 
 from ci_actions.tags import handlebars
 from ci_actions.tags.collate import locale_compare
-from ci_actions.tags.moment import UnknownTimeZone, format_in_zone
+from ci_actions.tags.moment import UnknownTimeZone, format_in_zone, zone
 from ci_actions.tags.rules import Flavor, Image, TagRule, parse_flavor, parse_images, parse_rules
 from ci_actions.tags.versions import parse_pep440, parse_semver
 
@@ -102,9 +102,15 @@ def iso_ms(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+# moment's `format()` without a format: what an unquoted format (a name that resolves to
+# nothing, like `{{date YYYYMMDD}}`) or an empty one renders, in UTC and elsewhere.
+DEFAULT_FORMAT_UTC = "YYYY-MM-DDTHH:mm:ss[Z]"
+DEFAULT_FORMAT = "YYYY-MM-DDTHH:mm:ssZ"
+
+
 def _date_helper(moment: datetime) -> Callable[[Sequence[Any], Mapping[str, Any]], str]:
     def helper(params: Sequence[Any], named: Mapping[str, Any]) -> str:
-        if not params or not isinstance(params[0], str):
+        if not params or not (params[0] is None or isinstance(params[0], str)):
             raise ExpressionError("a date needs a format, e.g. {{date 'YYYYMMDD'}}")
         tz = "UTC"
         for key, value in named.items():
@@ -112,7 +118,11 @@ def _date_helper(moment: datetime) -> Callable[[Sequence[Any], Mapping[str, Any]
                 raise ExpressionError(f"unknown {key} attribute (only tz='Zone')")
             tz = str(value)
         try:
-            return format_in_zone(moment, params[0], tz)
+            fmt = params[0]
+            if not fmt:
+                utc = moment.astimezone(zone(tz)).utcoffset() == timedelta(0)
+                fmt = DEFAULT_FORMAT_UTC if utc else DEFAULT_FORMAT
+            return format_in_zone(moment, fmt, tz)
         except UnknownTimeZone:
             raise ExpressionError(
                 f"unknown time zone {tz!r} (use e.g. tz='Europe/Paris')"
