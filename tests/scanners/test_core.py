@@ -207,3 +207,29 @@ def test_a_scanner_that_is_not_installed_is_a_tool_error(tmp_path: Path) -> None
 
     run = base.run_scanner(SCANNERS["bandit"], request, path=str(tmp_path / "empty-bin"))
     assert not run.ok and "not installed" in run.error
+
+
+@pytest.mark.parametrize("count", ["-1", "two", "1.5", "true"])
+def test_allowlist_count_must_be_a_whole_number(count: str) -> None:
+    text = f"- {{id: B602, reason: r, expires: 2099-01-01, count: {count}}}\n"
+    with pytest.raises(ConfigError, match="count"):
+        policy.load_allowlist(text, "allow.yml")
+
+
+def test_dependency_occurrences_get_their_own_fingerprints(tmp_path: Path) -> None:
+    def pin(file: str, version: str) -> Finding:
+        return Finding(
+            "safety",
+            "39611",
+            "critical",
+            "m",
+            kind="dependency",
+            package="PyYAML",
+            version=version,
+            file=file,
+        )
+
+    one = fingerprint_all([pin("requirements.txt", "5.3.1")], tmp_path)
+    two = fingerprint_all([pin("requirements.txt", "5.3.1"), pin("tools.txt", "5.3")], tmp_path)
+    assert one[0].fingerprint == two[0].fingerprint  # the first keeps its fingerprint
+    assert two[1].fingerprint != two[0].fingerprint  # the second occurrence is its own
