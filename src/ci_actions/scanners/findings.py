@@ -61,6 +61,7 @@ class Finding:
     aliases: tuple[str, ...] = ()
     help_uri: str = ""
     fingerprint: str = ""
+    inline: str = ""  # the `# nosec` / `# nosemgrep` comment on its line, if any
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property

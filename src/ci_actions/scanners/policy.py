@@ -4,7 +4,9 @@ Each finding gets one status, in this order: `allowlisted` (a live allowlist
 entry names it: an entry by rule or vulnerability id covers every occurrence,
 or only the first `count` of them when it has one; an entry by fingerprint
 covers that one occurrence), `baselined` (its fingerprint, which numbers
-occurrences, is in the baseline), `ignored`
+occurrences, is in the baseline), `suppressed` (an inline `# nosec` /
+`# nosemgrep` covers it and the workflow allows inline suppressions; when it
+does not, the comment is only noted), `ignored`
 (ignore-unfixed and no fixed version, or below min-confidence), else `new`.
 The gate fails when a `new` finding is at or above its scanner's fail-on.
 """
@@ -29,7 +31,7 @@ from ci_actions.scanners.findings import (
     severity_rank,
 )
 
-STATUSES = ("new", "baselined", "allowlisted", "ignored")
+STATUSES = ("new", "baselined", "allowlisted", "suppressed", "ignored")
 _POLICY_KEYS = ("fail-on", "min-confidence", "ignore-unfixed", "unknown-severity")
 
 
@@ -205,6 +207,8 @@ def judge(
     baseline: set[str],
     allowlist: Sequence[AllowEntry],
     today: dt.date,
+    *,
+    honour_inline: bool = False,
 ) -> Verdict:
     live = [e for e in allowlist if e.expires >= today]
     expired = tuple(e for e in allowlist if e.expires < today)
@@ -222,6 +226,8 @@ def judge(
             judged.append(
                 Judged(f, "allowlisted", False, f"{entry.reason} (until {entry.expires})")
             )
+        elif f.inline and honour_inline:
+            judged.append(Judged(f, "suppressed", False, f"inline `{f.inline}`"))
         elif f.fingerprint in baseline:
             judged.append(Judged(f, "baselined", False))
         elif limits.ignore_unfixed and f.kind in DEPENDENCY_KINDS and not f.fixed_version:
@@ -234,7 +240,8 @@ def judge(
             )
         else:
             failing = severity_rank(f.severity) >= severity_rank(limits.fail_on)
-            judged.append(Judged(f, "new", failing))
+            note = f"inline `{f.inline}` not honoured" if f.inline else ""
+            judged.append(Judged(f, "new", failing, note))
     return Verdict(tuple(judged), expired)
 
 

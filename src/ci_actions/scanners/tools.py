@@ -19,21 +19,8 @@ from typing import Any
 
 from ci_actions.scanners.base import ReportError, ScanRequest, require_keys
 from ci_actions.scanners.findings import Finding, cvss_severity, relative_path
+from ci_actions.scanners.targets import DEFAULT_EXCLUDES
 
-# Never scanned by default: virtualenvs, vendored and built code.
-DEFAULT_EXCLUDES = (
-    ".git",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    "node_modules",
-    "build",
-    "dist",
-    "__pycache__",
-    "site-packages",
-    ".eggs",
-)
 # semgrep configs that need the registry: they cannot work offline.
 REGISTRY_CONFIG = re.compile(r"^(auto|(p|r|s|ruleset|tests?)/.*|https?://.*)$")
 BUNDLED_RULES = Path(__file__).parent / "rules" / "python-security.yml"
@@ -53,10 +40,27 @@ class Bandit:
     exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
-        excludes = ",".join(
-            f"*/{e}/*" if "/" not in e and "*" not in e else e for e in _excludes(request)
-        )
-        return [exe, "-r", *request.paths, "-x", excludes, "-f", "json", "-o", str(report), "-q"]
+        """bandit on the files the gate picked (targets.py), its own `# nosec` ignored.
+
+        The settings file is ours (an empty one) unless the workflow allows the
+        repository's `.bandit`: bandit would otherwise read a `.bandit` from any
+        folder it scans, `skips` included.
+        """
+        ini = request.work_dir / "bandit.ini"
+        repo_ini = request.root / ".bandit"
+        if request.repository_config and repo_ini.is_file():
+            ini = repo_ini
+        else:
+            ini.write_text("[bandit]\n", encoding="utf-8")
+        argv = [exe, "--ini", str(ini), "--ignore-nosec", "-f", "json", "-o", str(report), "-q"]
+        return [*argv, "--", *request.python_files]
+
+    def targets(self, request: ScanRequest) -> int | None:
+        return len(request.python_files)
+
+    def scanned(self, report: Any) -> int | None:
+        metrics = report.get("metrics") if isinstance(report, dict) else None
+        return len([k for k in metrics if k != "_totals"]) if isinstance(metrics, dict) else None
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
@@ -91,15 +95,34 @@ class Semgrep:
     exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        """semgrep with its `nosemgrep` comments and the repository's `.semgrepignore` off.
+
+        Without a `.semgrepignore` semgrep applies its own default one (tests/,
+        build/, dist/ at any depth), so both are switched off together; the
+        gate's anchored defaults are passed as root-anchored `--exclude`s when
+        the root itself is scanned. No file is skipped for its size.
+        """
         configs = request.semgrep_configs or (BUNDLED_RULES,)
         argv = [exe, "scan", "--metrics", "off", "--disable-version-check"]
         argv += ["--no-rewrite-rule-ids", "--strict", "--json", "--error", "--quiet"]
-        argv += ["--output", str(report)]
+        argv += ["--disable-nosem", "--max-target-bytes", "0", "--output", str(report)]
+        if not request.repository_config:
+            argv.append("--x-ignore-semgrepignore-files")
         for config in configs:
             argv += ["--config", str(config)]
-        for pattern in _excludes(request):
+        if any(relative_path(p, request.root) == "" for p in request.paths):
+            argv += [arg for name in DEFAULT_EXCLUDES for arg in ("--exclude", f"/{name}")]
+        for pattern in request.exclude:
             argv += ["--exclude", pattern]
-        return [*argv, *request.paths]
+        return [*argv, "--", *request.paths]
+
+    def targets(self, request: ScanRequest) -> int | None:
+        return None
+
+    def scanned(self, report: Any) -> int | None:
+        paths = report.get("paths") if isinstance(report, dict) else None
+        found = paths.get("scanned") if isinstance(paths, dict) else None
+        return len(found) if isinstance(found, list) else None
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         # keep semgrep's settings and logs out of the user's home and off the network
@@ -183,6 +206,12 @@ class Safety:
             str(report),
         ]
 
+    def targets(self, request: ScanRequest) -> int | None:
+        return None
+
+    def scanned(self, report: Any) -> int | None:
+        return None  # parse() refuses a run that found no package
+
     def env(self, request: ScanRequest) -> dict[str, str]:
         # the key reaches safety through its environment, never the command line
         return {"SAFETY_API_KEY": request.safety_api_key} if request.safety_api_key else {}
@@ -256,6 +285,12 @@ class PipAudit:
             argv += ["--osv-url", request.osv_url]
         return argv + [arg for r in request.requirements for arg in ("-r", r)]
 
+    def targets(self, request: ScanRequest) -> int | None:
+        return None
+
+    def scanned(self, report: Any) -> int | None:
+        return None  # parse() refuses a run that found no package
+
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
 
@@ -288,10 +323,6 @@ class PipAudit:
             for d in deps
             for v in d.get("vulns", [])
         ]
-
-
-def _excludes(request: ScanRequest) -> tuple[str, ...]:
-    return DEFAULT_EXCLUDES + request.exclude
 
 
 SCANNERS = {s.name: s for s in (Bandit(), Semgrep(), Safety(), PipAudit())}
