@@ -10,6 +10,7 @@ replayed here.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,3 +192,27 @@ def test_a_scanner_that_complained_or_wrote_a_malformed_report_is_exit_3(
     assert run.code == 3, run.log[-2000:]
     assert run.outputs["passed"] == "false"
     assert expected in run.log
+
+
+# --- the bundled example, as the demo ships it -------------------------------------
+
+SERVICE = Path(__file__).resolve().parents[2] / "examples" / "service"
+
+
+def test_the_example_service_passes_at_medium_without_test_file_noise(tmp_path: Path) -> None:
+    root = tmp_path / "service"
+    shutil.copytree(SERVICE, root, ignore=shutil.ignore_patterns("seeded", "__pycache__"))
+    example = Repo(root)
+    run = example.gate("--fail-on", "medium", "--min-confidence", "low")
+    assert run.code == 0, run.log[-3000:]
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    at_medium = [f for f in report["findings"] if f["severity"] != "low"]
+    assert at_medium == []
+    # the asserts and subprocess calls of tests/ are left out, and the summary says so
+    assert report["test-file-rules"]["skipped"] > 0
+    assert "**Not applied to test files:** B101, B404, B603, B607" in run.summary
+
+    every_rule = example.gate("--fail-on", "medium", "--test-file-rules", "none")
+    applied = json.loads(Path(every_rule.outputs["report-file"]).read_text())
+    rules_in_tests = {f["rule-id"] for f in applied["findings"] if f["file"].startswith("tests/")}
+    assert {"B101", "B404", "B603"} <= rules_in_tests
