@@ -156,6 +156,10 @@ SPEC = ActionSpec(
             "counts",
             "JSON object {tool: {critical, high, medium, low, new, baselined, allowlisted, suppressed, ignored}}.",
         ),
+        OutputSpec(
+            "scan",
+            'The verdict and the counts as one JSON object {"passed": bool, "counts": {...}}: release-ledger\'s `scan` input.',
+        ),
         OutputSpec("sarif-file", "Path of the SARIF file written."),
         OutputSpec("report-file", "Path of the normalised JSON report written."),
     ),
@@ -363,6 +367,7 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         "findings": len(findings),
         "new-findings": len(verdict.with_status("new")),
         "counts": table,
+        "scan": {"passed": passed, "counts": table},
     }
     summary = render_summary(verdict, runs, table, cut, scope)
     for entry in verdict.expired:
