@@ -376,6 +376,13 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         )
     if broken:
         ctx.log.write_summary(summary)  # with each broken tool's stderr
+        missing = [r.tool for r in broken if r.missing]
+        if missing:
+            raise EnvironmentFailure(
+                f"security-gate needs the 'scanners' extra, which is not installed"
+                f" ({', '.join(missing)} not found): pip install 'ci-actions[scanners]'",
+                outputs=outputs,
+            )
         names = ", ".join(f"{r.tool} ({r.error})" for r in broken)
         raise EnvironmentFailure(f"scanner error, the gate cannot pass: {names}", outputs=outputs)
     failing = sum(j.failing for j in verdict.judged)

@@ -63,6 +63,7 @@ class ToolRun:
     seconds: float = 0.0
     version: str = ""
     scanned: int | None = None  # files (or packages) looked at; None = the tool does not say
+    missing: bool = False  # the executable is not installed
 
     @property
     def ok(self) -> bool:
@@ -114,7 +115,7 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
     try:
         exe = find_executable(scanner.executable, path or search_path(request.environ))
     except ToolNotFound as exc:
-        return ToolRun(scanner.name, error=str(exc))
+        return ToolRun(scanner.name, error=str(exc), missing=True)
     if scanner.targets(request) == 0:
         return ToolRun(scanner.name, scanned=0, command="(not run: no file to scan)")
     argv = scanner.command(exe, request, report)
@@ -136,7 +137,7 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
             seconds=time.monotonic() - started,
         )
     except ToolNotFound as exc:
-        return ToolRun(scanner.name, error=str(exc), command=command)
+        return ToolRun(scanner.name, error=str(exc), command=command, missing=True)
     seconds = time.monotonic() - started
     stderr = done.stderr.strip() or done.stdout.strip()
     if done.returncode not in scanner.ran_codes:
