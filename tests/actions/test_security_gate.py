@@ -322,7 +322,7 @@ def _write(root: Path, rel: str, text: str) -> str:
             "safety",
             3,
         ),
-        ("pip-audit with nothing auditable", ["--requirements", "empty.txt"], "pip-audit", 3),
+        ("pip-audit with nothing auditable", ["--requirements", "empty.txt"], "pip-audit", 2),
         ("pip-audit with an unpinned requirement", ["--requirements", "loose.txt"], "pip-audit", 3),
         ("missing requirements", ["--requirements", "nope.txt"], "pip-audit", 2),
         ("unknown image report", ["--image-reports", "requirements.txt"], "bandit", 2),

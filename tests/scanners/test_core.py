@@ -233,3 +233,21 @@ def test_dependency_occurrences_get_their_own_fingerprints(tmp_path: Path) -> No
     two = fingerprint_all([pin("requirements.txt", "5.3.1"), pin("tools.txt", "5.3")], tmp_path)
     assert one[0].fingerprint == two[0].fingerprint  # the first keeps its fingerprint
     assert two[1].fingerprint != two[0].fingerprint  # the second occurrence is its own
+
+
+@pytest.mark.parametrize(
+    ("printed", "complaint"),
+    [
+        ("Traceback (most recent call last):\n  File x\nKeyError: 'a'", True),
+        ("[main]\tERROR\tFile a.py could not be read", True),
+        ("[00.07][ERROR]: rule parse failed", True),
+        ("ERROR:pip_audit._cli:missing dependency", True),
+        ("error: unrecognized arguments", True),
+        ("[00.07][WARNING]: !!! You're using one or more options starting with '--x-'", False),
+        ("[main]\tINFO\tUsing ini file for skipped tests", False),
+        ("scanned 12 files, no errors", False),
+        ("", False),
+    ],
+)
+def test_error_output_spots_tracebacks_and_error_lines(printed: str, complaint: bool) -> None:
+    assert bool(base.error_output(printed)) is complaint

@@ -402,15 +402,18 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
 
 
 def _refuse_empty_scans(runs: list[ToolRun], inputs: GateInputs) -> None:
-    """A scanner that was asked for and looked at no file is not a clean run (exit 2)."""
-    empty = [r.tool for r in runs if r.ok and r.scanned == 0]
-    if empty:
+    """A scanner that was asked for and looked at nothing is not a clean run (exit 2)."""
+    for r in runs:
+        if not (r.ok and r.scanned == 0):
+            continue
+        deps = r.tool in ("safety", "pip-audit")
+        where = ", ".join(inputs.requirements if deps else inputs.paths)
+        what = "no pinned dependency" if deps else "no file to scan"
         raise InputError(
-            "paths",
-            f"nothing to scan: {', '.join(empty)} found no file to scan in"
-            f" {', '.join(inputs.paths)} (under {inputs.working_directory},"
-            " after the excludes)",
-            hint="point paths at the code, drop the scanner, or set allow-empty: true",
+            "requirements" if deps else "paths",
+            f"nothing to scan: {r.tool} found {what} in {where}"
+            f" (under {inputs.working_directory}{'' if deps else ', after the excludes'})",
+            hint="point it at the code, drop the scanner, or set allow-empty: true",
             outputs={"passed": False},
         )
 

@@ -178,7 +178,7 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
 # (`ERROR: ...`, `[main]\tERROR\t...`, `CRITICAL ...`, `error: ...`).
 _ERROR_LINE = re.compile(
     r"^(Traceback \(most recent call last\):"
-    r"|(\[[^\]]*\]\s*)*(\d[\d:.,\s-]*\s)?(ERROR|CRITICAL|FATAL)\b.*"
+    r"|(\[[^\]]*\]\s*)*\[?(\d[\d:.,\s-]*\s)?(ERROR|CRITICAL|FATAL)\b.*"
     r"|(error|fatal):\s.*)$",
     re.MULTILINE,
 )

@@ -289,7 +289,8 @@ class PipAudit:
         return None
 
     def scanned(self, report: Any) -> int | None:
-        return None  # parse() refuses a run that found no package
+        deps = report.get("dependencies") if isinstance(report, dict) else None
+        return len(deps) if isinstance(deps, list) else None
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
@@ -302,10 +303,7 @@ class PipAudit:
             raise ReportError(
                 "could not audit: " + "; ".join(f"{d['name']}: {d['skip_reason']}" for d in skipped)
             )
-        if not deps:
-            raise ReportError(
-                "audited nothing: no pinned dependency in " + ", ".join(request.requirements)
-            )
+        # no dependency at all is a scan of nothing: scanned() says 0 and the gate decides
         source = request.requirements[0] if len(request.requirements) == 1 else ""
         return [
             Finding(
