@@ -29,6 +29,7 @@ from tests.support.osv import serve_osv  # noqa: E402
 
 from ci_actions.cli import main  # noqa: E402
 from ci_actions.scanners.base import ScanRequest, run_scanner, search_path  # noqa: E402
+from ci_actions.scanners.targets import python_files  # noqa: E402
 from ci_actions.scanners.tools import SCANNERS  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "security_gate"
@@ -97,6 +98,7 @@ def one_scanner(name: str, root: Path, osv_url: str, work: Path) -> float:
         requirements=("requirements.txt",),
         safety_db=FIXTURES / "safety-db",
         osv_url=osv_url,
+        python_files=tuple(python_files(root, (".",), ())),  # what the gate gives bandit
         environ=dict(os.environ) | {"PATH": search_path(os.environ)},
     )
     started = time.monotonic()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +184,83 @@ def test_numbers_are_bounded(tmp_path: Path, name: str, args: list[str], input_n
     run = invoke(tmp_path, name, args)
     assert run.code == 2, run.log
     assert f"input '{input_name}'" in run.log
+
+
+# --- a missing extra is one line naming it and the install command ---------------
+
+_BLOCKED_RUN = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # import of NAME now raises ModuleNotFoundError
+from ci_actions.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("blocked", "args", "line"),
+    [
+        (
+            "jsonschema_rs",
+            ["validate-manifests", "--paths", "k8s"],
+            "validate-manifests needs the 'manifests' extra, which is not installed"
+            " (no module jsonschema_rs): pip install 'ci-actions[manifests]'",
+        ),
+        (
+            "kubernetes_validate",
+            ["validate-manifests", "--paths", "k8s"],
+            "validate-manifests needs the 'manifests' extra, which is not installed"
+            " (no module kubernetes_validate): pip install 'ci-actions[manifests]'",
+        ),
+    ],
+)
+def test_a_missing_extra_names_it_and_the_install_command(
+    tmp_path: Path, blocked: str, args: list[str], line: str
+) -> None:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, blocked, *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"error: {line}" in done.stdout + done.stderr
+    assert "unexpected error" not in done.stdout + done.stderr
+
+
+def test_a_missing_module_outside_the_extras_is_still_a_crash(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, "yaml", "validate-manifests", "--paths", "."],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3
+    assert "unexpected error: ModuleNotFoundError" in done.stdout + done.stderr
+
+
+def test_missing_scanners_name_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ci_actions.scanners import base
+
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setattr(base, "search_path", lambda environ: str(empty))
+    (tmp_path / "app.py").write_text("x = 1\n")
+    run = invoke(
+        tmp_path / "runner", "security-gate", ["--scanners", "bandit,semgrep"], cwd=tmp_path
+    )
+    assert run.code == 3, run.log
+    assert (
+        "security-gate needs the 'scanners' extra, which is not installed"
+        " (bandit, semgrep not found): pip install 'ci-actions[scanners]'"
+    ) in run.log

@@ -57,6 +57,7 @@ def test_the_dockerfile_builds_offline_from_scratch() -> None:
         )
         config = inspect["OCIv1"]["config"]
         assert "APP_VERSION=4.5.6" in config["Env"]
+        assert "HOST=0.0.0.0" in config["Env"]  # the app alone listens on loopback
         assert (
             config["Cmd"] == ["python3", "-m", "app"] and config["WorkingDir"] == "/srv/blocklist"
         )

@@ -75,7 +75,6 @@ def run_action(
     stderr: TextIO | None = None,
 ) -> int:
     import importlib
-    import traceback
 
     from ci_actions.actions import ACTIONS
     from ci_actions.errors import (
@@ -89,7 +88,12 @@ def run_action(
     from ci_actions.github.inputs import RawInputs
     from ci_actions.github.runner import Runner
 
-    module = importlib.import_module(ACTIONS[name])
+    try:
+        module = importlib.import_module(ACTIONS[name])
+    except ModuleNotFoundError as exc:
+        what = extra_message(name, exc) if missing_extra(exc) else f"unexpected error: {exc!r}"
+        print(f"error: {what}", file=stderr or sys.stderr)
+        return EXIT_ENVIRONMENT
     spec = module.SPEC
     args = vars(_action_parser(name, module).parse_args(list(argv)))
     flags = {k: "\n".join(v) for k, v in args.items() if k in {i.name for i in spec.inputs} and v}
@@ -111,24 +115,16 @@ def run_action(
     except CiActionsError as exc:
         _fail(runner, name, declared, str(exc), exc.outputs)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        if not missing_extra(exc):
+            return _crashed(name, exc, runner, declared)
+        _fail(runner, name, declared, extra_message(name, exc))
+        return EXIT_ENVIRONMENT
     except KeyboardInterrupt:
         _fail(runner, name, declared, "interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # an unexpected crash is never a pass
-        runner.debug(traceback.format_exc())
-        hint = (
-            ""
-            if runner.debug_enabled
-            else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
-        )
-        _fail(
-            runner,
-            name,
-            declared,
-            f"unexpected error: {type(exc).__name__}: {exc}{hint}",
-            crashed=True,
-        )
-        return EXIT_ENVIRONMENT
+        return _crashed(name, exc, runner, declared)
     runner.finish(declared, result)
     return EXIT_OK if result.ok else EXIT_VERDICT
 
@@ -147,6 +143,54 @@ def _fail(
     runner.error(message, title=title)
     runner.write_summary(f"### {title}\n\n{message}\n")
     runner.write_outputs(declared, dict(outputs or {}))
+
+
+def _crashed(name: str, exc: Exception, runner: Runner, declared: list[str]) -> int:
+    import traceback
+
+    from ci_actions.errors import EXIT_ENVIRONMENT
+
+    runner.debug("".join(traceback.format_exception(exc)))
+    hint = "" if runner.debug_enabled else " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
+    _fail(
+        runner, name, declared, f"unexpected error: {type(exc).__name__}: {exc}{hint}", crashed=True
+    )
+    return EXIT_ENVIRONMENT
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str:
+    """The package extra (`manifests`, `scanners`, ...) that provides the missing module, or ""."""
+    import importlib.metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    wanted = (exc.name or "").split(".")[0].lower()
+    try:
+        requires = importlib.metadata.requires("ci-actions") or []
+        provided = importlib.metadata.metadata("ci-actions").get_all("Provides-Extra") or []
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+    extras: list[str] = [str(e) for e in provided if e != "test"]  # needed at run time
+    for text in requires:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        module = req.name.replace("-", "_").replace(".", "_").lower()
+        if req.marker is None or module != wanted:
+            continue
+        for extra in extras:
+            if req.marker.evaluate({"extra": extra}):
+                return str(extra)
+    return ""
+
+
+def extra_message(name: str, exc: ModuleNotFoundError) -> str:
+    extra = missing_extra(exc)
+    return (
+        f"{name} needs the '{extra}' extra, which is not installed (no module {exc.name}):"
+        f" pip install 'ci-actions[{extra}]'"
+    )
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

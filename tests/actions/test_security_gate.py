@@ -205,6 +205,50 @@ def test_baseline_then_pass_and_fingerprints_survive_line_moves(project: Project
     assert "::error file=service/app.py,line=37,title=bandit B602::" in again.stdout
 
 
+def test_a_new_occurrence_of_a_baselined_dependency_is_new(project: Project) -> None:
+    """Baseline pyyaml 5.3.1 in requirements.txt, then pin it again in a second file."""
+    written = project.gate(
+        "--baseline", ".security-baseline", "--update-baseline", "true", scanners="safety"
+    )
+    assert written.code == 0, written.log[-2000:]
+    (project.root / "requirements-tools.txt").write_text("pyyaml==5.3.1\n")
+    both = "requirements.txt\nrequirements-tools.txt"
+    again = project.gate(
+        "--baseline", ".security-baseline", "--requirements", both, scanners="safety"
+    )
+    # safety reports pyyaml 39611 (critical) once per file: two occurrences, one baselined
+    assert again.code == 1, again.log[-2000:]
+    counts = json.loads(again.outputs["counts"])["safety"]
+    assert (counts["baselined"], counts["new"]) == (2, 1)
+    # fewer occurrences than the baseline holds are fine
+    (project.root / "requirements-tools.txt").write_text("")
+    fewer = project.gate(
+        "--baseline", ".security-baseline", "--requirements", "requirements.txt", scanners="safety"
+    )
+    assert fewer.code == 0 and fewer.outputs["new-findings"] == "0"
+
+
+def test_allowlist_count_covers_that_many_occurrences(project: Project) -> None:
+    app = project.root / "service" / "app.py"
+    shell = '    return subprocess.check_output("ping -c 1 " + host, shell=True)\n'
+    app.write_text(app.read_text() + "\n\ndef again(host):\n" + shell)
+    (project.root / "allow.yml").write_text(
+        "- {id: B602, reason: one reviewed call, expires: 2099-01-01, count: 1}\n"
+        "- {id: B201, reason: dev server only, expires: 2099-01-01}\n"
+        "- {id: B324, reason: legacy, expires: 2099-01-01}\n"
+    )
+    run = project.gate("--allowlist", "allow.yml", scanners="bandit")
+    assert run.code == 1, run.log[-2000:]  # the second shell=True call is not covered
+    counts = json.loads(run.outputs["counts"])["bandit"]
+    assert (counts["allowlisted"], counts["new"]) == (3, 3)  # new: B602, B608, B404
+    assert "::error file=service/app.py,line=35,title=bandit B602::" in run.stdout
+    (project.root / "allow.yml").write_text(
+        "- {id: B602, reason: both reviewed, expires: 2099-01-01}\n"
+    )
+    every = project.gate("--allowlist", "allow.yml", scanners="bandit")
+    assert json.loads(every.outputs["counts"])["bandit"]["allowlisted"] == 2
+
+
 def test_allowlist_suppresses_until_it_expires(project: Project) -> None:
     (project.root / "allow.yml").write_text(
         "- {id: B602, reason: host is validated upstream, expires: 2099-01-01}\n"
@@ -278,7 +322,7 @@ def _write(root: Path, rel: str, text: str) -> str:
             "safety",
             3,
         ),
-        ("pip-audit with nothing auditable", ["--requirements", "empty.txt"], "pip-audit", 3),
+        ("pip-audit with nothing auditable", ["--requirements", "empty.txt"], "pip-audit", 2),
         ("pip-audit with an unpinned requirement", ["--requirements", "loose.txt"], "pip-audit", 3),
         ("missing requirements", ["--requirements", "nope.txt"], "pip-audit", 2),
         ("unknown image report", ["--image-reports", "requirements.txt"], "bandit", 2),

@@ -207,3 +207,47 @@ def test_a_scanner_that_is_not_installed_is_a_tool_error(tmp_path: Path) -> None
 
     run = base.run_scanner(SCANNERS["bandit"], request, path=str(tmp_path / "empty-bin"))
     assert not run.ok and "not installed" in run.error
+
+
+@pytest.mark.parametrize("count", ["-1", "two", "1.5", "true"])
+def test_allowlist_count_must_be_a_whole_number(count: str) -> None:
+    text = f"- {{id: B602, reason: r, expires: 2099-01-01, count: {count}}}\n"
+    with pytest.raises(ConfigError, match="count"):
+        policy.load_allowlist(text, "allow.yml")
+
+
+def test_dependency_occurrences_get_their_own_fingerprints(tmp_path: Path) -> None:
+    def pin(file: str, version: str) -> Finding:
+        return Finding(
+            "safety",
+            "39611",
+            "critical",
+            "m",
+            kind="dependency",
+            package="PyYAML",
+            version=version,
+            file=file,
+        )
+
+    one = fingerprint_all([pin("requirements.txt", "5.3.1")], tmp_path)
+    two = fingerprint_all([pin("requirements.txt", "5.3.1"), pin("tools.txt", "5.3")], tmp_path)
+    assert one[0].fingerprint == two[0].fingerprint  # the first keeps its fingerprint
+    assert two[1].fingerprint != two[0].fingerprint  # the second occurrence is its own
+
+
+@pytest.mark.parametrize(
+    ("printed", "complaint"),
+    [
+        ("Traceback (most recent call last):\n  File x\nKeyError: 'a'", True),
+        ("[main]\tERROR\tFile a.py could not be read", True),
+        ("[00.07][ERROR]: rule parse failed", True),
+        ("ERROR:pip_audit._cli:missing dependency", True),
+        ("error: unrecognized arguments", True),
+        ("[00.07][WARNING]: !!! You're using one or more options starting with '--x-'", False),
+        ("[main]\tINFO\tUsing ini file for skipped tests", False),
+        ("scanned 12 files, no errors", False),
+        ("", False),
+    ],
+)
+def test_error_output_spots_tracebacks_and_error_lines(printed: str, complaint: bool) -> None:
+    assert bool(base.error_output(printed)) is complaint

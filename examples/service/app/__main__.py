@@ -1,4 +1,4 @@
-"""`python -m app`: serve on 0.0.0.0:$PORT (default 8541) until stopped."""
+"""`python -m app`: serve on $HOST:$PORT (default 127.0.0.1:8541) until stopped."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ class QuietHandler(WSGIRequestHandler):
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    with make_server("0.0.0.0", settings.port(), application, handler_class=QuietHandler) as server:
-        log.info("blocklist %s listening on :%d", settings.version(), settings.port())
+    host, port = settings.host(), settings.port()
+    with make_server(host, port, application, handler_class=QuietHandler) as server:
+        log.info("blocklist %s listening on %s:%d", settings.version(), host, port)
         server.serve_forever()
 
 

@@ -9,6 +9,11 @@ from pathlib import Path
 # creates `instance/` (the image does not ship a database).
 DEFAULT_DATABASE = "instance/blocklist.db"
 DEFAULT_PORT = 8541
+# Loopback unless told otherwise: a process started by hand is not reachable
+# from the network. The image sets HOST=0.0.0.0, because in a container the
+# pod's network namespace is the boundary and the kubelet's probes and the
+# Service reach the process on the pod IP, not on loopback.
+DEFAULT_HOST = "127.0.0.1"
 
 
 def database_path() -> Path:
@@ -24,6 +29,11 @@ def version() -> str:
     if version_file.is_file():
         return version_file.read_text(encoding="utf-8").strip() or "unknown"
     return "unknown"
+
+
+def host() -> str:
+    """The address to listen on: HOST, else loopback."""
+    return os.environ.get("HOST", "").strip() or DEFAULT_HOST
 
 
 def port() -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +94,14 @@ def test_serves_over_http(tmp_path: Path) -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                    assert json.load(resp)["version"] == "9.9.9"
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                try:
+                    conn.request("GET", "/health")
+                    assert json.load(conn.getresponse())["version"] == "9.9.9"
                     break
-            except (urllib.error.URLError, ConnectionError):
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
                 assert time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.1)
         assert (tmp_path / "instance" / "blocklist.db").exists()

@@ -77,12 +77,12 @@ SPEC = ActionSpec(
         InputSpec("reason", "Why the status changes (set-status, rollback).", kind="text"),
         InputSpec(
             "scan",
-            'record: the security scan result as JSON, e.g. security-gate\'s counts; a boolean "passed" key gives the verdict.',
+            'record: the security scan result as JSON: security-gate\'s `scan` output ({"passed": bool, "counts": {...}}), or its `counts`; a boolean "passed" key gives the verdict.',
             kind="text",
         ),
         InputSpec(
             "vulnerabilities",
-            "record: the number of vulnerabilities. Default: the sum of the counts in `scan`.",
+            "record: the number of findings. Default: the findings `scan` counts by severity (statuses such as new or baselined are not added again).",
         ),
         InputSpec("metadata", "record: free JSON object stored with the entry.", kind="text"),
         InputSpec("limit", "list: at most this many entries, newest first (0 = all).", "20"),

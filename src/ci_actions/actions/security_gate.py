@@ -17,6 +17,7 @@ from ci_actions.result import Result
 if TYPE_CHECKING:
     from ci_actions.scanners.base import ScanRequest, ToolRun
     from ci_actions.scanners.findings import Finding
+    from ci_actions.scanners.gate import Scope
     from ci_actions.scanners.policy import AllowEntry, Policy, Verdict
 
 SCANNER_NAMES = ("bandit", "semgrep", "safety", "pip-audit")
@@ -40,7 +41,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "exclude",
-            "More paths or globs to skip (newline-separated); .venv, node_modules, build, dist and the like are always skipped.",
+            "More paths or globs to skip (newline-separated): a bare name at any depth, else a glob over the path from working-directory. /build, /dist, /.venv and the like are always skipped at the root.",
             kind="text",
         ),
         InputSpec(
@@ -108,6 +109,26 @@ SPEC = ActionSpec(
             "high",
         ),
         InputSpec(
+            "allow-inline-suppressions",
+            "true = honour `# nosec` and `# nosemgrep` comments in the scanned code (they are counted and shown either way); false = judge those findings like any other.",
+            "false",
+        ),
+        InputSpec(
+            "allow-repository-config",
+            "true = let bandit read the repository's root `.bandit` and semgrep its `.semgrepignore` files; false = the scanned repository cannot configure the scanners.",
+            "false",
+        ),
+        InputSpec(
+            "allow-empty",
+            "true = a scanner that found no file to scan passes; false = that is exit 2 (nothing to scan).",
+            "false",
+        ),
+        InputSpec(
+            "test-file-rules",
+            "bandit rules not applied to test files (tests/ folders, test_*.py, *_test.py, conftest.py), newline- or comma-separated; `none` applies every rule to them.",
+            "B101\nB404\nB603\nB607",
+        ),
+        InputSpec(
             "timeout",
             "Time limit of each scanner (e.g. 10m, 90s); a scanner past it is killed and the gate fails.",
             "10m",
@@ -140,7 +161,11 @@ SPEC = ActionSpec(
         ),
         OutputSpec(
             "counts",
-            "JSON object {tool: {critical, high, medium, low, new, baselined, allowlisted, ignored}}.",
+            "JSON object {tool: {critical, high, medium, low, new, baselined, allowlisted, suppressed, ignored}}.",
+        ),
+        OutputSpec(
+            "scan",
+            'The verdict and the counts as one JSON object {"passed": bool, "counts": {...}}: release-ledger\'s `scan` input.',
         ),
         OutputSpec("sarif-file", "Path of the SARIF file written."),
         OutputSpec("report-file", "Path of the normalised JSON report written."),
@@ -169,6 +194,10 @@ class GateInputs:
     allowlist: str
     ignore_unfixed: bool
     unknown_severity: str
+    allow_inline_suppressions: bool
+    allow_repository_config: bool
+    allow_empty: bool
+    test_file_rules: tuple[str, ...]
     timeout: float
     sarif_file: str
     report_file: str
@@ -219,11 +248,27 @@ def parse_inputs(raw: RawInputs) -> GateInputs:
         allowlist=raw.text("allowlist"),
         ignore_unfixed=raw.flag("ignore-unfixed"),
         unknown_severity=raw.choice("unknown-severity", SEVERITY_CHOICES),
+        allow_inline_suppressions=raw.flag("allow-inline-suppressions"),
+        allow_repository_config=raw.flag("allow-repository-config"),
+        allow_empty=raw.flag("allow-empty"),
+        test_file_rules=_test_file_rules(raw),
         timeout=timeout,
         sarif_file=raw.text("sarif-file"),
         report_file=raw.text("report-file"),
         working_directory=raw.text("working-directory") or ".",
     )
+
+
+def _test_file_rules(raw: RawInputs) -> tuple[str, ...]:
+    rules = tuple(raw.items("test-file-rules", commas=True))
+    if [r.lower() for r in rules] == ["none"]:
+        return ()
+    for rule in rules:
+        if not rule.replace("_", "").isalnum():
+            raise InputError(
+                "test-file-rules", f"{rule!r} is not a rule id", hint="e.g. B101, or none"
+            )
+    return rules
 
 
 def run(inputs: GateInputs, ctx: Context) -> Result:
@@ -282,6 +327,8 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     from ci_actions.scanners import gate, policy
     from ci_actions.scanners.findings import fingerprint_all
     from ci_actions.scanners.summary import render_summary
+    from ci_actions.scanners.suppressions import mark_inline
+    from ci_actions.scanners.targets import anchored_excludes
 
     root = request.root
     config = _configuration(inputs, root)  # bad files are exit 2 before anything runs
@@ -291,35 +338,60 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     )
     runs = gate.run_scanners(inputs.scanners, request)
     _log_runs(runs, ctx)
+    if not inputs.allow_empty:
+        _refuse_empty_scans(runs, inputs)
     findings = [f for r in runs for f in r.findings] + config.image_findings
     sources = dict(zip(request.requirements, inputs.requirements, strict=False))
     findings = [replace(f, file=sources.get(f.file, f.file)) for f in findings]
+    findings, in_tests = gate.drop_test_file_rules(findings, inputs.test_file_rules)
     findings = gate.locate_dependencies(findings, root, inputs.requirements)
-    findings = fingerprint_all(policy.rated(findings, config.policy), root)
+    findings = mark_inline(fingerprint_all(policy.rated(findings, config.policy), root), root)
     broken = [r for r in runs if not r.ok]
     baseline = config.baseline
     if inputs.update_baseline and not broken:
         if write_atomic(root / inputs.baseline, policy.render_baseline(findings)):
             ctx.log.info(f"wrote {len(findings)} fingerprint(s) to {inputs.baseline}")
         baseline = {f.fingerprint for f in findings}
-    verdict = policy.judge(findings, config.policy, baseline, config.allowlist, ctx.now().date())
+    verdict = policy.judge(
+        findings,
+        config.policy,
+        baseline,
+        config.allowlist,
+        ctx.now().date(),
+        honour_inline=inputs.allow_inline_suppressions,
+    )
     passed = verdict.passed and not broken
     table = gate.counts(verdict, [*inputs.scanners, *config.image_tools])
     ran = [r.tool for r in runs if r.ok] + config.image_tools
-    outputs, cut = _write_reports(inputs, root, verdict, runs, ran, passed)
+    scope = gate.Scope(
+        excluded=(*anchored_excludes(), *inputs.exclude),
+        test_file_rules=inputs.test_file_rules,
+        skipped_in_tests=len(in_tests),
+        inline_honoured=inputs.allow_inline_suppressions,
+        repository_config=inputs.allow_repository_config,
+    )
+    outputs, cut = _write_reports(inputs, root, verdict, runs, ran, passed, scope)
     outputs |= {
         "passed": passed,
         "findings": len(findings),
         "new-findings": len(verdict.with_status("new")),
         "counts": table,
+        "scan": {"passed": passed, "counts": table},
     }
-    summary = render_summary(verdict, runs, table, cut)
+    summary = render_summary(verdict, runs, table, cut, scope)
     for entry in verdict.expired:
         ctx.log.warning(
             f"allowlist entry {entry.id} expired on {entry.expires}; it no longer suppresses anything"
         )
     if broken:
         ctx.log.write_summary(summary)  # with each broken tool's stderr
+        missing = [r.tool for r in broken if r.missing]
+        if missing:
+            raise EnvironmentFailure(
+                f"security-gate needs the 'scanners' extra, which is not installed"
+                f" ({', '.join(missing)} not found): pip install 'ci-actions[scanners]'",
+                outputs=outputs,
+            )
         names = ", ".join(f"{r.tool} ({r.error})" for r in broken)
         raise EnvironmentFailure(f"scanner error, the gate cannot pass: {names}", outputs=outputs)
     failing = sum(j.failing for j in verdict.judged)
@@ -338,6 +410,23 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     )
 
 
+def _refuse_empty_scans(runs: list[ToolRun], inputs: GateInputs) -> None:
+    """A scanner that was asked for and looked at nothing is not a clean run (exit 2)."""
+    for r in runs:
+        if not (r.ok and r.scanned == 0):
+            continue
+        deps = r.tool in ("safety", "pip-audit")
+        where = ", ".join(inputs.requirements if deps else inputs.paths)
+        what = "no pinned dependency" if deps else "no file to scan"
+        raise InputError(
+            "requirements" if deps else "paths",
+            f"nothing to scan: {r.tool} found {what} in {where}"
+            f" (under {inputs.working_directory}{'' if deps else ', after the excludes'})",
+            hint="point it at the code, drop the scanner, or set allow-empty: true",
+            outputs={"passed": False},
+        )
+
+
 def _log_runs(runs: list[ToolRun], ctx: Context) -> None:
     for r in runs:
         done = f"{len(r.findings)} finding(s) in {r.seconds:.1f}s" if r.ok else f"FAILED: {r.error}"
@@ -354,6 +443,7 @@ def _write_reports(
     runs: list[ToolRun],
     ran: list[str],
     passed: bool,
+    scope: Scope,
 ) -> tuple[dict[str, object], dict[str, int]]:
     """Write the SARIF and JSON reports; ({sarif-file, report-file}, SARIF results cut)."""
     from ci_actions.scanners.gate import report_json
@@ -368,7 +458,7 @@ def _write_reports(
         write_atomic(root / inputs.sarif_file, json.dumps(sarif, indent=2) + "\n")
         outputs["sarif-file"] = str(root / inputs.sarif_file)
     if inputs.report_file:
-        report = report_json(verdict, runs, passed)
+        report = report_json(verdict, runs, passed, scope)
         write_atomic(root / inputs.report_file, json.dumps(report, indent=2) + "\n")
         outputs["report-file"] = str(root / inputs.report_file)
     return outputs, cut
@@ -376,6 +466,7 @@ def _write_reports(
 
 def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
     from ci_actions.scanners.base import ScanRequest, search_path
+    from ci_actions.scanners.targets import python_files
     from ci_actions.scanners.tools import BUNDLED_RULES
 
     for p in inputs.paths:
@@ -430,6 +521,10 @@ def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
         safety_api_key=inputs.safety_api_key,
         osv_url=inputs.osv_url,
         timeout=inputs.timeout,
+        python_files=tuple(python_files(root, inputs.paths, inputs.exclude))
+        if "bandit" in inputs.scanners
+        else (),
+        repository_config=inputs.allow_repository_config,
         environ=environ,
     )
 

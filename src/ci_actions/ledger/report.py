@@ -14,7 +14,7 @@ from typing import Any
 
 from ci_actions.ledger.queries import Stats, current
 from ci_actions.ledger.reader import LedgerFile
-from ci_actions.ledger.schema import format_time
+from ci_actions.ledger.schema import EntryLine, format_time, scan_summary
 
 TEMPLATE = "report.html.j2"  # beside this module, shipped as package data
 ROWS_PER_SERVICE = 50
@@ -102,9 +102,7 @@ def _services(ledgers: Sequence[LedgerFile]) -> list[dict[str, Any]]:
                 "short": _short_reference(r.entry.image, r.entry.tag, r.entry.digest),
                 "commit": r.entry.git_commit[:12],
                 "branch": r.entry.git_branch,
-                "vulnerabilities": ""
-                if r.entry.vulnerabilities is None
-                else r.entry.vulnerabilities,
+                "scan": scan_cell(r.entry),
                 "reason": r.reason,
                 "id": r.entry.id,
                 "run": r.entry.workflow_run if r.entry.workflow_run.startswith("https://") else "",
@@ -116,6 +114,21 @@ def _services(ledgers: Sequence[LedgerFile]) -> list[dict[str, Any]]:
             {"name": ledger.service, "rows": rows, "more": max(0, len(newest) - ROWS_PER_SERVICE)}
         )
     return [{"name": env, "services": by_env[env]} for env in sorted(by_env)]
+
+
+def scan_cell(entry: EntryLine) -> str:
+    """What the security gate decided for this release: verdict, findings by severity, new."""
+    if entry.scan is None:
+        return "" if entry.vulnerabilities is None else f"{entry.vulnerabilities} findings"
+    summary = scan_summary(entry.scan)
+    verdict = {True: "passed", False: "failed", None: ""}[summary["passed"]]
+    total = sum(summary["severity"].values())
+    shown = ", ".join(f"{n} {sev}" for sev, n in summary["severity"].items() if n)
+    noun = "finding" if total == 1 else "findings"
+    parts = [verdict, f"{total} {noun}" + (f" ({shown})" if shown else "")]
+    if summary["new"] is not None:
+        parts.append(f"{summary['new']} new")
+    return " · ".join(p for p in parts if p)
 
 
 def render_report(data: ReportData) -> str:

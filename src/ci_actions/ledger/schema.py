@@ -237,12 +237,61 @@ def scan_failed(scan: dict[str, Any] | None, vulnerabilities: int | None) -> boo
     return bool(vulnerabilities)
 
 
+SCAN_SEVERITIES = ("critical", "high", "medium", "low")
+
+
 def count_findings(scan: Any) -> int:
-    """Sum of the counts in a security-gate `counts` object ({tool: {severity: n}})."""
-    if isinstance(scan, bool):
-        return 0
-    if isinstance(scan, int):
-        return scan
+    """How many findings a scan result reports: security-gate's own numbers, never summed twice.
+
+    A security-gate `counts` row ({severity: n, new: n, baselined: n, ...})
+    counts its severities only: the statuses split the same findings again.
+    A row without severities counts its numbers; `passed` is not a number.
+    """
     if isinstance(scan, dict):
-        return sum(count_findings(v) for k, v in scan.items() if k != "passed")
-    return 0
+        return sum(scan_summary(scan)["severity"].values())
+    return _number(scan)
+
+
+def scan_summary(scan: dict[str, Any]) -> dict[str, Any]:
+    """What the gate decided: {passed: bool | None, severity: {sev: n}, new: n | None}.
+
+    Reads security-gate's `counts` ({tool: row}), the same wrapped with its
+    verdict ({passed, counts}), or a single row.
+    """
+    severity = dict.fromkeys(SCAN_SEVERITIES, 0)
+    other = 0
+    new: int | None = None
+    for row in _rows(scan):
+        if any(k in row for k in SCAN_SEVERITIES):
+            for k in SCAN_SEVERITIES:
+                severity[k] += _number(row.get(k))
+        else:
+            other += sum(_number(v) for k, v in row.items() if k != "new")
+        if "new" in row:
+            new = (new or 0) + _number(row["new"])
+    if other:
+        severity["unrated"] = other
+    passed = scan.get("passed")
+    return {
+        "passed": passed if isinstance(passed, bool) else None,
+        "severity": severity,
+        "new": new,
+    }
+
+
+def _rows(scan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of numbers in a scan result, however deep."""
+    numbers = {k: v for k, v in scan.items() if k != "passed" and _is_number(v)}
+    rows = [numbers] if numbers else []
+    for key, value in scan.items():
+        if key != "passed" and isinstance(value, dict):
+            rows += _rows(value)
+    return rows
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> int:
+    return value if _is_number(value) else 0

@@ -1,15 +1,17 @@
 """One interface for every scanner, and the one judge of whether a scanner ran.
 
 A run counts only when the exit code is in the tool's "ran" set AND its report
-exists and parses AND the tool's own error list is empty. Anything else is a
-tool error (exit 3), never a pass: each of these tools can exit 0 without
-having scanned.
+exists and parses AND the tool's own error list is empty AND it printed no
+traceback or error line. Anything else is a tool error (exit 3), never a pass:
+each of these tools can exit 0 without having scanned. How many files a run
+scanned is kept (`ToolRun.scanned`): the gate refuses a scan of nothing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -44,6 +46,8 @@ class ScanRequest:
     safety_api_key: str = ""
     osv_url: str = ""
     timeout: float = 600.0
+    python_files: tuple[str, ...] = ()  # root-relative, picked by targets.python_files
+    repository_config: bool = False  # read the repository's .bandit / .semgrepignore
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -58,6 +62,8 @@ class ToolRun:
     command: str = ""
     seconds: float = 0.0
     version: str = ""
+    scanned: int | None = None  # files (or packages) looked at; None = the tool does not say
+    missing: bool = False  # the executable is not installed
 
     @property
     def ok(self) -> bool:
@@ -77,6 +83,14 @@ class Scanner(Protocol):
         ...
 
     def env(self, request: ScanRequest) -> dict[str, str]: ...
+
+    def targets(self, request: ScanRequest) -> int | None:
+        """How many files the tool will be given, when the gate picks them (0 = do not run)."""
+        ...
+
+    def scanned(self, report: Any) -> int | None:
+        """How many files the report says were scanned, when it says."""
+        ...
 
 
 def search_path(environ: Mapping[str, str]) -> str:
@@ -101,7 +115,9 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
     try:
         exe = find_executable(scanner.executable, path or search_path(request.environ))
     except ToolNotFound as exc:
-        return ToolRun(scanner.name, error=str(exc))
+        return ToolRun(scanner.name, error=str(exc), missing=True)
+    if scanner.targets(request) == 0:
+        return ToolRun(scanner.name, scanned=0, command="(not run: no file to scan)")
     argv = scanner.command(exe, request, report)
     command = " ".join(argv)
     try:
@@ -121,7 +137,7 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
             seconds=time.monotonic() - started,
         )
     except ToolNotFound as exc:
-        return ToolRun(scanner.name, error=str(exc), command=command)
+        return ToolRun(scanner.name, error=str(exc), command=command, missing=True)
     seconds = time.monotonic() - started
     stderr = done.stderr.strip() or done.stdout.strip()
     if done.returncode not in scanner.ran_codes:
@@ -132,13 +148,60 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
             command=command,
             seconds=seconds,
         )
+    complaint = error_output(done.stderr + "\n" + done.stdout)
+    if complaint:
+        return ToolRun(
+            scanner.name,
+            error=f"printed an error although it exited {done.returncode}: {complaint}",
+            stderr=stderr,
+            command=command,
+            seconds=seconds,
+        )
     try:
-        findings = scanner.parse(_load_report(report), request)
+        data = _load_report(report)
+        findings = parse_report(scanner, data, request, report)
     except ReportError as exc:
         return ToolRun(
             scanner.name, error=str(exc), stderr=stderr, command=command, seconds=seconds
         )
-    return ToolRun(scanner.name, tuple(findings), command=command, seconds=seconds, stderr=stderr)
+    return ToolRun(
+        scanner.name,
+        tuple(findings),
+        command=command,
+        seconds=seconds,
+        stderr=stderr,
+        scanned=scanner.scanned(data),
+    )
+
+
+# A Python traceback, or a line whose level word says the tool failed
+# (`ERROR: ...`, `[main]\tERROR\t...`, `CRITICAL ...`, `error: ...`).
+_ERROR_LINE = re.compile(
+    r"^(Traceback \(most recent call last\):"
+    r"|(\[[^\]]*\]\s*)*\[?(\d[\d:.,\s-]*\s)?(ERROR|CRITICAL|FATAL)\b.*"
+    r"|(error|fatal):\s.*)$",
+    re.MULTILINE,
+)
+
+
+def error_output(text: str) -> str:
+    """The first traceback or error line a tool printed, else ""."""
+    match = _ERROR_LINE.search(text)
+    return match.group(0).strip() if match else ""
+
+
+def parse_report(scanner: Scanner, data: Any, request: ScanRequest, report: Path) -> list[Finding]:
+    """The scanner's findings; a report without a field we need names that field."""
+    try:
+        return scanner.parse(data, request)
+    except KeyError as exc:
+        raise ReportError(
+            f"wrote a report ({report.name}) without the field {exc.args[0]!r}"
+        ) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ReportError(
+            f"wrote a report ({report.name}) with a field of the wrong type: {exc}"
+        ) from None
 
 
 def _exit_description(code: int, meanings: Mapping[int, str]) -> str:

@@ -1,10 +1,14 @@
 """Normalised findings: one shape and one severity scale for every scanner.
 
-A fingerprint identifies a finding across runs without its line number, so a
-finding that only moved keeps its fingerprint: code findings hash tool, rule,
-relative path, the normalised source line and the occurrence index of that
-same line in the file; dependency and image findings hash tool, package and
-vulnerability id.
+A fingerprint identifies one OCCURRENCE of a finding across runs without its
+line number, so a finding that only moved keeps its fingerprint. Code findings
+hash tool, rule, relative path and the normalised source line (whitespace
+collapsed); dependency and image findings hash tool, package (lower-cased) and
+vulnerability id (not the version or the file). Findings with the same hash are
+numbered in file and line order and the number is hashed in too: the n-th
+occurrence has its own fingerprint, so a baseline (a set of fingerprints)
+holds a COUNT per finding. More occurrences than the baseline holds are new;
+fewer are fine.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Finding:
     aliases: tuple[str, ...] = ()
     help_uri: str = ""
     fingerprint: str = ""
+    inline: str = ""  # the `# nosec` / `# nosemgrep` comment on its line, if any
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -84,8 +89,9 @@ def fingerprint_all(findings: Iterable[Finding], root: Path) -> list[Finding]:
     out = []
     for f in sorted(findings, key=sort_key):
         if f.kind in DEPENDENCY_KINDS:
-            key: tuple[str, ...] = (f.tool, f.package.lower(), f.version, f.rule_id)
-            fp = _digest(f.tool, f.package.lower(), f.rule_id)
+            key: tuple[str, ...] = (f.tool, f.package.lower(), f.rule_id)
+            # the first occurrence keeps the fingerprint of releases before counting
+            fp = _digest(*key) if not seen[key] else _digest(*key, str(seen[key]))
         else:
             source = normalise_line(_source_line(root, f.file, f.line, lines_cache))
             key = (f.tool, f.rule_id, f.file, _digest(source))

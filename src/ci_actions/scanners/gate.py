@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,44 @@ from ci_actions.result import Annotation
 from ci_actions.scanners.base import ScanRequest, ToolRun, run_scanner
 from ci_actions.scanners.findings import DEPENDENCY_KINDS, SEVERITIES, Finding
 from ci_actions.scanners.policy import STATUSES, Judged, Verdict
+from ci_actions.scanners.targets import is_test_file
 from ci_actions.scanners.tools import SCANNERS
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the gate left out or let through, for the summary and the report."""
+
+    excluded: tuple[str, ...] = ()  # anchored defaults, then the `exclude` input
+    test_file_rules: tuple[str, ...] = ()
+    skipped_in_tests: int = 0
+    inline_honoured: bool = False
+    repository_config: bool = False
+
+
+def drop_test_file_rules(
+    findings: Sequence[Finding], rules: Sequence[str]
+) -> tuple[list[Finding], list[Finding]]:
+    """(kept, dropped): bandit findings of `rules` in test files are not applied."""
+    kept: list[Finding] = []
+    dropped: list[Finding] = []
+    for f in findings:
+        in_test = f.tool == "bandit" and f.rule_id in rules and is_test_file(f.file)
+        (dropped if in_test else kept).append(f)
+    return kept, dropped
+
+
+def suppression_counts(verdict: Verdict) -> dict[str, int]:
+    """Every suppression: allowlist hits, inline comments honoured and inline comments not honoured."""
+    return {
+        "allowlisted": len(verdict.with_status("allowlisted")),
+        "inline-honoured": len(verdict.with_status("suppressed")),
+        "inline-not-honoured": sum(
+            1 for j in verdict.judged if j.finding.inline and j.status != "suppressed"
+        ),
+    }
 
 
 def run_scanners(names: Sequence[str], request: ScanRequest) -> list[ToolRun]:
@@ -80,10 +115,19 @@ def failing_annotations(verdict: Verdict) -> list[Annotation]:
     return out
 
 
-def report_json(verdict: Verdict, runs: Sequence[ToolRun], passed: bool) -> dict[str, Any]:
+def report_json(
+    verdict: Verdict, runs: Sequence[ToolRun], passed: bool, scope: Scope | None = None
+) -> dict[str, Any]:
     """The normalised report (report-file)."""
+    scope = scope or Scope()
     return {
         "passed": passed,
+        "excluded": list(scope.excluded),
+        "test-file-rules": {
+            "rules": list(scope.test_file_rules),
+            "skipped": scope.skipped_in_tests,
+        },
+        "suppressions": suppression_counts(verdict),
         "tools": [
             {
                 "tool": r.tool,
@@ -91,6 +135,7 @@ def report_json(verdict: Verdict, runs: Sequence[ToolRun], passed: bool) -> dict
                 "error": r.error,
                 "seconds": round(r.seconds, 2),
                 "command": r.command,
+                "scanned": r.scanned,
             }
             for r in runs
         ],
@@ -117,6 +162,8 @@ def _finding_json(j: Judged) -> dict[str, Any]:
         "status": j.status,
         "failing": j.failing,
     }
+    if f.inline:
+        data["inline-suppression"] = f.inline
     if f.kind in DEPENDENCY_KINDS:
         data |= {
             "package": f.package,

@@ -41,10 +41,18 @@ def load_image_report(path: Path, shown: str) -> tuple[str, list[Finding]]:
     except (OSError, ValueError) as exc:
         raise InputError("image-reports", f"{shown} is not a JSON report: {exc}") from None
     tool = detect(report)
-    if tool == "trivy":
-        return tool, _trivy(report, shown)
-    if tool == "grype":
-        return tool, _grype(report, shown)
+    read = {"trivy": _trivy, "grype": _grype}.get(tool)
+    if read is not None:
+        try:
+            return tool, read(report, shown)
+        except KeyError as exc:
+            raise InputError(
+                "image-reports", f"{shown} ({tool}) has an entry without the field {exc.args[0]!r}"
+            ) from None
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise InputError(
+                "image-reports", f"{shown} ({tool}) has a field of the wrong type: {exc}"
+            ) from None
     raise InputError(
         "image-reports",
         f"{shown} is neither a trivy nor a grype JSON report",

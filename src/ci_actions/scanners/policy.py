@@ -1,7 +1,12 @@
 """What fails the gate: thresholds, per-scanner overrides, baseline and allowlist.
 
 Each finding gets one status, in this order: `allowlisted` (a live allowlist
-entry names it), `baselined` (its fingerprint is in the baseline), `ignored`
+entry names it: an entry by rule or vulnerability id covers every occurrence,
+or only the first `count` of them when it has one; an entry by fingerprint
+covers that one occurrence), `baselined` (its fingerprint, which numbers
+occurrences, is in the baseline), `suppressed` (an inline `# nosec` /
+`# nosemgrep` covers it and the workflow allows inline suppressions; when it
+does not, the comment is only noted), `ignored`
 (ignore-unfixed and no fixed version, or below min-confidence), else `new`.
 The gate fails when a `new` finding is at or above its scanner's fail-on.
 """
@@ -27,7 +32,7 @@ from ci_actions.scanners.findings import (
     severity_rank,
 )
 
-STATUSES = ("new", "baselined", "allowlisted", "ignored")
+STATUSES = ("new", "baselined", "allowlisted", "suppressed", "ignored")
 _POLICY_KEYS = ("fail-on", "min-confidence", "ignore-unfixed", "unknown-severity")
 
 
@@ -123,13 +128,14 @@ class AllowEntry:
     reason: str
     expires: dt.date
     tool: str = ""  # optional: only this scanner's findings
+    count: int = 0  # optional: at most this many findings; 0 = every occurrence
 
     def matches(self, f: Finding) -> bool:
         return (not self.tool or self.tool == f.tool) and self.id in f.ids
 
 
 def load_allowlist(text: str, shown: str) -> list[AllowEntry]:
-    """A YAML list of {id | fingerprint, reason, expires: YYYY-MM-DD[, tool]}."""
+    """A YAML list of {id | fingerprint, reason, expires: YYYY-MM-DD[, tool][, count]}."""
     try:
         data = yamlsafe.load(text) or []
     except yaml.YAMLError as exc:
@@ -162,7 +168,13 @@ def load_allowlist(text: str, shown: str) -> list[AllowEntry]:
                 f"{where} ({ident}): needs `expires` as a date YYYY-MM-DD",
                 hint="every exception must end",
             )
-        entries.append(AllowEntry(ident, reason, expires, str(item.get("tool") or "")))
+        count = item.get("count", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ConfigError(
+                f"{where} ({ident}): `count` must be a whole number of occurrences",
+                hint="leave it out to cover every occurrence",
+            )
+        entries.append(AllowEntry(ident, reason, expires, str(item.get("tool") or ""), count))
     return entries
 
 
@@ -196,17 +208,27 @@ def judge(
     baseline: set[str],
     allowlist: Sequence[AllowEntry],
     today: dt.date,
+    *,
+    honour_inline: bool = False,
 ) -> Verdict:
     live = [e for e in allowlist if e.expires >= today]
     expired = tuple(e for e in allowlist if e.expires < today)
+    used = [0] * len(live)  # findings each live entry has covered so far
     judged = []
-    for f in findings:
+    for f in findings:  # in fingerprint_all's order: `count` covers the first ones
         limits = policy.for_tool(f.tool)
-        entry = next((e for e in live if e.matches(f)), None)
-        if entry is not None:
+        n = next(
+            (i for i, e in enumerate(live) if e.matches(f) and (not e.count or used[i] < e.count)),
+            None,
+        )
+        if n is not None:
+            used[n] += 1
+            entry = live[n]
             judged.append(
                 Judged(f, "allowlisted", False, f"{entry.reason} (until {entry.expires})")
             )
+        elif f.inline and honour_inline:
+            judged.append(Judged(f, "suppressed", False, f"inline `{f.inline}`"))
         elif f.fingerprint in baseline:
             judged.append(Judged(f, "baselined", False))
         elif limits.ignore_unfixed and f.kind in DEPENDENCY_KINDS and not f.fixed_version:
@@ -219,7 +241,8 @@ def judge(
             )
         else:
             failing = severity_rank(f.severity) >= severity_rank(limits.fail_on)
-            judged.append(Judged(f, "new", failing))
+            note = f"inline `{f.inline}` not honoured" if f.inline else ""
+            judged.append(Judged(f, "new", failing, note))
     return Verdict(tuple(judged), expired)
 
 

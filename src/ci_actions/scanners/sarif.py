@@ -3,7 +3,9 @@
 Rules carry `security-severity` as a string (GitHub ranks by it: 9.0+
 critical, 7.0+ high, 4.0+ medium, else low); results carry
 `partialFingerprints`, `baselineState`, and a `suppressions` entry when an
-allowlist entry accepted them. A run is cut at 25,000 results (GitHub's
+allowlist entry (`external`) or an honoured inline comment (`inSource`)
+accepted them; an inline comment the gate did not honour is in the result's
+properties (`inlineSuppression`) and the result stays unsuppressed. A run is cut at 25,000 results (GitHub's
 limit); what was cut is said in the run's properties.
 """
 
@@ -117,6 +119,12 @@ def _result(j: Judged, rule_index: int) -> dict[str, Any]:
         result["suppressions"] = [
             {"kind": "external", "status": "accepted", "justification": j.note}
         ]
+    elif j.status == "suppressed":
+        result["suppressions"] = [
+            {"kind": "inSource", "status": "accepted", "justification": j.note}
+        ]
+    if f.inline:
+        result["properties"]["inlineSuppression"] = f.inline
     return result
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from ci_actions.scanners.base import ToolRun
 from ci_actions.scanners.findings import DEPENDENCY_KINDS, SEVERITIES, severity_rank
+from ci_actions.scanners.gate import Scope, suppression_counts
 from ci_actions.scanners.policy import STATUSES, Verdict
 
 MAX_LISTED = 50
@@ -17,6 +18,7 @@ def render_summary(
     runs: Sequence[ToolRun],
     table: Mapping[str, Mapping[str, int]],
     cut: Mapping[str, int],
+    scope: Scope | None = None,
 ) -> str:
     broken = [r for r in runs if not r.ok]
     if broken:
@@ -31,6 +33,9 @@ def render_summary(
     if verdict is not None:
         lines += _failing(verdict)
         lines += _expired(verdict)
+        lines += _suppressions(verdict, scope or Scope())
+    if scope is not None:
+        lines += _scope(scope)
     for tool, n in cut.items():
         lines += [
             f"> SARIF: {n} {tool} result(s) left out (GitHub accepts at most 25,000 per run).",
@@ -84,6 +89,32 @@ def _expired(verdict: Verdict) -> list[str]:
     lines = ["#### Expired allowlist entries (they suppress nothing now)", ""]
     lines += [f"- `{e.id}` expired {e.expires}: {e.reason}" for e in verdict.expired]
     return [*lines, ""]
+
+
+def _suppressions(verdict: Verdict, scope: Scope) -> list[str]:
+    n = suppression_counts(verdict)
+    if not any(n.values()):
+        return []
+    inline = (
+        f"{n['inline-honoured']} by an inline comment (allow-inline-suppressions: true)"
+        if scope.inline_honoured
+        else f"{n['inline-not-honoured']} inline comment(s) not honoured"
+        " (allow-inline-suppressions: false; those findings are judged as usual)"
+    )
+    return [f"**Suppressions:** {n['allowlisted']} by the allowlist; {inline}.", ""]
+
+
+def _scope(scope: Scope) -> list[str]:
+    lines = ["**Not scanned:** " + ", ".join(f"`{e}`" for e in scope.excluded) + ".", ""]
+    if scope.test_file_rules:
+        lines += [
+            f"**Not applied to test files:** {', '.join(scope.test_file_rules)}"
+            f" ({scope.skipped_in_tests} finding(s) left out).",
+            "",
+        ]
+    if scope.repository_config:
+        lines += ["**Repository scanner settings read:** `.bandit`, `.semgrepignore`.", ""]
+    return lines
 
 
 def _broken(run: ToolRun) -> list[str]:

@@ -20,21 +20,8 @@ from typing import Any
 
 from ci_actions.scanners.base import ReportError, ScanRequest, require_keys
 from ci_actions.scanners.findings import Finding, cvss_severity, relative_path
+from ci_actions.scanners.targets import DEFAULT_EXCLUDES
 
-# Never scanned by default: virtualenvs, vendored and built code.
-DEFAULT_EXCLUDES = (
-    ".git",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    "node_modules",
-    "build",
-    "dist",
-    "__pycache__",
-    "site-packages",
-    ".eggs",
-)
 # semgrep configs that need the registry: they cannot work offline.
 REGISTRY_CONFIG = re.compile(r"^(auto|(p|r|s|ruleset|tests?)/.*|https?://.*)$")
 BUNDLED_RULES = Path(__file__).parent / "rules" / "python-security.yml"
@@ -54,12 +41,27 @@ class Bandit:
     exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
-        excludes = ",".join(
-            f"*/{e}/*" if "/" not in e and "*" not in e else e for e in _excludes(request)
-        )
-        # Values from inputs go after `--` or in `--option=value` form: never an option.
-        argv = [exe, "-r", f"--exclude={excludes}", "-f", "json", "-o", str(report), "-q"]
-        return [*argv, "--", *request.paths]
+        """bandit on the files the gate picked (targets.py), its own `# nosec` ignored.
+
+        The settings file is ours (an empty one) unless the workflow allows the
+        repository's `.bandit`: bandit would otherwise read a `.bandit` from any
+        folder it scans, `skips` included.
+        """
+        ini = request.work_dir / "bandit.ini"
+        repo_ini = request.root / ".bandit"
+        if request.repository_config and repo_ini.is_file():
+            ini = repo_ini
+        else:
+            ini.write_text("[bandit]\n", encoding="utf-8")
+        argv = [exe, "--ini", str(ini), "--ignore-nosec", "-f", "json", "-o", str(report), "-q"]
+        return [*argv, "--", *request.python_files]
+
+    def targets(self, request: ScanRequest) -> int | None:
+        return len(request.python_files)
+
+    def scanned(self, report: Any) -> int | None:
+        metrics = report.get("metrics") if isinstance(report, dict) else None
+        return len([k for k in metrics if k != "_totals"]) if isinstance(metrics, dict) else None
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
@@ -95,15 +97,34 @@ class Semgrep:
     exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        """semgrep with its `nosemgrep` comments and the repository's `.semgrepignore` off.
+
+        Without a `.semgrepignore` semgrep applies its own default one (tests/,
+        build/, dist/ at any depth), so both are switched off together; the
+        gate's anchored defaults are passed as root-anchored `--exclude`s when
+        the root itself is scanned. No file is skipped for its size.
+        """
         configs = request.semgrep_configs or (BUNDLED_RULES,)
         argv = [exe, "scan", "--metrics", "off", "--disable-version-check"]
         argv += ["--no-rewrite-rule-ids", "--strict", "--json", "--error", "--quiet"]
-        argv += ["--output", str(report)]
+        argv += ["--disable-nosem", "--max-target-bytes", "0", "--output", str(report)]
+        if not request.repository_config:
+            argv.append("--x-ignore-semgrepignore-files")
         for config in configs:
             argv += ["--config", str(config)]
-        for pattern in _excludes(request):
-            argv.append(f"--exclude={pattern}")
+        if any(relative_path(p, request.root) == "" for p in request.paths):
+            argv += [f"--exclude=/{name}" for name in DEFAULT_EXCLUDES]
+        # values from inputs in `--option=value` form: never an option of their own
+        argv += [f"--exclude={pattern}" for pattern in request.exclude]
         return [*argv, "--", *request.paths]
+
+    def targets(self, request: ScanRequest) -> int | None:
+        return None
+
+    def scanned(self, report: Any) -> int | None:
+        paths = report.get("paths") if isinstance(report, dict) else None
+        found = paths.get("scanned") if isinstance(paths, dict) else None
+        return len(found) if isinstance(found, list) else None
 
     def env(self, request: ScanRequest) -> dict[str, str]:
         # keep semgrep's settings and logs out of the user's home and off the network
@@ -187,6 +208,12 @@ class Safety:
             str(report),
         ]
 
+    def targets(self, request: ScanRequest) -> int | None:
+        return None
+
+    def scanned(self, report: Any) -> int | None:
+        return None  # parse() refuses a run that found no package
+
     def env(self, request: ScanRequest) -> dict[str, str]:
         # the key reaches safety through its environment, never the command line
         return {"SAFETY_API_KEY": request.safety_api_key} if request.safety_api_key else {}
@@ -260,6 +287,13 @@ class PipAudit:
             argv.append(f"--osv-url={request.osv_url}")
         return argv + [f"--requirement={r}" for r in request.requirements]
 
+    def targets(self, request: ScanRequest) -> int | None:
+        return None
+
+    def scanned(self, report: Any) -> int | None:
+        deps = report.get("dependencies") if isinstance(report, dict) else None
+        return len(deps) if isinstance(deps, list) else None
+
     def env(self, request: ScanRequest) -> dict[str, str]:
         return {}
 
@@ -271,10 +305,7 @@ class PipAudit:
             raise ReportError(
                 "could not audit: " + "; ".join(f"{d['name']}: {d['skip_reason']}" for d in skipped)
             )
-        if not deps:
-            raise ReportError(
-                "audited nothing: no pinned dependency in " + ", ".join(request.requirements)
-            )
+        # no dependency at all is a scan of nothing: scanned() says 0 and the gate decides
         source = request.requirements[0] if len(request.requirements) == 1 else ""
         return [
             Finding(
@@ -304,10 +335,6 @@ def _syntax_hint(errors: list[dict[str, Any]]) -> str:
         " run the gate with the project's Python: set it up before the gate, or set"
         " CI_ACTIONS_PYTHON to its interpreter)"
     )
-
-
-def _excludes(request: ScanRequest) -> tuple[str, ...]:
-    return DEFAULT_EXCLUDES + request.exclude
 
 
 SCANNERS = {s.name: s for s in (Bandit(), Semgrep(), Safety(), PipAudit())}
