@@ -85,6 +85,15 @@ def test_spec_defaults_match_cli(name: str) -> None:
         assert str(data["inputs"][item.name].get("default", "")) == item.default
 
 
+@pytest.mark.parametrize("name", sorted(ACTIONS))
+def test_every_default_passes_its_own_input_check(name: str) -> None:
+    """A default the input's kind refuses (a list default on a one-line input) breaks every run."""
+    from ci_actions.github.inputs import RawInputs
+
+    spec = importlib.import_module(ACTIONS[name]).SPEC
+    RawInputs(spec, {item.name: item.default for item in spec.inputs}).check_values()
+
+
 def test_schema_valid() -> None:
     proc = subprocess.run(
         [
