@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from ci_actions.kustomize.message import (
     render_message,
 )
 from ci_actions.result import Annotation, Result
+from ci_actions.scratch import make_dir
 
 MODES = ("edit", "commit", "pull-request")
 
@@ -208,8 +209,8 @@ def run(inputs: BumpInputs, ctx: Context) -> Result:
 @contextmanager
 def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
     url = repository_url(inputs.repository, ctx.github.server_url)
-    ctx.temp_dir().mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kustomize-bump-", dir=ctx.temp_dir()) as tmp:
+    tmp = make_dir("kustomize-bump", ctx.temp_dir())  # stale ones of killed runs go first
+    try:
         outside = Git(tmp, identity=inputs.identity, token=inputs.token)
         args = ["clone", "--quiet", "--no-tags", "--single-branch"]
         if inputs.branch:
@@ -220,7 +221,9 @@ def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
                 f"cannot clone {inputs.repository}: {cloned.stderr.strip()}",
                 hint="check `repository`, `branch` and that `token` may read it",
             )
-        yield Git(Path(tmp) / "repo", identity=inputs.identity, token=inputs.token)
+        yield Git(tmp / "repo", identity=inputs.identity, token=inputs.token)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _plan(git: Git, inputs: BumpInputs) -> Plan:
