@@ -38,6 +38,7 @@ from ci_actions.kustomize.message import (
     environment_of,
     render_message,
 )
+from ci_actions.kustomize.ordering import ORDERINGS, Downgrade, downgrades
 from ci_actions.result import Annotation, Result
 from ci_actions.scratch import make_dir
 
@@ -86,6 +87,11 @@ SPEC = ActionSpec(
             "push-retries",
             "How many times a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
             "5",
+        ),
+        InputSpec(
+            "ordering",
+            "none (default): set what is asked. semver: never replace a newer version with an older one (tags compared by SemVer when both parse; decided again on the fetched head at every push retry); a skipped image is a notice and leaves the file as it is.",
+            "none",
         ),
         InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),
         InputSpec(
@@ -137,6 +143,7 @@ class BumpInputs:
     message: Any  # a compiled Jinja2 template (None in edit mode)
     identity: Identity
     push_retries: int
+    ordering: str
     dry_run: bool
     allow_missing: bool
     environment: str
@@ -175,6 +182,7 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
         message=message,
         identity=Identity(name, email),
         push_retries=raw.integer("push-retries", minimum=0),
+        ordering=raw.choice("ordering", ORDERINGS),
         dry_run=raw.flag("dry-run"),
         allow_missing=raw.flag("allow-missing"),
         environment=raw.text("environment"),
@@ -226,12 +234,12 @@ def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _plan(git: Git, inputs: BumpInputs) -> Plan:
+def _plan(git: Git, inputs: BumpInputs, settings: Sequence[ImageSetting] | None = None) -> Plan:
     try:
         files = find_files(git.repo, inputs.paths)
     except PathsError as exc:
         raise InputError("paths", str(exc)) from None
-    return plan(git.repo, files, inputs.images)
+    return plan(git.repo, files, inputs.images if settings is None else settings)
 
 
 class _Bump:
@@ -240,10 +248,14 @@ class _Bump:
     def __init__(self, git: Git, inputs: BumpInputs, ctx: Context) -> None:
         self.git, self.inputs, self.ctx = git, inputs, ctx
         self.last: Plan | None = None
+        self._noticed: set[Downgrade] = set()
 
     def compute(self) -> Plan:
+        """Plan on the files as they are now (after each fetch, on a retry)."""
         try:
             result = _plan(self.git, self.inputs)
+            if self.inputs.ordering == "semver":
+                result = self._keep_order(result)
         except YamlFileError as exc:
             self.ctx.log.annotate(Annotation(exc.message, file=exc.file, line=exc.line))
             raise
@@ -261,6 +273,26 @@ class _Bump:
 
     def __call__(self) -> Sequence[str]:
         return self.compute().write()
+
+    def _keep_order(self, result: Plan) -> Plan:
+        """Drop every setting that would replace a newer version with an older one."""
+        found = downgrades(result)
+        for down in found:
+            if down not in self._noticed:
+                self._noticed.add(down)
+                self.ctx.log.annotate(
+                    Annotation(
+                        f"{down.name}: {down.found} is newer than {down.wanted}; "
+                        f"not replaced (ordering: semver)",
+                        "notice",
+                        file=down.file,
+                        line=down.line,
+                    )
+                )
+        if not found:
+            return result
+        older = {down.name for down in found}
+        return _plan(self.git, self.inputs, [s for s in result.settings if s.name not in older])
 
     def message(self, changed: Sequence[str]) -> str:
         assert self.last is not None
@@ -304,7 +336,7 @@ def _commit(git: Git, bump: _Bump, branch: str, inputs: BumpInputs, ctx: Context
         git, bump, bump.message, branch=branch, retries=inputs.push_retries, rng=ctx.rng
     )
     assert bump.last is not None
-    if published.attempts > 1:
+    if published.attempts > 1 and published.commit_sha:
         ctx.log.info(f"pushed after {published.attempts} attempts (concurrent updates re-applied)")
     return _result(ctx, bump.last, published.changed_files, published.commit_sha, "")
 
