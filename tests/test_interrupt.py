@@ -120,11 +120,38 @@ def test_stop_all_stops_the_groups_of_other_threads(tmp_path: Path) -> None:
             "or may not have landed; check docker://reg:5000/app:1 before running again",
         ),
         (
+            [
+                (
+                    "podman",
+                    "--storage-driver",
+                    "vfs",
+                    "manifest",
+                    "push",
+                    "--all",
+                    "app",
+                    "docker://r/app:1",
+                )
+            ],
+            "interrupted by SIGTERM during podman push to docker://r/app:1: the push may "
+            "or may not have landed; check docker://r/app:1 before running again",
+        ),
+        (
+            [("git", "commit", "-m", "push")],
+            "interrupted by SIGTERM during `git commit -m push` stopped",
+        ),
+        (
             [("git", "fetch", "--quiet", "origin", "main")],
             "interrupted by SIGTERM during `git fetch --quiet origin main` stopped",
         ),
     ],
-    ids=["nothing-running", "git-push", "buildah-push", "git-fetch"],
+    ids=[
+        "nothing-running",
+        "git-push",
+        "buildah-push",
+        "podman-manifest-push",
+        "git-commit",
+        "git-fetch",
+    ],
 )
 def test_interrupted_message_names_what_may_have_landed(
     stopped: list[tuple[str, ...]], expected: str

@@ -173,7 +173,8 @@ def interrupted_message(signum: int, stopped: Sequence[Sequence[str]]) -> str:
 def _cut_short(argv: Sequence[str]) -> str:
     tool = os.path.basename(argv[0]) if argv else "?"
     args = list(argv[1:])
-    if "push" in args[:3]:
+    # git's subcommand comes first; buildah/podman/docker may have global options before it
+    if (args[:1] == ["push"]) if tool == "git" else ("push" in args):
         after = [a for a in args[args.index("push") + 1 :] if not a.startswith("-")]
         where = (after[0] if tool == "git" else after[-1]) if after else "the remote"
         return (
