@@ -157,3 +157,45 @@ def test_interrupted_message_names_what_may_have_landed(
     stopped: list[tuple[str, ...]], expected: str
 ) -> None:
     assert interrupted_message(signal.SIGTERM, stopped) == expected
+
+
+def test_a_ledger_record_stopped_mid_push_leaves_no_worktree_in_the_checkout(
+    tmp_path: Path,
+) -> None:
+    remote = make_remote(tmp_path, gitops_files())
+    hook_pid = tmp_path / "hook.pid"
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(f'#!/bin/sh\necho $$ > "{hook_pid}"\nsleep 2\nexit 0\n')
+    hook.chmod(0o755)
+    work = clone(tmp_path, remote, "work")
+    before = git(remote, "rev-parse", "main")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    cli = Path(sys.executable).parent / "ci-actions"
+    record = subprocess.Popen(
+        [
+            cli,
+            "release-ledger",
+            "--command",
+            "record",
+            "--service",
+            "api",
+            "--environment",
+            "prod",
+            "--image",
+            f"{IMAGE}:1",
+        ],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_for(hook_pid)
+    record.send_signal(signal.SIGTERM)
+    log, _ = record.communicate(timeout=30)
+
+    assert record.returncode == 143, log
+    assert "git push to origin: the push may or may not have landed" in log
+    assert git(work, "worktree", "list", "--porcelain").count("worktree ") == 1, log
+    time.sleep(3)
+    assert git(remote, "rev-parse", "main") == before
