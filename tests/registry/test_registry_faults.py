@@ -223,3 +223,20 @@ def test_image_build_read_back_rides_out_a_500_and_a_reset(seeded: tuple[Registr
         found, size = read_back(tags, [proxy.host], None, retry)
     assert found == digest and size > 0
     assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 90.0),  # RFC 9110's example date, 90 s from "now"
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date(header: str, seconds: float | None) -> None:
+    from ci_actions.registry.client import retry_after_seconds
+
+    now = 1445412480.0 - 90  # 2015-10-21T07:28:00Z minus 90 s
+    assert retry_after_seconds(header, now=lambda: now) == seconds

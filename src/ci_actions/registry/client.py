@@ -54,9 +54,6 @@ class Retry:
         return backoff * (0.5 + self.rng.random())  # jitter so parallel jobs spread out
 
 
-NO_RETRY = Retry(attempts=1)
-
-
 def retry_after_seconds(value: str, now: Callable[[], float] = time.time) -> float | None:
     """A Retry-After header (seconds or an HTTP date) in seconds; None when absent or unreadable."""
     value = value.strip()
