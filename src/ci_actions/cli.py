@@ -2,13 +2,17 @@
 
 The one error handler lives here: exit 0 good verdict, 1 bad verdict,
 2 bad input or configuration, 3 the environment failed (and any
-unexpected exception, with the traceback only in debug).
+unexpected exception, with the traceback only in debug). SIGINT and SIGTERM
+(a cancelled job, a step time-out) stop the running commands and exit 130
+or 143, saying which push may or may not have landed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from ci_actions import __version__
@@ -16,7 +20,7 @@ from ci_actions import __version__
 if TYPE_CHECKING:  # imported lazily: `ci-actions --version` must cost little more than Python
     import argparse
     from collections.abc import Mapping, Sequence
-    from types import ModuleType
+    from types import FrameType, ModuleType
     from typing import TextIO
 
     from ci_actions.github.runner import Runner
@@ -81,8 +85,10 @@ def run_action(
         EXIT_ENVIRONMENT,
         EXIT_INTERRUPTED,
         EXIT_OK,
+        EXIT_TERMINATED,
         EXIT_VERDICT,
         CiActionsError,
+        Interrupted,
     )
     from ci_actions.github.context import Context
     from ci_actions.github.inputs import RawInputs
@@ -107,6 +113,7 @@ def run_action(
     declared = [o.name for o in spec.outputs]
     raw = RawInputs.collect(spec, environ, flags)
     runner.mask(raw.secrets())  # before anything else is printed
+    previous = _trap_signals()
     try:
         raw.check_values()
         raw.check_required()
@@ -120,13 +127,65 @@ def run_action(
             return _crashed(name, exc, runner, declared)
         _fail(runner, name, declared, extra_message(name, exc))
         return EXIT_ENVIRONMENT
-    except KeyboardInterrupt:
-        _fail(runner, name, declared, "interrupted")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        from ci_actions import proc
+
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        _fail(runner, name, declared, interrupted_message(signum, proc.stop_all()))
+        return EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
     except Exception as exc:  # an unexpected crash is never a pass
         return _crashed(name, exc, runner, declared)
+    finally:
+        _restore_signals(previous)
     runner.finish(declared, result)
     return EXIT_OK if result.ok else EXIT_VERDICT
+
+
+_TRAPPED = (signal.SIGINT, signal.SIGTERM)
+Handlers = dict[int, "signal._HANDLER"]
+
+
+def _trap_signals() -> Handlers:
+    """SIGINT and SIGTERM raise Interrupted in the main thread; the handlers they replace."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, _on_signal) for signum in _TRAPPED}
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    for trapped in _TRAPPED:  # a second signal must not cut the clean-up short
+        signal.signal(trapped, signal.SIG_IGN)
+    from ci_actions.errors import Interrupted
+
+    raise Interrupted(signum)
+
+
+def _restore_signals(previous: Handlers) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def interrupted_message(signum: int, stopped: Sequence[Sequence[str]]) -> str:
+    """What was cut short: a push may have landed, or not; the rest just stopped."""
+    message = f"interrupted by {signal.Signals(signum).name}"
+    if not stopped:
+        return message
+    return message + " during " + "; ".join(_cut_short(argv) for argv in stopped)
+
+
+def _cut_short(argv: Sequence[str]) -> str:
+    tool = os.path.basename(argv[0]) if argv else "?"
+    args = list(argv[1:])
+    # git's subcommand comes first; buildah/podman/docker may have global options before it
+    if (args[:1] == ["push"]) if tool == "git" else ("push" in args):
+        after = [a for a in args[args.index("push") + 1 :] if not a.startswith("-")]
+        where = (after[0] if tool == "git" else after[-1]) if after else "the remote"
+        return (
+            f"{tool} push to {where}: the push may or may not have landed; "
+            f"check {where} before running again"
+        )
+    command = " ".join(argv)
+    return f"`{command[:200]}` stopped"
 
 
 def _fail(

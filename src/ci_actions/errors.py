@@ -13,6 +13,15 @@ EXIT_VERDICT = 1
 EXIT_INPUT = 2
 EXIT_ENVIRONMENT = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGINT, as shells report it
+EXIT_TERMINATED = 143  # SIGTERM: a cancelled job or a step past its time-out
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the run to stop; raised by the CLI's handler, caught where ^C is."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class CiActionsError(Exception):

@@ -78,16 +78,41 @@ class Identity:
         }
 
 
-def token_env(token: str) -> dict[str, str]:
-    """An HTTP Authorization header for git, passed through GIT_CONFIG_* variables."""
+# A remote that accepts the connection and then sends (or takes) less than
+# STALL_BYTES_PER_SECOND for STALL_SECONDS fails instead of hanging the step;
+# git's error then names the URL ("unable to access '<url>': Operation too slow").
+STALL_SECONDS = 60
+STALL_BYTES_PER_SECOND = 1
+
+
+def token_config(token: str) -> list[tuple[str, str]]:
+    """An HTTP Authorization header for git, as a config pair."""
     if not token:
-        return {}
+        return []
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "http.extraHeader",
-        "GIT_CONFIG_VALUE_0": f"Authorization: basic {basic}",
-    }
+    return [("http.extraHeader", f"Authorization: basic {basic}")]
+
+
+def network_bounds() -> list[tuple[str, str]]:
+    """HTTP low-speed limits: a hung remote fails in bounded time."""
+    return [
+        ("http.lowSpeedLimit", str(STALL_BYTES_PER_SECOND)),
+        ("http.lowSpeedTime", str(STALL_SECONDS)),
+    ]
+
+
+def config_env(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Config for git through GIT_CONFIG_* variables (never argv, never .git/config)."""
+    env = {"GIT_CONFIG_COUNT": str(len(pairs))} if pairs else {}
+    for index, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def token_env(token: str) -> dict[str, str]:
+    """The token's Authorization header alone, through GIT_CONFIG_* variables."""
+    return config_env(token_config(token))
 
 
 class Git:
@@ -104,7 +129,7 @@ class Git:
             "GIT_TERMINAL_PROMPT": "0",
             "LC_ALL": "C",
             **(identity or Identity()).env(),
-            **token_env(token),
+            **config_env([*network_bounds(), *token_config(token)]),
             **(env or {}),
         }
 

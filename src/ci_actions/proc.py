@@ -1,12 +1,21 @@
-"""The one subprocess wrapper: every external command goes through run()."""
+"""The one subprocess wrapper: every external command goes through run().
+
+Children run in their own session (so a time-out kills their children too),
+which also means a signal to us does not reach them. Every live child is
+kept in a registry; when the run is interrupted (SIGINT, or SIGTERM which
+the CLI turns into an interrupt) stop_all() stops each group: SIGTERM, a
+short grace, then SIGKILL, and says which commands were cut short.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +24,11 @@ from pathlib import Path
 from ci_actions.errors import ConfigError, EnvironmentFailure, ToolNotFound
 
 _TAIL_LINES = 40
+STOP_GRACE = 2.0  # seconds a stopped group gets between SIGTERM and SIGKILL
+
+_live: dict[int, tuple[subprocess.Popen[str], tuple[str, ...]]] = {}
+_stopped: list[tuple[str, ...]] = []  # commands cut short by an interrupt, in order
+_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -108,19 +122,60 @@ def run(
         raise ToolNotFound(f"'{argv[0]}' is not installed or not on PATH") from exc
     except PermissionError as exc:
         raise EnvironmentFailure(f"'{argv[0]}' cannot be executed: {exc}") from exc
+    with _lock:
+        _live[proc.pid] = (proc, tuple(argv))
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         out, err = proc.communicate()
         raise ProcessTimeout(argv, timeout or 0.0, out, err) from None
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM through the CLI's handler
+        _stop_group(proc, tuple(argv))
+        raise
     except BaseException:
         _kill_group(proc)
         raise
+    finally:
+        with _lock:
+            _live.pop(proc.pid, None)
     result = Completed(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
     if ok_codes is not None and result.returncode not in set(ok_codes):
         raise ProcessFailed(result, what)
     return result
+
+
+def stop_all(grace: float = STOP_GRACE) -> list[tuple[str, ...]]:
+    """Stop every live child group; the commands an interrupt cut short, oldest first.
+
+    Children of other threads are stopped here; a run() that was itself
+    interrupted has already stopped its own. The list is emptied.
+    """
+    with _lock:
+        live = list(_live.values())
+    for proc, argv in live:
+        _stop_group(proc, argv, grace)
+    with _lock:
+        stopped = list(_stopped)
+        _stopped.clear()
+    return stopped
+
+
+def _stop_group(
+    proc: subprocess.Popen[str], argv: tuple[str, ...], grace: float = STOP_GRACE
+) -> None:
+    """SIGTERM to the group, up to `grace` seconds for the leader, then SIGKILL to what is left."""
+    with _lock:
+        if _live.pop(proc.pid, None) is None:
+            return  # another thread stopped it already
+        _stopped.append(argv)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    _kill_group(proc)  # the leader's children too, whether it left or not
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
@@ -91,3 +92,54 @@ def test_all_concurrent_bumps_land_in_a_linear_history(tmp_path: Path) -> None:
     expected = "5" if last == shas["s5"] else "6"
     assert f'  - name: {SHARED}\n    newTag: "{expected}"\n' in final
     assert final.count("newTag:") == 11
+
+
+def test_with_ordering_semver_concurrent_bumps_end_at_the_newest_version(tmp_path: Path) -> None:
+    """Ten bumps of 1.0.0..10.0.0 start in random order: the newest wins, whoever pushes last."""
+    overlay = f'resources:\n  - ../../base\nimages:\n  - name: {SHARED}\n    newTag: "0.1.0"\n'
+    remote = make_remote(tmp_path, {"overlays/prod/kustomization.yaml": overlay})
+    versions = [f"{i}.0.0" for i in range(1, 11)]
+    random.Random(24).shuffle(versions)
+    go = tmp_path / "go"
+    cli = Path(sys.executable).parent / "ci-actions"
+    procs = []
+    for order, version in enumerate(versions):
+        work = clone(tmp_path, remote, f"v{version}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+        script = (
+            f'while [ ! -e "{go}" ]; do sleep 0.01; done; sleep 0.0{order}; exec "{cli}"'
+            f" kustomize-bump --paths overlays/prod --images {SHARED}:{version}"
+            " --mode commit --push-retries 15 --ordering semver"
+        )
+        procs.append(
+            (
+                version,
+                subprocess.Popen(
+                    ["sh", "-c", script],
+                    cwd=work,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
+        )
+    time.sleep(0.5)
+    go.touch()
+    skipped = []
+    for version, proc in procs:
+        log, _ = proc.communicate(timeout=240)
+        assert proc.returncode == 0, f"{version}:\n{log}"
+        if "not replaced (ordering: semver)" in log:
+            skipped.append(version)
+
+    final = show(remote, "overlays/prod/kustomization.yaml")
+    assert f'  - name: {SHARED}\n    newTag: "10.0.0"\n' in final
+    assert "10.0.0" not in skipped
+    # every version that landed is newer than the one before it on the branch
+    landed = []
+    for sha in reversed(git(remote, "rev-list", "main").split()[:-1]):
+        text = git(remote, "show", f"{sha}:overlays/prod/kustomization.yaml")
+        landed.append(int(text.split('newTag: "')[1].split(".")[0]))
+    assert landed == sorted(landed) and len(set(landed)) == len(landed), landed
+    assert len(landed) + len(skipped) == len(versions)

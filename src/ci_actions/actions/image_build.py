@@ -180,6 +180,7 @@ def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
     from ci_actions import proc
     from ci_actions.builders.execute import Execution, Login, build_and_push, user_docker_config
     from ci_actions.builders.select import choose_builder
+    from ci_actions.registry.client import Retry
 
     ctx.log.mask([v for v in inputs.secrets.values() if v])
     request = _resolve_paths(inputs.request, ctx.cwd)
@@ -196,7 +197,12 @@ def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
         ctx.environ.get("STORAGE_DRIVER", ""), ctx.environ.get("BUILDAH_ISOLATION", "")
     )
     execution = Execution(
-        builder, storage, ctx.log, ctx.temp_dir(), docker_config=user_docker_config(ctx.environ)
+        builder,
+        storage,
+        ctx.log,
+        ctx.temp_dir(),
+        docker_config=user_docker_config(ctx.environ),
+        retry=Retry(rng=ctx.rng),
     )
     login = Login(inputs.registry, inputs.username, inputs.password) if inputs.username else None
     outcome = build_and_push(request, execution, secret_values=inputs.secrets, login=login)

@@ -94,12 +94,14 @@ def parse_inputs(raw: RawInputs) -> ImagePromoteInputs:
 
 def run(inputs: ImagePromoteInputs, ctx: Context) -> Result:
     from ci_actions.registry.auth import Credentials
-    from ci_actions.registry.client import RegistryClient
+    from ci_actions.registry.client import RegistryClient, Retry
     from ci_actions.registry.promote import SourceMissing, Target, promote
 
     source = inputs.source
     creds = Credentials(inputs.username, inputs.password) if inputs.username else None
-    client = RegistryClient(source.registry, credentials=creds, insecure=inputs.insecure)
+    client = RegistryClient(
+        source.registry, credentials=creds, insecure=inputs.insecure, retry=Retry(rng=ctx.rng)
+    )
     targets = [Target(t.repository, t.tag) for t in inputs.targets]
     try:
         done = promote(client, source.repository, source.digest or source.tag, targets)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,8 +54,10 @@ from ci_actions.kustomize.message import (
     environment_of,
     render_message,
 )
+from ci_actions.kustomize.ordering import ORDERINGS, Downgrade, downgrades
 from ci_actions.kustomize.rendered import OverlayImages, closest, overlay_images
 from ci_actions.result import Annotation, Result
+from ci_actions.scratch import make_dir
 
 MODES = ("edit", "commit", "pull-request")
 
@@ -108,6 +110,11 @@ SPEC = ActionSpec(
             "How many times (0 to 100) a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
             "5",
         ),
+        InputSpec(
+            "ordering",
+            "none (default): set what is asked. semver: never replace a newer version with an older one (tags compared by SemVer when both parse; decided again on the fetched head at every push retry); a skipped image is a notice and leaves the file as it is.",
+            "none",
+        ),
         InputSpec("dry-run", "true: compute and print the diff, write and push nothing.", "false"),
         InputSpec(
             "allow-missing",
@@ -159,6 +166,7 @@ class BumpInputs:
     message: Any  # a compiled Jinja2 template (None in edit mode)
     identity: Identity
     push_retries: int
+    ordering: str
     dry_run: bool
     allow_missing: bool
     environment: str
@@ -197,6 +205,7 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
         message=message,
         identity=Identity(name, email),
         push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES),
+        ordering=raw.choice("ordering", ORDERINGS),
         dry_run=raw.flag("dry-run"),
         allow_missing=raw.flag("allow-missing"),
         environment=raw.text("environment"),
@@ -231,8 +240,8 @@ def run(inputs: BumpInputs, ctx: Context) -> Result:
 @contextmanager
 def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
     url = repository_url(inputs.repository, ctx.github.server_url)
-    ctx.temp_dir().mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kustomize-bump-", dir=ctx.temp_dir()) as tmp:
+    tmp = make_dir("kustomize-bump", ctx.temp_dir())  # stale ones of killed runs go first
+    try:
         outside = Git(tmp, identity=inputs.identity, token=inputs.token)
         args = ["clone", "--quiet", "--no-tags", "--single-branch"]
         if inputs.branch:
@@ -243,15 +252,17 @@ def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
                 f"cannot clone {inputs.repository}: {cloned.stderr.strip()}",
                 hint="check `repository`, `branch` and that `token` may read it",
             )
-        yield Git(Path(tmp) / "repo", identity=inputs.identity, token=inputs.token)
+        yield Git(tmp / "repo", identity=inputs.identity, token=inputs.token)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _plan(git: Git, inputs: BumpInputs) -> Plan:
+def _plan(git: Git, inputs: BumpInputs, settings: Sequence[ImageSetting] | None = None) -> Plan:
     try:
         files = find_files(git.repo, inputs.paths)
     except PathsError as exc:
         raise InputError("paths", str(exc)) from None
-    return plan(git.repo, files, inputs.images)
+    return plan(git.repo, files, inputs.images if settings is None else settings)
 
 
 class _Bump:
@@ -262,10 +273,14 @@ class _Bump:
         self.last: Plan | None = None
         self.rendered: str | None = None
         self.overlays: list[OverlayImages] = []
+        self._noticed: set[Downgrade] = set()
 
     def compute(self) -> Plan:
+        """Plan on the files as they are now (after each fetch, on a retry)."""
         try:
             result = _plan(self.git, self.inputs)
+            if self.inputs.ordering == "semver":
+                result = self._keep_order(result)
         except YamlFileError as exc:
             self.ctx.log.annotate(Annotation(exc.message, file=exc.file, line=exc.line))
             raise
@@ -316,6 +331,26 @@ class _Bump:
         if self.inputs.message is not None and result.changed_files:  # before any file is touched
             self.rendered = self.render_message(result.changed_files)
         return result.write()
+
+    def _keep_order(self, result: Plan) -> Plan:
+        """Drop every setting that would replace a newer version with an older one."""
+        found = downgrades(result)
+        for down in found:
+            if down not in self._noticed:
+                self._noticed.add(down)
+                self.ctx.log.annotate(
+                    Annotation(
+                        f"{down.name}: {down.found} is newer than {down.wanted}; "
+                        f"not replaced (ordering: semver)",
+                        "notice",
+                        file=down.file,
+                        line=down.line,
+                    )
+                )
+        if not found:
+            return result
+        older = {down.name for down in found}
+        return _plan(self.git, self.inputs, [s for s in result.settings if s.name not in older])
 
     def message(self, changed: Sequence[str]) -> str:
         """The message rendered when the edit was planned (for the files it changes)."""
@@ -390,7 +425,7 @@ def _commit(git: Git, bump: _Bump, branch: str, inputs: BumpInputs, ctx: Context
         git, bump, bump.message, branch=branch, retries=inputs.push_retries, rng=ctx.rng
     )
     assert bump.last is not None
-    if published.attempts > 1:
+    if published.attempts > 1 and published.commit_sha:
         ctx.log.info(f"pushed after {published.attempts} attempts (concurrent updates re-applied)")
     return _result(ctx, bump.last, published.changed_files, published.commit_sha, "")
 

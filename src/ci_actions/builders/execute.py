@@ -24,7 +24,7 @@ from ci_actions.errors import EnvironmentFailure
 from ci_actions.github.runner import Runner
 from ci_actions.imageref import parse
 from ci_actions.registry.auth import Credentials
-from ci_actions.registry.client import RegistryClient, RegistryError
+from ci_actions.registry.client import RegistryClient, RegistryError, Retry
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Execution:
     temp_root: Path
     env: dict[str, str] = field(default_factory=dict)  # extra env of every command
     docker_config: Path | None = None  # the user's own, whose settings (not logins) docker keeps
+    retry: Retry = field(default_factory=Retry)  # of the registry read-back after a push
 
     def run(
         self, argv: Sequence[str], *, stdin: str | None = None, what: str = ""
@@ -186,7 +187,7 @@ def _oci(req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | Non
         ex.run(cmd.oci_push_argv(tool, req, tag, ex.storage), what=f"{tool} push {tag}")
     outcome.push_seconds = time.monotonic() - started
     outcome.tags = list(req.tags)
-    outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login)
+    outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login, ex.retry)
     return outcome
 
 
@@ -220,7 +221,7 @@ def _docker(
         if builder:
             proc.run(cmd.buildx_remove_argv(builder), extra_env=ex.env, ok_codes=None)
     if req.push:
-        outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login)
+        outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login, ex.retry)
     return outcome
 
 
@@ -229,7 +230,10 @@ def _read(path: Path) -> str:
 
 
 def read_back(
-    tags: Sequence[str], insecure_registries: Sequence[str], login: Login | None
+    tags: Sequence[str],
+    insecure_registries: Sequence[str],
+    login: Login | None,
+    retry: Retry | None = None,
 ) -> tuple[str, int]:
     """The one digest every pushed tag has in its registry, and the image size."""
     clients: dict[str, RegistryClient] = {}
@@ -244,7 +248,7 @@ def read_back(
                 else None
             )
             clients[host] = RegistryClient(
-                host, credentials=creds, insecure=host in insecure_registries
+                host, credentials=creds, insecure=host in insecure_registries, retry=retry
             )
         found = clients[host].head_manifest(ref.repository, ref.tag or "latest")
         if not found:

@@ -23,7 +23,6 @@ import contextlib
 import os
 import random
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from ci_actions.ledger.reader import Corrupt, LedgerFile, ledger_files, read_led
 from ci_actions.ledger.schema import Line, encode_line
 from ci_actions.ledger.torn import TornLine
 from ci_actions.publish import commit_and_push
+from ci_actions.scratch import make_dir, prune_worktrees
 
 
 @dataclass
@@ -154,8 +154,7 @@ def _remote_default_branch(git: Git) -> str:
 
 @contextlib.contextmanager
 def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="release-ledger-", dir=temp_dir))
+    scratch = make_dir("release-ledger", temp_dir)  # stale ones of killed runs go first
     try:
         git = Git(scratch, identity=target.identity, token=target.token)
         git.run("init", "--quiet")
@@ -186,7 +185,8 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
     top = git.toplevel()
     inside = target.working_directory.resolve().relative_to(top.resolve())
     start = "FETCH_HEAD" if git.fetch_branch("origin", branch) else "HEAD"
-    scratch = Path(tempfile.mkdtemp(prefix="release-ledger-"))
+    prune_worktrees(git, "release-ledger")  # what a killed run left in the user's checkout
+    scratch = make_dir("release-ledger")
     scratch.rmdir()  # `git worktree add` creates it
     git.run("worktree", "add", "--quiet", "--detach", EOO, str(scratch), start)
     try:

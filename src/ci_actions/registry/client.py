@@ -9,13 +9,23 @@ or self-signed registry: https without verification first, then http.
 Credentials go to the registry's own host only, and to a token server only
 over https (or over plain http on the registry's own host when the registry is
 an insecure one); a realm elsewhere over plain http is refused, naming it.
+
+Transient failures (a 5xx, a 429, a connection reset mid-call) are tried
+again with capped exponential backoff and jitter (`Retry`); a 429 or 503
+that names a Retry-After is honoured up to a cap. What the registry said on
+the last failure (its error JSON or the first 200 characters of its body)
+ends up in the error message.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -32,6 +42,39 @@ from ci_actions.registry.auth import (
 from ci_actions.registry.manifest import ACCEPT, Manifest, sha256_digest
 
 DEFAULT_TIMEOUT = 30.0
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How often and how patiently a transient failure is tried again."""
+
+    attempts: int = 5  # tries in all, the first included
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0  # a longer Retry-After is cut to this
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before try `attempt + 1` (attempt counts from 1)."""
+        if retry_after is not None:
+            return min(self.max_retry_after, max(0.0, retry_after))
+        backoff = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return backoff * (0.5 + self.rng.random())  # jitter so parallel jobs spread out
+
+
+def retry_after_seconds(value: str, now: Callable[[], float] = time.time) -> float | None:
+    """A Retry-After header (seconds or an HTTP date) in seconds; None when absent or unreadable."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        return parsedate_to_datetime(value).timestamp() - now()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 class RegistryError(EnvironmentFailure):
@@ -44,7 +87,9 @@ class RegistryError(EnvironmentFailure):
 
 
 class RegistryUnreachable(RegistryError):
-    pass
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient  # the connection broke mid-call: worth another try
 
 
 class AuthFailed(RegistryError):
@@ -56,20 +101,34 @@ class NotFound(RegistryError):
 
 
 def registry_message(resp: requests.Response) -> tuple[str, str]:
-    """(code, message) from the registry's `{"errors": [...]}` body, else the status line."""
-    try:
-        errors = resp.json().get("errors") or []
-    except (ValueError, AttributeError):
-        errors = []
+    """(code, message): the status line and what the registry said about it.
+
+    The OCI `{"errors": [{"code", "message", "detail"}]}` body when there is
+    one, else the first 200 characters of the body's first line.
+    """
+    status = f"HTTP {resp.status_code} {resp.reason}".rstrip()
+    errors = _error_entries(resp)
     if errors:
         first = errors[0]
+        code = str(first.get("code", ""))
         detail = first.get("detail")
-        extra = f" ({json.dumps(detail)})" if detail else ""
-        return str(
-            first.get("code", "")
-        ), f"{first.get('code', '')}: {first.get('message', '')}{extra}"
-    text = resp.text.strip().splitlines()[0][:200] if resp.text.strip() else ""
-    return "", f"HTTP {resp.status_code} {resp.reason}" + (f": {text}" if text else "")
+        extra = f" ({json.dumps(detail)[:200]})" if detail else ""
+        said = f"{code}: {first.get('message', '')}{extra}"
+        return code, said if resp.status_code < 500 else f"{status}: {said}"
+    text = resp.text.strip()
+    first_line = text.splitlines()[0][:200] if text else ""
+    return "", status + (f": {first_line}" if first_line else "")
+
+
+def _error_entries(resp: requests.Response) -> list[dict[str, Any]]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [e for e in errors if isinstance(e, dict)]
 
 
 def pull_scope(repo: str) -> str:
@@ -89,8 +148,10 @@ class RegistryClient:
         insecure: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        retry: Retry | None = None,
     ) -> None:
         self.host = host
+        self.retry = retry or Retry()
         self.credentials = credentials
         self.insecure = insecure
         self.timeout = timeout
@@ -110,12 +171,42 @@ class RegistryClient:
     def _probe_scheme(self) -> str:
         """https (unverified) when the insecure registry speaks it, else plain http."""
         try:
-            self._raw("GET", f"https://{self.host}/v2/", {}, None, verify=False)
+            self._once("GET", f"https://{self.host}/v2/", {}, None, verify=False)
             return "https"
         except RegistryUnreachable:
             return "http"
 
     def _raw(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: bytes | None,
+        *,
+        stream: bool = False,
+    ) -> requests.Response:
+        """One call, tried again on a transient failure; the last answer is returned."""
+        attempt = 1
+        while True:
+            try:
+                resp = self._once(method, url, headers, data, stream=stream)
+            except RegistryUnreachable as exc:
+                if attempt >= self.retry.attempts or not exc.transient:
+                    if attempt > 1:
+                        exc.message += f" (after {attempt} attempts)"
+                        exc.args = (exc.message,)
+                    raise
+                self.retry.sleep(self.retry.delay(attempt))
+                attempt += 1
+                continue
+            if resp.status_code not in TRANSIENT_STATUS or attempt >= self.retry.attempts:
+                return resp
+            wait = retry_after_seconds(resp.headers.get("Retry-After", ""))
+            resp.close()
+            self.retry.sleep(self.retry.delay(attempt, wait))
+            attempt += 1
+
+    def _once(
         self,
         method: str,
         url: str,
@@ -139,7 +230,8 @@ class RegistryClient:
                 )
         except requests.RequestException as exc:
             raise RegistryUnreachable(
-                f"registry {self.host} unreachable: {type(exc).__name__}: {exc}"
+                f"registry {self.host} unreachable: {type(exc).__name__}: {exc}",
+                transient=_broke_mid_call(exc),
             ) from None
 
     def request(
@@ -284,7 +376,8 @@ class RegistryClient:
         if resp.status_code == 404:
             return None
         self._check(resp, f"manifest {repo}:{reference}")
-        return resp.headers.get("Docker-Content-Digest") or None
+        served = resp.headers.get("Docker-Content-Digest")
+        return served or self.get_manifest(repo, reference).digest  # HEAD without the header
 
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> str:
         resp = self.request(
@@ -344,6 +437,20 @@ class RegistryClient:
         self._check(resp, f"tags of {repo}")
         data: dict[str, Any] = resp.json()
         return sorted(data.get("tags") or [])
+
+
+def _broke_mid_call(exc: requests.RequestException) -> bool:
+    """A connection that opened and then broke (reset, closed early): transient.
+
+    Refused, unresolvable, TLS failures and time-outs are not tried again:
+    another try would fail the same way, or wait as long again.
+    """
+    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)):
+        return False
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _basic_header(credentials: Credentials | None) -> str:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ci_actions.errors import EnvironmentFailure
 from ci_actions.registry.client import NotFound, RegistryClient, RegistryError
 from ci_actions.registry.manifest import Manifest
 
 
 class SourceMissing(NotFound):
     """The image to promote is not in the registry."""
+
+
+class TagsNotKept(EnvironmentFailure):
+    """The registry said yes to a tag, yet reading it back shows it missing or elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,9 @@ def promote(
     The manifest's bytes are PUT unchanged, so the digest cannot change; we
     still check what the registry answers. A target in another repository
     first gets the blobs (and, for a list, the child manifests) mounted.
-    Raises SourceMissing when the source does not exist.
+    Every tag is read back after it is written: a registry (or a proxy in
+    front of it) can answer 201 and keep nothing. Raises SourceMissing when
+    the source does not exist, TagsNotKept naming every tag that did not stay.
     """
     try:
         manifest = client.get_manifest(source_repo, source_ref)
@@ -42,6 +49,7 @@ def promote(
         raise SourceMissing(exc.message, status=exc.status, code=exc.code) from None
     result = Promotion(manifest.digest, manifest.media_type)
     prepared: set[str] = {source_repo}
+    lost: list[str] = []
     for target in targets:
         if target.repository not in prepared:
             result.mounted += _bring_over(client, manifest, source_repo, target.repository)
@@ -52,8 +60,23 @@ def promote(
                 f"registry {client.host}: {target.repository}:{target.tag} got digest {digest}, "
                 f"expected {manifest.digest} (the registry rewrote the manifest)"
             )
-        result.tagged.append(target)
+        kept = client.head_manifest(target.repository, target.tag)
+        if kept == manifest.digest:
+            result.tagged.append(target)
+        else:
+            lost.append(f"{target.repository}:{target.tag} ({_where(kept)})")
+    if lost:
+        raise TagsNotKept(
+            f"registry {client.host} answered success but did not keep {len(lost)} of "
+            f"{len(targets)} tag(s) at {manifest.digest}: {', '.join(lost)}",
+            hint="run the promotion again; if it repeats, check the registry's storage "
+            "and any proxy in front of it",
+        )
     return result
+
+
+def _where(digest: str | None) -> str:
+    return "missing" if digest is None else f"points at {digest}"
 
 
 def _bring_over(client: RegistryClient, manifest: Manifest, source: str, repo: str) -> list[str]:
