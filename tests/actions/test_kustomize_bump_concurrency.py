@@ -97,7 +97,7 @@ def test_all_concurrent_bumps_land_in_a_linear_history(tmp_path: Path) -> None:
 def test_with_ordering_semver_concurrent_bumps_end_at_the_newest_version(tmp_path: Path) -> None:
     """Ten bumps of 1.0.0..10.0.0 start in random order: the newest wins, whoever pushes last."""
     overlay = f'resources:\n  - ../../base\nimages:\n  - name: {SHARED}\n    newTag: "0.1.0"\n'
-    remote = make_remote(tmp_path, {"overlays/prod/kustomization.yaml": overlay})
+    remote = make_remote(tmp_path, {"overlays/prod/kustomization.yaml": overlay, **_base()})
     versions = [f"{i}.0.0" for i in range(1, 11)]
     random.Random(24).shuffle(versions)
     go = tmp_path / "go"
