@@ -11,6 +11,8 @@ from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.pathfilter import PathFilter, classify, parse_filters
 from ci_actions.result import Result
+from ci_actions.services import FILE as SERVICES_FILE
+from ci_actions.services import Service, ServicesError, matrix, parse_services, select
 
 DEFAULT_DOCS_GLOBS = "**/*.md\n**/*.rst\ndocs/**\nimg/**\nimages/**\nscreenshots/**\nLICENSE*\n.github/ISSUE_TEMPLATE/**"
 SHALLOW_HINT = "check out with actions/checkout `fetch-depth: 0` so both commits are present"
@@ -41,6 +43,18 @@ SPEC = ActionSpec(
             "YAML mapping of filter name to a list of globs (`!` excludes); each name becomes a true/false output.",
             kind="text",
         ),
+        InputSpec(
+            "services",
+            f"The repository's services as YAML (the `services:` section of `{SERVICES_FILE}`, "
+            "or the list alone); overrides that file. Empty: the file when it exists, else none.",
+            kind="text",
+        ),
+        InputSpec(
+            "all-services",
+            "true: every service changed, whatever the files (a tag push and a manual run "
+            "select them all anyway).",
+            "false",
+        ),
         InputSpec("working-directory", "The git checkout to inspect.", "."),
     ),
     outputs=(
@@ -54,6 +68,17 @@ SPEC = ActionSpec(
             "JSON object of filter name to true/false (composite actions cannot declare per-name outputs; use fromJSON).",
         ),
         OutputSpec("matched-filters", "JSON list of the names of the filters that matched."),
+        OutputSpec(
+            "changed-services",
+            "JSON list of the names of the services the change touches, in declaration order "
+            "(`[]` without services).",
+        ),
+        OutputSpec(
+            "matrix",
+            'JSON `{"include": [...]}`, one entry per changed service (name, context, dockerfile, '
+            "image, paths, environments), for `strategy.matrix: ${{ fromJSON(...) }}`; guard the "
+            "job with `changed-services != '[]'`.",
+        ),
         OutputSpec(
             "base", "The base commit compared (full SHA; empty when head is a root commit)."
         ),
@@ -70,6 +95,8 @@ class ChangesInputs:
     docs_globs: tuple[str, ...]
     filters: tuple[PathFilter, ...]
     working_directory: Path
+    services: object = None  # the `services` input as parsed YAML; None: the file, if any
+    all_services: bool = False
 
 
 def parse_inputs(raw: RawInputs) -> ChangesInputs:
@@ -90,6 +117,8 @@ def parse_inputs(raw: RawInputs) -> ChangesInputs:
         docs_globs=tuple(raw.items("docs-globs")),
         filters=tuple(filters),
         working_directory=Path(raw.text("working-directory") or "."),
+        services=raw.yaml("services"),
+        all_services=raw.flag("all-services"),
     )
 
 
@@ -191,17 +220,70 @@ def run(inputs: ChangesInputs, ctx: Context) -> Result:
         for path in files:
             ctx.log.info(path)
     flags = {name: bool(paths) for name, paths in found.matched.items()}
+    services = load_services(inputs, workdir)
+    why_all = _selects_all(inputs, ctx)
+    changed = select(services, files, inputs.docs_globs, everything=bool(why_all))
+    if services:
+        names = ", ".join(s.name for s in changed) or "none"
+        ctx.log.info(f"changed services: {names}" + (f" ({why_all})" if why_all else ""))
     outputs: dict[str, object] = {
         "docs-only": found.docs_only,
         "any-changed": found.any_changed,
         "changed-files": list(files),
         "filters": flags,
         "matched-filters": [name for name, hit in flags.items() if hit],
+        "changed-services": [s.name for s in changed],
+        "matrix": matrix(changed),
         "base": rng.base,
         "head": rng.head,
         **flags,  # per-name outputs, readable when the CLI runs as a step of its own
     }
-    return Result(outputs=outputs, summary=_summary(rng, found.docs_only, files, flags))
+    summary = _summary(rng, found.docs_only, files, flags) + _services_summary(services, changed)
+    return Result(outputs=outputs, summary=summary)
+
+
+def load_services(inputs: ChangesInputs, workdir: Path) -> tuple[Service, ...]:
+    """The services: the input when given, else the checkout's services file, else none."""
+    if inputs.services is not None:
+        try:
+            return parse_services(inputs.services, workdir)
+        except ServicesError as exc:
+            raise InputError("services", exc.message, hint=exc.hint) from None
+    path = workdir / SERVICES_FILE
+    if not path.is_file():
+        return ()
+    import yaml
+
+    from ci_actions import yamlsafe
+
+    try:
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{SERVICES_FILE} is not valid YAML: {exc}") from None
+    try:
+        return parse_services(data, workdir)
+    except ServicesError as exc:
+        raise ConfigError(f"{SERVICES_FILE}: {exc.message}", hint=exc.hint) from None
+
+
+def _selects_all(inputs: ChangesInputs, ctx: Context) -> str:
+    """Why every service counts as changed, or "" when the files decide."""
+    gh = ctx.github
+    if inputs.all_services:
+        return "all-services"
+    if gh.event_name == "workflow_dispatch":
+        return "a manual run"
+    if gh.event_name == "push" and gh.ref.startswith("refs/tags/"):
+        return f"a tag push ({gh.ref.removeprefix('refs/tags/')})"
+    return ""
+
+
+def _services_summary(services: tuple[Service, ...], changed: list[Service]) -> str:
+    if not services:
+        return ""
+    hit = {s.name for s in changed}
+    rows = [f"| {s.name} | `{s.image}` | {'yes' if s.name in hit else 'no'} |" for s in services]
+    return "\n".join(["", "| service | image | changed |", "|---|---|---|", *rows]) + "\n"
 
 
 def _summary(rng: Range, docs_only: bool, files: list[str], flags: dict[str, bool]) -> str:
