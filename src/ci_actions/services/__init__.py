@@ -2,6 +2,7 @@
 input), validated, and selected by the files a change touches (pure; no I/O but reading
 whether a context or Dockerfile exists)."""
 
+from ci_actions.services.dump import dump
 from ci_actions.services.model import (
     FILE,
     MAX_MATRIX,
@@ -18,6 +19,7 @@ __all__ = [
     "Service",
     "ServiceEnvironment",
     "ServicesError",
+    "dump",
     "matrix",
     "parse_services",
     "select",
