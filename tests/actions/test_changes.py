@@ -123,6 +123,9 @@ def test_shallow_clone_fetches_missing_base(tmp_path: Path, repo: Path) -> None:
         (["--filters", "[a, b]"], "input 'filters'"),
         (["--filters", "a: [x"], "input 'filters': is not valid YAML"),
         (["--working-directory", "/nonexistent"], "input 'working-directory'"),
+        (["--working-directory", "/"], "input 'working-directory': / is not a git checkout"),
+        (["--base=-n", "--head", "HEAD"], "input 'base': '-n' must not start with '-'"),
+        (["--head=--all"], "input 'head': '--all' must not start with '-'"),
     ],
 )
 def test_bad_input_is_exit_2_naming_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,30 @@ def event_range(ctx: Context) -> tuple[str, str, bool]:
     return "", gh.sha, False
 
 
+def quick_range(git: Git, inputs: ChangesInputs, ctx: Context) -> Range | None:
+    """The range in one `git rev-parse` when both commits are already here (the usual
+    case: a full checkout); None sends the caller down resolve_range's careful path
+    (a new branch, a root commit, a shallow clone, a missing commit or repository)."""
+    ev_base, ev_head, three_dot = event_range(ctx)
+    head_ref = inputs.head or ev_head or "HEAD"
+    base_ref = inputs.base or ev_base or f"{head_ref}^"
+    if base_ref == ZERO_SHA or head_ref.startswith("-") or base_ref.startswith("-"):
+        return None
+    done = git.run(
+        "rev-parse", f"{head_ref}^{{commit}}", f"{base_ref}^{{commit}}", "--", ok_codes=None
+    )
+    shas = done.stdout.split()
+    if done.returncode != 0 or len(shas) != 3 or not all(_HEX.fullmatch(s) for s in shas[:2]):
+        return None
+    head, base = shas[0], shas[1]
+    if three_dot:
+        base = _merge_base(git, base, head)
+    return Range(base, head, three_dot)
+
+
+_HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
 def resolve_range(git: Git, inputs: ChangesInputs, ctx: Context) -> Range:
     ev_base, ev_head, three_dot = event_range(ctx)
     head_ref = inputs.head or ev_head or "HEAD"
@@ -204,13 +229,15 @@ def _deepen(git: Git, head: str) -> None:
 def run(inputs: ChangesInputs, ctx: Context) -> Result:
     workdir = ctx.cwd / inputs.working_directory  # an absolute path stays as it is
     git = Git(workdir)
-    if not workdir.is_dir() or not git.is_repo():
-        raise InputError(
-            "working-directory",
-            f"{workdir} is not a git checkout",
-            hint="run actions/checkout first or point it at one",
-        )
-    rng = resolve_range(git, inputs, ctx)
+    rng = quick_range(git, inputs, ctx) if workdir.is_dir() else None
+    if rng is None:
+        if not workdir.is_dir() or not git.is_repo():
+            raise InputError(
+                "working-directory",
+                f"{workdir} is not a git checkout",
+                hint="run actions/checkout first or point it at one",
+            )
+        rng = resolve_range(git, inputs, ctx)
     files = git.changed_files(rng.base, rng.head) if rng.base else git.files_in_commit(rng.head)
     found = classify(files, inputs.docs_globs, inputs.filters)
     ctx.log.info(
