@@ -102,7 +102,7 @@ class ChangesInputs:
 
 def parse_inputs(raw: RawInputs) -> ChangesInputs:
     try:
-        filters = parse_filters(raw.yaml("filters"))
+        filters = parse_filters(_yaml(raw, "filters"))
     except ValueError as exc:
         raise InputError(
             "filters", str(exc), hint="e.g.  backend: ['src/**', '!src/**/*.md']"
@@ -118,9 +118,14 @@ def parse_inputs(raw: RawInputs) -> ChangesInputs:
         docs_globs=tuple(raw.items("docs-globs")),
         filters=tuple(filters),
         working_directory=Path(raw.text("working-directory") or "."),
-        services=raw.yaml("services"),
+        services=_yaml(raw, "services"),
         all_services=raw.flag("all-services"),
     )
+
+
+def _yaml(raw: RawInputs, name: str) -> object:
+    """A YAML input; an empty one costs no YAML parser start-up."""
+    return raw.yaml(name) if raw.raw_text(name).strip() else None
 
 
 @dataclass(frozen=True)
