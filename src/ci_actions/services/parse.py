@@ -187,8 +187,7 @@ def _service(data: object, index: int, root: Path | None, seen: set[str]) -> Ser
     seen.add(label)
     image = _image(str(data["image"]), label)
     context = _relative(str(data["context"]), label, "context")
-    if root is not None:
-        _context_exists(root, context, label)
+    folder = _context_exists(root, context, label) if root is not None else None
     dockerfile = _relative(
         str(data.get("dockerfile") or posixpath.join(context, "Dockerfile")), label, "dockerfile"
     )
@@ -198,8 +197,8 @@ def _service(data: object, index: int, root: Path | None, seen: set[str]) -> Ser
             service=label, field="dockerfile",
             hint="move the Dockerfile into its context, or widen the context",
         )  # fmt: skip
-    if root is not None:
-        _dockerfile_exists(root, context, dockerfile, label)
+    if root is not None and folder is not None:
+        _dockerfile_exists(root, folder, dockerfile, label)
     paths = data.get("paths", [])
     declared = [paths] if isinstance(paths, str) else list(paths)
     own = "**" if context == "." else f"{context}/**"
@@ -213,23 +212,23 @@ def _service(data: object, index: int, root: Path | None, seen: set[str]) -> Ser
     )
 
 
-def _context_exists(root: Path, context: str, service: str) -> None:
-    base = root.resolve()
-    folder = (root / context).resolve()
+def _context_exists(base: Path, context: str, service: str) -> Path:
+    """The context folder, symlinks resolved; it must be a folder of the checkout `base`."""
+    folder = (base / context).resolve()
     if not folder.is_dir() or not (folder == base or base in folder.parents):
         raise ServicesError(
             f"{context!r} is not a folder of the repository", service=service, field="context"
         )
+    return folder
 
 
-def _dockerfile_exists(root: Path, context: str, dockerfile: str, service: str) -> None:
-    folder = (root / context).resolve()
-    file = (root / dockerfile).resolve()
+def _dockerfile_exists(base: Path, folder: Path, dockerfile: str, service: str) -> None:
+    file = (base / dockerfile).resolve()
     if not file.is_file():
         raise ServicesError(f"{dockerfile!r} does not exist", service=service, field="dockerfile")
     if folder not in file.parents:  # a symlink out of the context
         raise ServicesError(
-            f"{dockerfile!r} resolves outside the build context {context!r}",
+            f"{dockerfile!r} resolves outside the build context {folder.relative_to(base)}",
             service=service, field="dockerfile",
         )  # fmt: skip
 
@@ -238,7 +237,8 @@ def parse_services(data: object, root: Path | None = None) -> tuple[Service, ...
     """The services of a description (see the module's doc); `root` checks that every
     context and Dockerfile exists in that checkout. Raises ServicesError."""
     seen: set[str] = set()
-    services = [_service(entry, i, root, seen) for i, entry in enumerate(_entries(data))]
+    base = root.resolve() if root is not None else None
+    services = [_service(entry, i, base, seen) for i, entry in enumerate(_entries(data))]
     images: dict[str, str] = {}
     for service in services:
         ref = imageref.parse(service.image)
