@@ -108,7 +108,8 @@ def in_process(repo: Path, files: list[str], rounds: int = 50) -> float:
     from ci_actions import yamlsafe
     from ci_actions.actions.changes import DEFAULT_DOCS_GLOBS
     from ci_actions.pathfilter import compile_glob
-    from ci_actions.services import parse_services, select
+    from ci_actions.services.parse import parse_services
+    from ci_actions.services.select import select
 
     docs = DEFAULT_DOCS_GLOBS.split("\n")
     times = []

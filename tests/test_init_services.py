@@ -56,7 +56,7 @@ def test_one_dockerfile_writes_what_it_wrote_before(tmp_path: Path, name: str) -
 
 def test_two_dockerfiles_write_the_services_file(tmp_path: Path) -> None:
     from ci_actions import yamlsafe
-    from ci_actions.services import parse_services
+    from ci_actions.services.parse import parse_services
 
     repo = _repo(tmp_path, "two-services")
     code, out, err = _init(repo)

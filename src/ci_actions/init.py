@@ -23,12 +23,12 @@ from ci_actions import proc
 from ci_actions.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT, CiActionsError, ConfigError
 from ci_actions.fsutil import write_atomic
 from ci_actions.git import Git
-from ci_actions.services.model import FILE as SERVICES_FILE
+from ci_actions.services import FILE as SERVICES_FILE
 
 if TYPE_CHECKING:
     from ci_actions.render import Environment, Options
     from ci_actions.render.pin import Installed, Pin
-    from ci_actions.services import Service
+    from ci_actions.services.model import Service
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -485,7 +485,9 @@ def _detected_services(root: Path, options: Options, notes: list[str]) -> str | 
     """
     from ci_actions import yamlsafe
     from ci_actions.render import infer
-    from ci_actions.services import Service, ServiceEnvironment, ServicesError, dump, parse_services
+    from ci_actions.services.dump import dump
+    from ci_actions.services.model import Service, ServiceEnvironment, ServicesError
+    from ci_actions.services.parse import parse_services
 
     found, tests = infer.dockerfiles(root)
     if len(found) < 2:
@@ -553,7 +555,7 @@ def _services_plan(
 
 def _parse_text(text: str, root: Path) -> tuple[Service, ...]:
     from ci_actions import yamlsafe
-    from ci_actions.services import parse_services
+    from ci_actions.services.parse import parse_services
 
     return parse_services(yamlsafe.load(text), root)
 
@@ -561,7 +563,7 @@ def _parse_text(text: str, root: Path) -> tuple[Service, ...]:
 def _read_services(path: Path, root: Path) -> list[str]:
     import yaml
 
-    from ci_actions.services import ServicesError
+    from ci_actions.services.model import ServicesError
 
     try:
         return [s.name for s in _parse_text(path.read_text(encoding="utf-8"), root)]

@@ -9,7 +9,9 @@ import pytest
 
 from ci_actions import yamlsafe
 from ci_actions.errors import EXIT_INPUT
-from ci_actions.services import MAX_MATRIX, ServicesError, parse_services
+from ci_actions.services import MAX_MATRIX
+from ci_actions.services.model import ServicesError
+from ci_actions.services.parse import parse_services
 from ci_actions.services.select import select
 
 TREE = ["api/Dockerfile", "web/Dockerfile", "web/sub/Dockerfile", "lib/x.py", "Dockerfile"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ci_actions.errors import ConfigError, InputError
 from ci_actions.git import EOO, ZERO_SHA, Git
@@ -13,7 +14,9 @@ from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInput
 from ci_actions.pathfilter import PathFilter, classify, parse_filters
 from ci_actions.result import Result
 from ci_actions.services import FILE as SERVICES_FILE
-from ci_actions.services import Service, ServicesError, matrix, parse_services, select
+
+if TYPE_CHECKING:
+    from ci_actions.services.model import Service
 
 DEFAULT_DOCS_GLOBS = "**/*.md\n**/*.rst\ndocs/**\nimg/**\nimages/**\nscreenshots/**\nLICENSE*\n.github/ISSUE_TEMPLATE/**"
 SHALLOW_HINT = "check out with actions/checkout `fetch-depth: 0` so both commits are present"
@@ -253,9 +256,14 @@ def run(inputs: ChangesInputs, ctx: Context) -> Result:
             ctx.log.info(path)
     flags = {name: bool(paths) for name, paths in found.matched.items()}
     services = load_services(inputs, workdir)
-    why_all = _selects_all(inputs, ctx)
-    changed = select(services, files, inputs.docs_globs, everything=bool(why_all))
-    if services:
+    changed: list[Service] = []
+    build: dict[str, list[dict[str, object]]] = {"include": []}
+    if services:  # without services none of their code is loaded: the one-image case as before
+        from ci_actions.services.select import matrix, select
+
+        why_all = _selects_all(inputs, ctx)
+        changed = select(services, files, inputs.docs_globs, everything=bool(why_all))
+        build = matrix(changed)
         names = ", ".join(s.name for s in changed) or "none"
         ctx.log.info(f"changed services: {names}" + (f" ({why_all})" if why_all else ""))
     outputs: dict[str, object] = {
@@ -265,7 +273,7 @@ def run(inputs: ChangesInputs, ctx: Context) -> Result:
         "filters": flags,
         "matched-filters": [name for name, hit in flags.items() if hit],
         "changed-services": [s.name for s in changed],
-        "matrix": matrix(changed),
+        "matrix": build,
         "base": rng.base,
         "head": rng.head,
         **flags,  # per-name outputs, readable when the CLI runs as a step of its own
@@ -276,14 +284,17 @@ def run(inputs: ChangesInputs, ctx: Context) -> Result:
 
 def load_services(inputs: ChangesInputs, workdir: Path) -> tuple[Service, ...]:
     """The services: the input when given, else the checkout's services file, else none."""
+    path = workdir / SERVICES_FILE
+    if inputs.services is None and not path.is_file():
+        return ()
+    from ci_actions.services.model import ServicesError
+    from ci_actions.services.parse import parse_services
+
     if inputs.services is not None:
         try:
             return parse_services(inputs.services, workdir)
         except ServicesError as exc:
             raise InputError("services", exc.message, hint=exc.hint) from None
-    path = workdir / SERVICES_FILE
-    if not path.is_file():
-        return ()
     import yaml
 
     from ci_actions import yamlsafe

@@ -1,26 +1,11 @@
 """Services of one repository: declared once (`.github/ci-actions.yml` or the `services`
 input), validated, and selected by the files a change touches (pure; no I/O but reading
-whether a context or Dockerfile exists)."""
+whether a context or Dockerfile exists).
 
-from ci_actions.services.dump import dump
-from ci_actions.services.model import (
-    FILE,
-    MAX_MATRIX,
-    Service,
-    ServiceEnvironment,
-    ServicesError,
-)
-from ci_actions.services.parse import parse_services
-from ci_actions.services.select import matrix, select
+model (types, ServicesError), parse (parse_services), select (select, matrix), dump (the
+file's text). This module imports nothing, so that `changes` pays for none of it in a
+repository without services.
+"""
 
-__all__ = [
-    "FILE",
-    "MAX_MATRIX",
-    "Service",
-    "ServiceEnvironment",
-    "ServicesError",
-    "dump",
-    "matrix",
-    "parse_services",
-    "select",
-]
+FILE = ".github/ci-actions.yml"
+MAX_MATRIX = 256  # GitHub refuses a matrix of more entries

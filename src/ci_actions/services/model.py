@@ -6,9 +6,6 @@ from dataclasses import dataclass
 
 from ci_actions.errors import ConfigError
 
-FILE = ".github/ci-actions.yml"
-MAX_MATRIX = 256  # GitHub refuses a matrix of more entries
-
 
 class ServicesError(ConfigError):
     """A services description is wrong (exit 2): names the service and the field."""

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ci_actions import imageref
-from ci_actions.services.model import MAX_MATRIX, Service, ServiceEnvironment, ServicesError
+from ci_actions.services import MAX_MATRIX
+from ci_actions.services.model import Service, ServiceEnvironment, ServicesError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
