@@ -116,3 +116,21 @@ def test_detected_names_that_clash_are_exit_2(tmp_path: Path) -> None:
     assert "service 'api', field 'name': named twice" in err
     assert "write .github/ci-actions.yml by hand" in err
     assert not (repo / ".github").exists()
+
+
+def test_a_root_dockerfile_among_several_is_named_after_the_repository(tmp_path: Path) -> None:
+    from ci_actions import yamlsafe
+    from ci_actions.services.parse import parse_services
+
+    repo = _repo(tmp_path, "two-services")
+    (repo / "Dockerfile").write_text("FROM scratch\nCOPY lib/shared /srv/shared\n")
+    code, out, err = _init(repo)
+    assert code == 0, err
+    text = (repo / ".github" / "ci-actions.yml").read_text()
+    services = parse_services(yamlsafe.load(text), repo)
+    assert [(s.name, s.context, s.dockerfile) for s in services] == [
+        ("two-services", ".", "Dockerfile"),
+        ("api", "services/api", "services/api/Dockerfile"),
+        ("collector", ".", "services/collector/Dockerfile"),
+    ]
+    assert "builds ONE image, 127.0.0.1:5000/two-services from Dockerfile (context .)" in out
