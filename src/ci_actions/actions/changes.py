@@ -80,7 +80,7 @@ SPEC = ActionSpec(
         OutputSpec(
             "matrix",
             'JSON `{"include": [...]}`, one entry per changed service (name, context, dockerfile, '
-            "image, paths, environments), for `strategy.matrix: ${{ fromJSON(...) }}`; guard the "
+            "image, paths, environments), for `strategy.matrix` through fromJSON; guard the "
             "job with `changed-services != '[]'`.",
         ),
         OutputSpec(
