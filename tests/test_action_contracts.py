@@ -47,6 +47,10 @@ def test_descriptions_and_env_mapping(path: Path) -> None:
     for kind in ("inputs", "outputs"):
         for name, body in (data.get(kind) or {}).items():
             assert (body or {}).get("description"), f"{kind[:-1]} {name} has no description"
+            # the runner evaluates `${{ }}` in a description too: an example there breaks the action
+            assert "${{" not in str((body or {}).get("description")), (
+                f"{kind[:-1]} {name}: an expression in its description"
+            )
     steps = data["runs"]["steps"]
     for step in steps:
         assert not EXPR.search(step.get("run", "")), f"${{{{ }}}} inside run: of {step.get('name')}"

@@ -23,10 +23,12 @@ from ci_actions import proc
 from ci_actions.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT, CiActionsError, ConfigError
 from ci_actions.fsutil import write_atomic
 from ci_actions.git import Git
+from ci_actions.services import FILE as SERVICES_FILE
 
 if TYPE_CHECKING:
     from ci_actions.render import Environment, Options
     from ci_actions.render.pin import Installed, Pin
+    from ci_actions.services.model import Service
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -469,6 +471,119 @@ def _check_image(
         )
 
 
+SERVICES_SOURCE = "the Dockerfiles of this repository"
+
+
+def _detected_services(root: Path, options: Options, notes: list[str]) -> str | None:
+    """The body of the services file for two or more Dockerfiles (None for one or none).
+
+    One service per Dockerfile, named after its folder (the root one after the
+    repository), its context by the build-context rules, its image `<registry>/<name>`.
+    The service the rendered pipeline builds keeps the image the pipeline pushes, so that
+    the file and the workflows agree; only it gets the health URL and workloads of the
+    options (the others' are left empty to fill in).
+    """
+    from ci_actions import yamlsafe
+    from ci_actions.render import infer
+    from ci_actions.services.dump import dump
+    from ci_actions.services.model import Service, ServiceEnvironment, ServicesError
+    from ci_actions.services.parse import parse_services
+
+    found, tests = infer.dockerfiles(root)
+    if len(found) < 2:
+        return None
+    if tests:
+        notes.append(f"services: left out as test material: {', '.join(map(str, tests))}")
+    services = []
+    for path in found:
+        name = path.parent.name if path.parent.parts else root.name
+        context, _ = infer.build_context(root, path)
+        built = path.as_posix() == options.dockerfile
+        environments = tuple(
+            ServiceEnvironment(
+                env.name,
+                env.targets[0].workloads if built else (),
+                env.targets[0].health_url if built else "",
+                auto_rollback=not env.production,
+            )
+            for env in options.environments
+        )
+        image = f"{options.registry}/{options.image}" if built else f"{options.registry}/{name}"
+        own = "**" if context == "." else f"{context}/**"
+        services.append(Service(name, context, path.as_posix(), image, (own,), environments))
+    body = dump(services)
+    try:  # what is written reads back through the one loader and the one validator
+        parse_services(yamlsafe.load(body), root)
+    except ServicesError as exc:
+        raise ServicesError(
+            f"services detected from the Dockerfiles: {exc.message}",
+            hint=f"write {SERVICES_FILE} by hand (init keeps a services file it did not write)",
+        ) from None
+    return body
+
+
+def _services_plan(
+    args: argparse.Namespace, root: Path, options: Options, command: str, notes: list[str]
+) -> dict[str, str]:
+    """`{SERVICES_FILE: text}` when init writes the services file, else {}.
+
+    A services file edited by hand (or written by someone else) is the repository's own:
+    it is checked, kept and never rewritten without --force (editing it is how paths,
+    workloads and health URLs are declared; a re-run of init must not undo that).
+    """
+    from ci_actions.render import header, written_by_us
+
+    path = root / SERVICES_FILE
+    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    if current is not None and not written_by_us(current) and not args.force:
+        names = _read_services(path, root)
+        notes.append(
+            f"services: {len(names)} in {SERVICES_FILE} ({', '.join(names)}), kept as it is "
+            "(not written by init, or edited since)"
+        )
+        _say_built(options, names, notes)
+        return {}
+    body = _detected_services(root, options, notes)
+    if body is None:
+        return {}
+    text = header("ci-actions", body, command, source=SERVICES_SOURCE) + body
+    names = [s.name for s in _parse_text(text, root)]
+    notes.append(f"services: {len(names)} found ({', '.join(names)}) -> {SERVICES_FILE}")
+    _say_built(options, names, notes)
+    return {SERVICES_FILE: text}
+
+
+def _parse_text(text: str, root: Path) -> tuple[Service, ...]:
+    from ci_actions import yamlsafe
+    from ci_actions.services.parse import parse_services
+
+    return parse_services(yamlsafe.load(text), root)
+
+
+def _read_services(path: Path, root: Path) -> list[str]:
+    import yaml
+
+    from ci_actions.services.model import ServicesError
+
+    try:
+        return [s.name for s in _parse_text(path.read_text(encoding="utf-8"), root)]
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{SERVICES_FILE} is not valid YAML: {exc}") from None
+    except ServicesError as exc:
+        raise ConfigError(f"{SERVICES_FILE}: {exc.message}", hint=exc.hint) from None
+
+
+def _say_built(options: Options, names: list[str], notes: list[str]) -> None:
+    """The rendered workflows build one image until they build a matrix: say which."""
+    if len(names) > 1:
+        notes.append(
+            f"services: the rendered pipeline builds ONE image, {options.registry}/"
+            f"{options.image} from {options.dockerfile} (context {options.context}); the "
+            f"other services are not built by it yet. `changes` already reports every "
+            "changed service (outputs changed-services, matrix)"
+        )
+
+
 @dataclass
 class Plan:
     path: Path
@@ -552,7 +667,8 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
             paths = ",".join(t.overlay for t in env.targets)
             inferred += ["--overlays", f"{env.name}={paths}"]
     command = shlex.join(["ci-actions", "init", *recordable(argv), *inferred])
-    plans = plan(root, render_all(options, command))
+    rendered = render_all(options, command) | _services_plan(args, root, options, command, notes)
+    plans = plan(root, rendered)
     if not (args.check or args.diff):
         for line in notes:
             out.write(f"{line}\n")
@@ -565,7 +681,11 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
                 state = "missing" if item.current is None else "differs from the templates"
                 out.write(f"{item.path.relative_to(root)}: {state}\n")
         if args.check and not changed:
-            out.write("workflows are up to date\n")
+            out.write(
+                "workflows and services file are up to date\n"
+                if SERVICES_FILE in rendered
+                else "workflows are up to date\n"
+            )
         return EXIT_VERDICT if changed and args.check else EXIT_OK
     foreign = [p for p in changed if not p.ours]
     if foreign and not args.force:

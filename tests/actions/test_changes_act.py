@@ -52,3 +52,61 @@ def test_setup_and_changes_under_act(consumer: Consumer) -> None:
     assert run.outputs("changes")["docs-only"] == "false"
     assert json.loads(run.outputs("changes")["filters"]) == {"backend": True}
     assert run.outcome("build") == "success"
+
+
+SERVICES_WORKFLOW = """
+on: push
+jobs:
+  changes:
+    runs-on: ubuntu-latest
+    outputs:
+      changed-services: ${{ steps.changes.outputs.changed-services }}
+      matrix: ${{ steps.changes.outputs.matrix }}
+    steps:
+      - uses: actions/checkout@v4
+        with: {fetch-depth: 0}
+      - uses: ci-actions/ci-actions@v1
+      - id: changes
+        uses: ci-actions/ci-actions/actions/changes@v1
+  build:
+    needs: changes
+    if: needs.changes.outputs.changed-services != '[]'
+    runs-on: ubuntu-latest
+    strategy:
+      matrix: ${{ fromJSON(needs.changes.outputs.matrix) }}
+    steps:
+      - env:
+          NAME: ${{ matrix.name }}
+          IMAGE: ${{ matrix.image }}
+        run: echo "building $NAME as $IMAGE"
+"""
+
+SERVICES_FILE = """\
+services:
+  - {name: api, context: services/api, image: 127.0.0.1:5000/api, paths: [lib/**]}
+  - {name: web, context: services/web, image: 127.0.0.1:5000/web}
+"""
+
+
+def test_the_matrix_and_its_guard_under_act(consumer: Consumer) -> None:
+    """The documented pattern: a matrix job over the changed services, skipped when none."""
+    consumer.commit(
+        {
+            ".github/ci-actions.yml": SERVICES_FILE,
+            "services/api/Dockerfile": "FROM scratch\n",
+            "services/web/Dockerfile": "FROM scratch\n",
+            "lib/x.py": "1\n",
+        },
+        "first",
+    )
+    before = consumer.commit({"services/web/Dockerfile": "FROM busybox\n"}, "web")
+    after = consumer.commit({"lib/x.py": "2\n"}, "shared lib")
+    run = consumer.run(SERVICES_WORKFLOW, payload={"before": before, "after": after})
+    assert run.returncode == 0, run.log[-5000:]
+    assert "building api as 127.0.0.1:5000/api" in run.log
+    assert "building web" not in run.log
+
+    docs = consumer.commit({"README.md": "docs\n"}, "docs")
+    run = consumer.run(SERVICES_WORKFLOW, payload={"before": after, "after": docs})
+    assert run.returncode == 0, run.log[-5000:]  # an empty include never reaches the matrix
+    assert "building" not in run.log

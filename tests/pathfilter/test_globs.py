@@ -83,3 +83,24 @@ def test_default_docs_globs(files: list[str], docs_only: bool) -> None:
     from ci_actions.actions.changes import DEFAULT_DOCS_GLOBS
 
     assert classify(files, DEFAULT_DOCS_GLOBS.split("\n"), []).docs_only is docs_only
+
+
+# Plain paths and plain folders' `**` are matched without a regex: the same answers as the
+# general translation gives, on the paths around their edges.
+SHORTCUT_PATTERNS = ["lib/**", "/lib/**", "services/api/**", "pyproject.toml", "a.b/c-d/**", "/"]
+SHORTCUT_PATHS = ["lib", "lib/", "lib/x.py", "lib/a/b", "libx/a", "xlib/a", "services/api",
+                  "services/api/Dockerfile", "services/apix/a", "pyproject.toml",
+                  "pyproject.tomlx", "sub/pyproject.toml", "a.b/c-d/e", "aXb/c-d/e", "/", ""]  # fmt: skip
+
+
+@pytest.mark.parametrize("pattern", SHORTCUT_PATTERNS)
+def test_shortcuts_agree_with_the_translation(pattern: str) -> None:
+    import re
+
+    from ci_actions.pathfilter.globs import _translate
+
+    glob = compile_glob(pattern)
+    assert glob.regex is None  # the shortcut is taken
+    general = re.compile(_translate(pattern.lstrip("/") if pattern != "/" else pattern))
+    for path in SHORTCUT_PATHS:
+        assert glob.matches(path) is (general.fullmatch(path) is not None), (pattern, path)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ci_actions.errors import ConfigError, InputError
 from ci_actions.git import EOO, ZERO_SHA, Git
@@ -11,6 +13,10 @@ from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.pathfilter import PathFilter, classify, parse_filters
 from ci_actions.result import Result
+from ci_actions.services import FILE as SERVICES_FILE
+
+if TYPE_CHECKING:
+    from ci_actions.services.model import Service
 
 DEFAULT_DOCS_GLOBS = "**/*.md\n**/*.rst\ndocs/**\nimg/**\nimages/**\nscreenshots/**\nLICENSE*\n.github/ISSUE_TEMPLATE/**"
 SHALLOW_HINT = "check out with actions/checkout `fetch-depth: 0` so both commits are present"
@@ -41,6 +47,18 @@ SPEC = ActionSpec(
             "YAML mapping of filter name to a list of globs (`!` excludes); each name becomes a true/false output.",
             kind="text",
         ),
+        InputSpec(
+            "services",
+            f"The repository's services as YAML (the `services:` section of `{SERVICES_FILE}`, "
+            "or the list alone); overrides that file. Empty: the file when it exists, else none.",
+            kind="text",
+        ),
+        InputSpec(
+            "all-services",
+            "true: every service changed, whatever the files (a tag push and a manual run "
+            "select them all anyway).",
+            "false",
+        ),
         InputSpec("working-directory", "The git checkout to inspect.", "."),
     ),
     outputs=(
@@ -54,6 +72,17 @@ SPEC = ActionSpec(
             "JSON object of filter name to true/false (composite actions cannot declare per-name outputs; use fromJSON).",
         ),
         OutputSpec("matched-filters", "JSON list of the names of the filters that matched."),
+        OutputSpec(
+            "changed-services",
+            "JSON list of the names of the services the change touches, in declaration order "
+            "(`[]` without services).",
+        ),
+        OutputSpec(
+            "matrix",
+            'JSON `{"include": [...]}`, one entry per changed service (name, context, dockerfile, '
+            "image, paths, environments), for `strategy.matrix` through fromJSON; guard the "
+            "job with `changed-services != '[]'`.",
+        ),
         OutputSpec(
             "base", "The base commit compared (full SHA; empty when head is a root commit)."
         ),
@@ -70,11 +99,13 @@ class ChangesInputs:
     docs_globs: tuple[str, ...]
     filters: tuple[PathFilter, ...]
     working_directory: Path
+    services: object = None  # the `services` input as parsed YAML; None: the file, if any
+    all_services: bool = False
 
 
 def parse_inputs(raw: RawInputs) -> ChangesInputs:
     try:
-        filters = parse_filters(raw.yaml("filters"))
+        filters = parse_filters(_yaml(raw, "filters"))
     except ValueError as exc:
         raise InputError(
             "filters", str(exc), hint="e.g.  backend: ['src/**', '!src/**/*.md']"
@@ -90,7 +121,14 @@ def parse_inputs(raw: RawInputs) -> ChangesInputs:
         docs_globs=tuple(raw.items("docs-globs")),
         filters=tuple(filters),
         working_directory=Path(raw.text("working-directory") or "."),
+        services=_yaml(raw, "services"),
+        all_services=raw.flag("all-services"),
     )
+
+
+def _yaml(raw: RawInputs, name: str) -> object:
+    """A YAML input; an empty one costs no YAML parser start-up."""
+    return raw.yaml(name) if raw.raw_text(name).strip() else None
 
 
 @dataclass(frozen=True)
@@ -110,6 +148,30 @@ def event_range(ctx: Context) -> tuple[str, str, bool]:
     if gh.event_name == "push":
         return str(event.get("before") or ""), str(event.get("after") or gh.sha), False
     return "", gh.sha, False
+
+
+def quick_range(git: Git, inputs: ChangesInputs, ctx: Context) -> Range | None:
+    """The range in one `git rev-parse` when both commits are already here (the usual
+    case: a full checkout); None sends the caller down resolve_range's careful path
+    (a new branch, a root commit, a shallow clone, a missing commit or repository)."""
+    ev_base, ev_head, three_dot = event_range(ctx)
+    head_ref = inputs.head or ev_head or "HEAD"
+    base_ref = inputs.base or ev_base or f"{head_ref}^"
+    if base_ref == ZERO_SHA or head_ref.startswith("-") or base_ref.startswith("-"):
+        return None
+    done = git.run(
+        "rev-parse", f"{head_ref}^{{commit}}", f"{base_ref}^{{commit}}", "--", ok_codes=None
+    )
+    shas = done.stdout.split()
+    if done.returncode != 0 or len(shas) != 3 or not all(_HEX.fullmatch(s) for s in shas[:2]):
+        return None
+    head, base = shas[0], shas[1]
+    if three_dot:
+        base = _merge_base(git, base, head)
+    return Range(base, head, three_dot)
+
+
+_HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 def resolve_range(git: Git, inputs: ChangesInputs, ctx: Context) -> Range:
@@ -175,13 +237,15 @@ def _deepen(git: Git, head: str) -> None:
 def run(inputs: ChangesInputs, ctx: Context) -> Result:
     workdir = ctx.cwd / inputs.working_directory  # an absolute path stays as it is
     git = Git(workdir)
-    if not workdir.is_dir() or not git.is_repo():
-        raise InputError(
-            "working-directory",
-            f"{workdir} is not a git checkout",
-            hint="run actions/checkout first or point it at one",
-        )
-    rng = resolve_range(git, inputs, ctx)
+    rng = quick_range(git, inputs, ctx) if workdir.is_dir() else None
+    if rng is None:
+        if not workdir.is_dir() or not git.is_repo():
+            raise InputError(
+                "working-directory",
+                f"{workdir} is not a git checkout",
+                hint="run actions/checkout first or point it at one",
+            )
+        rng = resolve_range(git, inputs, ctx)
     files = git.changed_files(rng.base, rng.head) if rng.base else git.files_in_commit(rng.head)
     found = classify(files, inputs.docs_globs, inputs.filters)
     ctx.log.info(
@@ -191,17 +255,78 @@ def run(inputs: ChangesInputs, ctx: Context) -> Result:
         for path in files:
             ctx.log.info(path)
     flags = {name: bool(paths) for name, paths in found.matched.items()}
+    services = load_services(inputs, workdir)
+    changed: list[Service] = []
+    build: dict[str, list[dict[str, object]]] = {"include": []}
+    if services:  # without services none of their code is loaded: the one-image case as before
+        from ci_actions.services.select import matrix, select
+
+        why_all = _selects_all(inputs, ctx)
+        changed = select(services, files, inputs.docs_globs, everything=bool(why_all))
+        build = matrix(changed)
+        names = ", ".join(s.name for s in changed) or "none"
+        ctx.log.info(f"changed services: {names}" + (f" ({why_all})" if why_all else ""))
     outputs: dict[str, object] = {
         "docs-only": found.docs_only,
         "any-changed": found.any_changed,
         "changed-files": list(files),
         "filters": flags,
         "matched-filters": [name for name, hit in flags.items() if hit],
+        "changed-services": [s.name for s in changed],
+        "matrix": build,
         "base": rng.base,
         "head": rng.head,
         **flags,  # per-name outputs, readable when the CLI runs as a step of its own
     }
-    return Result(outputs=outputs, summary=_summary(rng, found.docs_only, files, flags))
+    summary = _summary(rng, found.docs_only, files, flags) + _services_summary(services, changed)
+    return Result(outputs=outputs, summary=summary)
+
+
+def load_services(inputs: ChangesInputs, workdir: Path) -> tuple[Service, ...]:
+    """The services: the input when given, else the checkout's services file, else none."""
+    path = workdir / SERVICES_FILE
+    if inputs.services is None and not path.is_file():
+        return ()
+    from ci_actions.services.model import ServicesError
+    from ci_actions.services.parse import parse_services
+
+    if inputs.services is not None:
+        try:
+            return parse_services(inputs.services, workdir)
+        except ServicesError as exc:
+            raise InputError("services", exc.message, hint=exc.hint) from None
+    import yaml
+
+    from ci_actions import yamlsafe
+
+    try:
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{SERVICES_FILE} is not valid YAML: {exc}") from None
+    try:
+        return parse_services(data, workdir)
+    except ServicesError as exc:
+        raise ConfigError(f"{SERVICES_FILE}: {exc.message}", hint=exc.hint) from None
+
+
+def _selects_all(inputs: ChangesInputs, ctx: Context) -> str:
+    """Why every service counts as changed, or "" when the files decide."""
+    gh = ctx.github
+    if inputs.all_services:
+        return "all-services"
+    if gh.event_name == "workflow_dispatch":
+        return "a manual run"
+    if gh.event_name == "push" and gh.ref.startswith("refs/tags/"):
+        return f"a tag push ({gh.ref.removeprefix('refs/tags/')})"
+    return ""
+
+
+def _services_summary(services: tuple[Service, ...], changed: list[Service]) -> str:
+    if not services:
+        return ""
+    hit = {s.name for s in changed}
+    rows = [f"| {s.name} | `{s.image}` | {'yes' if s.name in hit else 'no'} |" for s in services]
+    return "\n".join(["", "| service | image | changed |", "|---|---|---|", *rows]) + "\n"
 
 
 def _summary(rng: Range, docs_only: bool, files: list[str], flags: dict[str, bool]) -> str:

@@ -12,19 +12,36 @@ import functools
 import re
 from dataclasses import dataclass
 
+_SPECIAL = frozenset("*?[{")
+
 
 @dataclass(frozen=True)
 class Glob:
+    """`regex` is None for the two common shapes matched without one: a plain path
+    (`pyproject.toml`: equal) and a plain folder's `**` (`lib/**`: below `lib/`)."""
+
     pattern: str
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | None
+    literal: str = ""
+    below: str = ""
 
     def matches(self, path: str) -> bool:
-        return self.regex.fullmatch(path) is not None
+        if self.regex is not None:
+            return self.regex.fullmatch(path) is not None
+        if self.below:
+            return path.startswith(self.below)
+        return path == self.literal
 
 
 @functools.lru_cache(maxsize=1024)
 def compile_glob(pattern: str) -> Glob:
-    return Glob(pattern, re.compile(_translate(pattern.lstrip("/") if pattern != "/" else pattern)))
+    text = pattern.lstrip("/") if pattern != "/" else pattern
+    folder = text.removesuffix("/**")
+    if folder != text and folder and not _SPECIAL.intersection(folder):
+        return Glob(pattern, None, below=folder + "/")
+    if text and not _SPECIAL.intersection(text):
+        return Glob(pattern, None, literal=text)
+    return Glob(pattern, re.compile(_translate(text)))
 
 
 def _translate(pattern: str) -> str:

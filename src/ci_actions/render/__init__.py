@@ -124,11 +124,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def header(name: str, body: str, command: str) -> str:
+def header(name: str, body: str, command: str, source: str = "") -> str:
     """Three comment lines: who wrote the file, how, and with what. The hash in the first
-    line covers the whole file (the recorded command too) but itself."""
+    line covers the whole file (the recorded command too) but itself. `source` says what
+    it was made from (default: the template `name`)."""
+    source = source or f"workflows-templates/{name}.yml.j2"
     text = (
-        f"{HEADER_MARK} {__version__} from workflows-templates/{name}.yml.j2 (sha256:).\n"
+        f"{HEADER_MARK} {__version__} from {source} (sha256:).\n"
         "# Re-run the command below to update it; once edited by hand, init leaves it alone.\n"
         f"# {command}\n"
     )

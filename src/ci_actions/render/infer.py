@@ -36,14 +36,27 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
+DOCKERFILE_NAMES = ("Dockerfile", "Containerfile")
+TEST_DIRS = {"test", "tests", "testdata", "fixtures"}
+
+
 def dockerfile(root: Path) -> Path | None:
     """The Dockerfile to build: the root one, else the shallowest found."""
     if (root / "Dockerfile").is_file():
         return Path("Dockerfile")
-    candidates = [
-        p.relative_to(root) for p in _walk(root) if p.name in ("Dockerfile", "Containerfile")
-    ]
+    candidates = [p.relative_to(root) for p in _walk(root) if p.name in DOCKERFILE_NAMES]
     return min(candidates, key=lambda p: (len(p.parts), str(p)), default=None)
+
+
+def dockerfiles(root: Path) -> tuple[list[Path], list[Path]]:
+    """(the Dockerfiles of the repository's services, shallowest first; those left out as
+    test material: under a test, tests, testdata or fixtures folder)."""
+    found = sorted(
+        (p.relative_to(root) for p in _walk(root) if p.name in DOCKERFILE_NAMES),
+        key=lambda p: (len(p.parts), str(p)),
+    )
+    tests = [p for p in found if TEST_DIRS & set(p.parts[:-1])]
+    return [p for p in found if p not in tests], tests
 
 
 def default_branch(root: Path) -> str:
