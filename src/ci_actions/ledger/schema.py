@@ -55,6 +55,7 @@ _Branch = Annotated[
     str, msgspec.Meta(pattern=r"^(?:[^\x00-\x20\x7f~^:?*\[\\-][^\x00-\x20\x7f~^:?*\[\\]{0,254})?\Z")
 ]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_Time = Annotated[str, msgspec.Meta(pattern=r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?\Z")]
 
 
 # gc=False: decoded from JSON, these hold no reference cycles, and a read makes
@@ -74,6 +75,9 @@ class EntryHead(
     digest: str = ""
     created: str
     status: Status
+    # The deployed commit's committer time (UTC), for lead time; "" in lines
+    # written before it was kept, and then no lead time is known for them.
+    git_commit_time: _Time = ""
 
     @property
     def reference(self) -> str:
