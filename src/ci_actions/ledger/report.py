@@ -236,7 +236,7 @@ def weekly_chart(item: metrics.Dora) -> dict[str, Any]:
     weeks = item.window.weeks()
     most = max([sum(item.samples.weeks.get(w, {}).values()) for w in weeks] + [1])
     step = WEEK_PLOT_W / max(len(weeks), 1)
-    label_every = max(1, math.ceil(len(weeks) / 8))
+    label_every = max(1, math.ceil(len(weeks) / 6))
     bars = []
     for i, week in enumerate(weeks):
         counts = item.samples.weeks.get(week, {})
@@ -259,7 +259,7 @@ def weekly_chart(item: metrics.Dora) -> dict[str, Any]:
                 }
             )
     labels = [
-        {"x": round(WEEK_LEFT + (i + 0.5) * step, 1), "text": week[5:]}
+        {"x": round(WEEK_LEFT + (i + 0.5) * step, 1), "text": week}
         for i, week in enumerate(weeks)
         if i % label_every == 0
     ]
@@ -272,7 +272,7 @@ def weekly_chart(item: metrics.Dora) -> dict[str, Any]:
         "bottom": WEEK_TOP + WEEK_PLOT_H,
         "right": WEEK_LEFT + WEEK_PLOT_W,
         "width": WEEK_LEFT + WEEK_PLOT_W + 10,
-        "height": WEEK_TOP + WEEK_PLOT_H + 40,
+        "height": WEEK_TOP + WEEK_PLOT_H + 56,
         "legend": [
             {"x": WEEK_LEFT + i * 110, "color": color, "text": outcome}
             for i, (outcome, color) in enumerate(OUTCOMES)
