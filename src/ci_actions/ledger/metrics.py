@@ -23,6 +23,7 @@ Bands follow the 2023 Accelerate State of DevOps report (DORA): see BANDS.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 import statistics
@@ -227,8 +228,10 @@ def _image_key(release: Release) -> str:
     return head.digest or f"{head.image}:{head.tag}"
 
 
-def _monday(stamp: str) -> str:
-    day = date.fromisoformat(stamp[:10])
+@functools.lru_cache(maxsize=4096)
+def _monday(day_text: str) -> str:
+    """The Monday of a YYYY-MM-DD's week (cached: a ledger has few days, many entries)."""
+    day = date.fromisoformat(day_text)
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
@@ -259,7 +262,7 @@ def samples(ledger: LedgerFile, window: Window) -> Samples:
         if deployed_in or healthy_in:
             out.deployments += 1
         if deployed_in:
-            week = out.weeks.setdefault(_monday(deployed_at), {})
+            week = out.weeks.setdefault(_monday(deployed_at[:10]), {})
             outcome = _outcome(release)
             week[outcome] = week.get(outcome, 0) + 1
             if release.status == "deployed":
