@@ -452,11 +452,21 @@ def test_old_line_without_commit_time_still_reads(tmp_path: Path) -> None:
         assert ledger.releases[0].head.git_commit_time == "" and corrupt == []
 
 
-def test_a_bad_commit_time_is_a_corrupt_line(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "prod" / "api.jsonl",
-        [E("o", "1.0", "2026-11-01T00:00:00Z", commit_time="2026-11-01 00:00")],
-    )
+def test_a_bad_commit_time_is_a_corrupt_line_and_never_a_lead_time(tmp_path: Path) -> None:
+    bad = [
+        _ok("o", "1.0", "2026-11-01 00:00", "2026-11-01T10:00:00Z", "2026-11-01T10:30:00Z"),
+    ]
+    path = _write(tmp_path / "prod" / "api.jsonl", bad)
     corrupt: list[Corrupt] = []
-    assert read_ledger(path, "t", corrupt, full=False).releases == []
-    assert len(corrupt) == 1 and "git-commit-time" in corrupt[0].message
+    assert read_ledger(path, "t", corrupt, full=True).releases == []
+    assert "git-commit-time" in corrupt[0].message  # then its status lines name an unknown entry
+    assert [c.line for c in corrupt] == [1, 2, 3]
+    # a head-only read (stats) keeps the entry but measures no lead time with it
+    got = _dora(tmp_path, bad)
+    assert got["deployment-frequency"]["count"] == 1
+    assert got["lead-time"] == {
+        "median-seconds": None,
+        "p90-seconds": None,
+        "count": 0,
+        "band": None,
+    }

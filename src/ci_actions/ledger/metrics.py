@@ -26,7 +26,6 @@ import bisect
 import functools
 import math
 import re
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -110,13 +109,24 @@ def parse_window(since: str, until: str, now: datetime) -> Window:
     return Window(start, end)
 
 
-def seconds_between(earlier: str, later: str) -> float:
-    """Seconds from one stored UTC time to another."""
-    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+def seconds_between(earlier: str, later: str) -> float | None:
+    """Seconds from one stored UTC time to another; None when either is not one
+    (a head-only read does not check times: such a sample is left out)."""
+    if len(earlier) != 20 or len(later) != 20 or earlier[-1] != "Z" or later[-1] != "Z":
+        return None
+    try:
+        return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+    except ValueError:
+        return None
 
 
 def median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
+    """The middle value; the mean of the two middle ones when their number is even."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 def p90(values: Sequence[float]) -> float | None:
@@ -274,15 +284,19 @@ def samples(ledger: LedgerFile, window: Window) -> Samples:
         if change and healthy_in:
             out.healthy += 1
             commit_time = release.head.git_commit_time
-            if commit_time:
-                out.lead_times.append(seconds_between(commit_time, healthy_at))
+            lead = seconds_between(commit_time, healthy_at) if commit_time else None
+            if lead is not None:
+                out.lead_times.append(lead)
     healthy_times.sort()
     for failed_at in failures:
         after = bisect.bisect_right(healthy_times, failed_at)
-        if after < len(healthy_times):
-            out.restores.append(seconds_between(failed_at, healthy_times[after]))
-        else:
+        restore = (
+            seconds_between(failed_at, healthy_times[after]) if after < len(healthy_times) else None
+        )
+        if restore is None:
             out.unrestored += 1
+        else:
+            out.restores.append(restore)
     return out
 
 

@@ -77,7 +77,8 @@ class EntryHead(
     status: Status
     # The deployed commit's committer time (UTC), for lead time; "" in lines
     # written before it was kept, and then no lead time is known for them.
-    git_commit_time: _Time = ""
+    # Checked against its grammar in EntryLine: a head read only measures with it.
+    git_commit_time: str = ""
 
     @property
     def reference(self) -> str:
@@ -97,6 +98,7 @@ class EntryLine(EntryHead, kw_only=True, tag="entry", gc=False):
     image: _Image
     tag: _Tag = ""
     digest: _Digest = ""
+    git_commit_time: _Time = ""
     git_commit: _Sha = ""
     git_branch: _Branch = ""
     workflow_run: str = ""
