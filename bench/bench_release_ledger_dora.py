@@ -54,7 +54,6 @@ def make_ledger(root: Path) -> Path:
             "git-branch": "main",
             "workflow-run": f"https://github.com/acme/api/actions/runs/{1000000 + i}",
             "actor": "kim",
-            "scan": {"bandit": {"high": 0, "low": rng.randint(0, 3)}},
             "vulnerabilities": 0,
             "metadata": {"rollback-of": f"api-{i - 1:06d}"} if rollback else {},
         }
@@ -75,7 +74,7 @@ def make_ledger(root: Path) -> Path:
                 "at": stamp(t + 30 * k),
                 "reason": "probe",
                 "actor": "kim",
-                "workflow-run": f"https://github.com/acme/api/actions/runs/{2000000 + i}",
+                "workflow-run": "",
             }
             out.append(json.dumps(line, separators=(",", ":")))
         if not rollback:
