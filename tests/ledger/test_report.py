@@ -12,8 +12,6 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
 from ci_actions.ledger.report import ReportData, render_report
@@ -219,8 +217,7 @@ def test_a_script_error_would_be_seen(tmp_path: Path) -> None:
 
 def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed")
+    assert browser is not None, "chromium is missing: scripts/bootstrap installs it"
     page = tmp_path / "report.html"
     page.write_text(_render(), encoding="utf-8")
     shot = tmp_path / "shot.png"

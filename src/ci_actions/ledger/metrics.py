@@ -85,6 +85,9 @@ def parse_moment(text: str) -> datetime:
     text = text.strip()
     if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), timezone.utc)
+    # Python 3.10's fromisoformat does not take "Z" for UTC: spell it as the offset.
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone: add Z for UTC")
@@ -298,7 +301,8 @@ def _durations(pairs: Iterable[tuple[str, str]]) -> list[float]:
     for earlier, later in pairs:
         if len(earlier) == 20 == len(later) and earlier[-1] == "Z" == later[-1]:
             try:
-                out.append((parse(later) - parse(earlier)).total_seconds())
+                # both UTC: drop the Z (Python 3.10 does not parse it) and subtract
+                out.append((parse(later[:-1]) - parse(earlier[:-1])).total_seconds())
             except ValueError:
                 continue
     return out
