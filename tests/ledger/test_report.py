@@ -266,3 +266,20 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count('<rect class="rate"') == 3 and "Environment prod" in dom.stdout
+
+
+def test_step_summary_rows_of_the_four_keys() -> None:
+    """The same hand-worked numbers as the report (30 days before GENERATED), as the summary
+    shows them; the set: 3 healthy changes / 30 days = 0.10/day, 2 of 5 judged failed."""
+    from ci_actions.ledger import metrics
+    from ci_actions.ledger.report import dora_summary
+
+    ledgers = [read_ledger(p, "f", []) for p in ledger_files(FIXTURE)]
+    window = metrics.parse_window("", "", GENERATED)
+    each = metrics.per_ledger(ledgers, window)
+    text = dora_summary(each, metrics.pooled(each, window))
+    assert "Window 2026-10-23T04:00:00Z to 2026-11-22T04:00:00Z (UTC)" in text
+    assert "the week of Monday 2026-10-19" in text
+    assert "| prod | api | 0.03/day 🟡 medium | - | 66.7% 🔴 low | 10m 🟢 elite | 0 |" in text
+    assert "| dev | api | 0.03/day 🟡 medium | - | 0.0% 🟢 elite | - | 1 |" in text
+    assert "| **all** |  | 0.10/day 🟡 medium | - | 40.0% 🔴 low | 10m 🟢 elite | 1 |" in text

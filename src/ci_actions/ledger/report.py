@@ -298,13 +298,14 @@ def dora_summary(items: Sequence[metrics.Dora], whole: metrics.Dora) -> str:
     lines = [
         "#### Delivery metrics (DORA)",
         "",
-        f"Window {since} to {until} (UTC); bands from the 2023 State of DevOps report.",
+        f"Window {since} to {until} (UTC); bands from the 2023 State of DevOps report;"
+        f" one bar a week, the first the week of Monday {whole.window.weeks()[0]}.",
         "",
     ]
     if not items:
         return "\n".join([*lines, "No ledger matches."]) + "\n"
     lines += [
-        "| environment | service | deployment frequency | lead time | change failure rate | time to restore | pending | deployments per week (UTC, from Monday) |",
+        "| environment | service | deployment frequency | lead time | change failure rate | time to restore | pending | deployments per week |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for item in [*items, whole] if len(items) > 1 else items:
