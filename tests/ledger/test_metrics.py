@@ -470,3 +470,17 @@ def test_a_bad_commit_time_is_a_corrupt_line_and_never_a_lead_time(tmp_path: Pat
         "count": 0,
         "band": None,
     }
+
+
+def test_the_default_end_holds_what_was_written_this_second(tmp_path: Path) -> None:
+    """Stored times are whole seconds and the end is excluded: a change made healthy at
+    12:00:05 is in the window when stats runs at 12:00:05.4."""
+    now = datetime(2026, 11, 3, 12, 0, 5, 400_000, tzinfo=timezone.utc)
+    window = metrics.parse_window("1d", "", now)
+    assert window.bounds == ("2026-11-02T12:00:06Z", "2026-11-03T12:00:06Z")
+    entries = [
+        _ok("s", "1.0", "2026-11-03T11:00:05Z", "2026-11-03T12:00:00Z", "2026-11-03T12:00:05Z")
+    ]
+    got = _dora(tmp_path, entries, window)
+    assert got["deployment-frequency"]["count"] == 1
+    assert got["lead-time"]["median-seconds"] == 3600.0  # 12:00:05 - 11:00:05

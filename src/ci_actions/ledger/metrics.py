@@ -94,11 +94,18 @@ def parse_moment(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _after(now: datetime) -> datetime:
+    """The end of the window that holds everything written up to `now`: stored times
+    are whole seconds and the end is excluded, so the next whole second."""
+    whole = now.astimezone(timezone.utc).replace(microsecond=0)
+    return whole + timedelta(seconds=1) if whole < now else whole
+
+
 def parse_window(since: str, until: str, now: datetime) -> Window:
     """`since`: a time, a date or a number of days before `until` ("30d"); `until`: a time
     or a date, default `now`. ValueError names which one is wrong and why."""
     try:
-        end = parse_moment(until) if until.strip() else now.astimezone(timezone.utc)
+        end = parse_moment(until) if until.strip() else _after(now)
     except ValueError as exc:
         raise ValueError(f"until: {exc}") from None
     end = end.replace(microsecond=0)
