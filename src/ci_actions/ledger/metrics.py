@@ -53,7 +53,7 @@ BANDS: dict[str, tuple[tuple[str, float], ...]] = {
     # median seconds, below
     "time-to-restore": (("elite", HOUR), ("high", DAY), ("medium", WEEK)),
 }
-_DURATION = re.compile(r"^(\d{1,5})d\Z")
+_DURATION = re.compile(r"^([0-9]{1,5})d\Z")
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Window:
 def parse_moment(text: str) -> datetime:
     """An ISO 8601 time with Z or an offset, or a date (its 00:00 UTC); ValueError otherwise."""
     text = text.strip()
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), timezone.utc)
     # Python 3.10's fromisoformat does not take "Z" for UTC: spell it as the offset.
     if text.endswith(("Z", "z")):

@@ -55,7 +55,9 @@ _Branch = Annotated[
     str, msgspec.Meta(pattern=r"^(?:[^\x00-\x20\x7f~^:?*\[\\-][^\x00-\x20\x7f~^:?*\[\\]{0,254})?\Z")
 ]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_Time = Annotated[str, msgspec.Meta(pattern=r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?\Z")]
+_Time = Annotated[
+    str, msgspec.Meta(pattern=r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?\Z")
+]
 
 
 # gc=False: decoded from JSON, these hold no reference cycles, and a read makes
