@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -682,3 +683,82 @@ def test_last_good_and_rollback_target_over_histories(
             assert found.code == 0, (command, found.log)
             assert found.outputs["id"] == ids[expected], command
             assert found.outputs["image"] == f"{IMAGE}:{history[expected][0]}"
+
+
+def _commit_at(work: Path, when: str) -> str:
+    env = {**os.environ, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+    (work / "change.txt").write_text(when)
+    for args in (["add", "change.txt"], ["commit", "-qm", "change"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=work,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return git(work, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize(
+    ("given", "from_checkout", "stored"),
+    [
+        ("", True, "2026-11-01T10:00:00Z"),  # committer time 12:00+02:00, read from the checkout
+        ("2026-11-01T05:00:00-05:00", True, "2026-11-01T10:00:00Z"),  # given wins, in UTC
+        ("", False, ""),  # the checkout lacks the commit: unknown, lead time empty
+    ],
+)
+def test_record_keeps_the_commit_time_in_utc(
+    tmp_path: Path, gitops: Path, given: str, from_checkout: bool, stored: str
+) -> None:
+    _, work, _ = _app_repo(tmp_path)
+    commit = _commit_at(work, "2026-11-01T12:00:00+02:00") if from_checkout else "e" * 40
+    extra = {"git_commit_time": given} if given else {}
+    _record(
+        tmp_path, gitops, "1.0.0", DIGEST_1, git_commit=commit, working_directory=str(work), **extra
+    )
+    assert lines(gitops)[-1]["git-commit-time"] == stored
+
+
+def test_record_refuses_a_commit_time_without_zone(tmp_path: Path, gitops: Path) -> None:
+    run = ledger(
+        tmp_path,
+        command="record",
+        service="api",
+        environment="prod",
+        image=f"{IMAGE}:1.0.0",
+        git_commit_time="2026-11-01T10:00:00",
+        repository=str(gitops),
+    )
+    assert run.code == 2 and "git-commit-time" in run.log
+
+
+def test_stats_outputs_dora_per_service_and_for_the_set(tmp_path: Path, gitops: Path) -> None:
+    first = _record(tmp_path, gitops, "1.0.0", DIGEST_1, git_commit_time="2026-11-01T10:00:00Z")
+    for status in ("deployed", "healthy"):
+        assert _status(tmp_path, gitops, first, status).code == 0
+    second = _record(tmp_path, gitops, "1.1.0", DIGEST_2, git_commit_time="2026-11-02T10:00:00Z")
+    assert _status(tmp_path, gitops, second, "deployed").code == 0
+    healthy_at = next(w["at"] for w in lines(gitops) if w.get("status") == "healthy")
+    # by hand from the ledger's own times: lead = healthy - commit time of the one healthy change
+    lead = (
+        datetime.fromisoformat(str(healthy_at)) - datetime.fromisoformat("2026-11-01T10:00:00Z")
+    ).total_seconds()
+    run = ledger(tmp_path, command="stats", since="1d", repository=str(gitops))
+    assert run.code == 0, run.log
+    (one,) = json.loads(run.outputs["stats"])
+    whole = json.loads(run.outputs["dora"])
+    for got in (one, whole):
+        assert got["deployment-frequency"] == {"per-day": 1.0, "count": 1, "band": "elite"}
+        assert got["lead-time"]["median-seconds"] == lead and got["lead-time"]["count"] == 1
+        assert got["change-failure-rate"] == {
+            "rate": 0.0,
+            "failed": 0,
+            "judged": 1,
+            "band": "elite",
+        }
+        assert got["pending-ids"] == [second]
+    assert one["pending"] == 1 and one["success-rate"] == 1.0  # the older fields stay
+    assert run.outputs["success-rate"] == "100.0"
+    assert "Delivery metrics (DORA)" in run.summary and "elite" in run.summary
+    bad = ledger(tmp_path, command="stats", since="2026-11-01T00:00:00", repository=str(gitops))
+    assert bad.code == 2 and "since" in bad.log

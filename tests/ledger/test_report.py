@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import struct
 import subprocess
+import zlib
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
-
-import pytest
 
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
@@ -65,13 +65,42 @@ def test_report_is_self_contained_and_says_what_the_ledger_says() -> None:
     assert all("src" not in attrs for _, attrs in parser.tags)
     links = [attrs["href"] for t, attrs in parser.tags if t == "a"]
     assert links and all(str(h).startswith("https://github.com/acme/") for h in links)
-    bars = [attrs for t, attrs in parser.tags if t == "rect"]
+    bars = [attrs for t, attrs in parser.tags if t == "rect" and attrs.get("class") == "rate"]
     # prod/api 2 of 4 judged = 50% of the 400 px axis; dev/api and prod/worker 100%.
     assert [b["width"] for b in bars] == ["400.0", "200.0", "400.0"]
     text = " ".join(parser.text)
     assert "2 corrupt line(s) skipped" in text  # prod/api:12 and dev/api:3
     assert "pods in CrashLoopBackOff" in text
     assert "2d 3h" in text  # prod/api mean time between failures: 183,900 s
+
+
+def test_report_shows_the_four_keys_per_service() -> None:
+    """Over the 30 days before GENERATED (2026-10-23T04:00Z to 2026-11-22T04:00Z), by hand:
+    prod/api: 000001 healthy (a change); 000002 failed at 09:10, rolled back; 000003
+    re-deploys 1.0.0 (same digest: not a change), healthy 09:20 -> restored in 10 min;
+    000004 failed, nothing healthy after it. Frequency 1/30 a day (medium); failure rate
+    2 of 3 judged = 66.7% (low); restore 10m (elite); no commit times: lead time empty.
+    prod/worker and dev/api: one healthy change each (0% elite); dev/api 1.2.1 is pending."""
+    parser = _Collector()
+    parser.feed(_render())
+    text = " ".join(" ".join(parser.text).split())
+    assert "From 2026-10-23T04:00:00Z to 2026-11-22T04:00:00Z (UTC)" in text
+    cards = text.split("Delivery metrics (DORA)")[1].split("Success rate")[0]
+    api, worker, dev = (
+        cards.split(f"{name} Deployment frequency")[1]
+        for name in ("prod/api", "prod/worker", "dev/api")
+    )
+    assert "0.03/day medium 1 healthy deployment(s)" in api
+    assert "Lead time for changes - " in api
+    assert "66.7% low 2 of 3 judged" in api
+    assert "10m elite median of 1; 1 not restored" in api
+    assert "0.0% elite 0 of 1 judged" in worker
+    assert "Pending (deployed, not yet judged): api-20261106T070000Z-0000d2" in dev
+    # weekly bars (weeks from Monday): prod/api 10-26 healthy; 11-02 healthy, failed,
+    # rolled-back; prod/worker 11-02 healthy; dev/api 11-02 healthy, pending
+    weeks = [a for t, a in parser.tags if t == "rect" and a.get("class") == "week"]
+    assert len(weeks) == 7
+    assert "each bar is the week starting that Monday (UTC dates)" in text
 
 
 def test_ledger_text_is_escaped(tmp_path: Path) -> None:
@@ -94,10 +123,101 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+def _png_pixels(data: bytes) -> list[int]:
+    """The grey level of every pixel of an 8-bit RGB(A) PNG, as chromium writes it."""
+    width, height = _png_size(data)
+    depth, colour, interlace = data[24], data[25], data[28]
+    assert depth == 8 and colour in (2, 6) and interlace == 0
+    channels = 3 if colour == 2 else 4
+    idat, at = b"", 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        if data[at + 4 : at + 8] == b"IDAT":
+            idat += data[at + 8 : at + 8 + length]
+        at += 12 + length
+    raw, stride = zlib.decompress(idat), width * channels
+    rows: list[bytearray] = []
+    prior = bytearray(stride)
+    for y in range(height):
+        kind, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b, c = prior[i], prior[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(line)
+        prior = line
+    return [sum(row[x : x + 3]) // 3 for row in rows for x in range(0, stride, channels)]
+
+
+def _chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            # no network: without these, chromium keeps trying to reach Google's hosts
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_report_screenshot_is_not_blank_and_logs_no_console_error(tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser is not None, "chromium is missing: scripts/bootstrap installs it"
+    page = tmp_path / "report.html"
+    page.write_text(_render(), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    proc = _chromium(
+        browser, tmp_path / "p", "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    if os.environ.get("KEEP_REPORT_SHOT"):
+        shutil.copy(shot, os.environ["KEEP_REPORT_SHOT"])
+    grey = _png_pixels(shot.read_bytes())
+    assert len(grey) == 1200 * 1400
+    # a white page has no variance; text, cards and coloured bars give plenty
+    assert statistics.pvariance(grey[::7]) > 100
+    assert sum(1 for g in grey if g < 200) > 5000  # dark pixels: text and bars drawn
+    log = proc.stderr
+    assert "Uncaught" not in log and ":CONSOLE(" not in log, log[-2000:]
+
+
+def test_a_script_error_would_be_seen(tmp_path: Path) -> None:
+    """The console check can fail: a page that throws is caught by it."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser is not None
+    page = tmp_path / "bad.html"
+    page.write_text("<p>x</p><script>undefinedFunction()</script>", encoding="utf-8")
+    proc = _chromium(browser, tmp_path / "p", "--dump-dom", page.as_uri())
+    assert "Uncaught" in proc.stderr or ":CONSOLE(" in proc.stderr, proc.stderr[-2000:]
+
+
 def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed")
+    assert browser is not None, "chromium is missing: scripts/bootstrap installs it"
     page = tmp_path / "report.html"
     page.write_text(_render(), encoding="utf-8")
     shot = tmp_path / "shot.png"
@@ -145,4 +265,21 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
         timeout=120,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<rect") == 3 and "Environment prod" in dom.stdout
+    assert dom.stdout.count('<rect class="rate"') == 3 and "Environment prod" in dom.stdout
+
+
+def test_step_summary_rows_of_the_four_keys() -> None:
+    """The same hand-worked numbers as the report (30 days before GENERATED), as the summary
+    shows them; the set: 3 healthy changes / 30 days = 0.10/day, 2 of 5 judged failed."""
+    from ci_actions.ledger import metrics
+    from ci_actions.ledger.report import dora_summary
+
+    ledgers = [read_ledger(p, "f", []) for p in ledger_files(FIXTURE)]
+    window = metrics.parse_window("", "", GENERATED)
+    each = metrics.per_ledger(ledgers, window)
+    text = dora_summary(each, metrics.pooled(each, window))
+    assert "Window 2026-10-23T04:00:00Z to 2026-11-22T04:00:00Z (UTC)" in text
+    assert "the week of Monday 2026-10-19" in text
+    assert "| prod | api | 0.03/day 🟡 medium | - | 66.7% 🔴 low | 10m 🟢 elite | 0 |" in text
+    assert "| dev | api | 0.03/day 🟡 medium | - | 0.0% 🟢 elite | - | 1 |" in text
+    assert "| **all** |  | 0.10/day 🟡 medium | - | 40.0% 🔴 low | 10m 🟢 elite | 1 |" in text

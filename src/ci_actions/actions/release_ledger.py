@@ -61,6 +61,11 @@ SPEC = ActionSpec(
             kind="sha",
         ),
         InputSpec(
+            "git-commit-time",
+            "record: the commit's committer time (ISO 8601 with Z or an offset), kept in UTC for lead time. Default: read from the checkout (working-directory); empty when it does not have the commit.",
+            kind="text",
+        ),
+        InputSpec(
             "git-branch",
             "record: the application branch. Default: the branch of the event.",
             kind="ref",
@@ -124,6 +129,15 @@ SPEC = ActionSpec(
             "Refuse (exit 1) to give the deployed status to an entry whose scan failed.",
             "false",
         ),
+        InputSpec(
+            "since",
+            "stats: the delivery metrics' window starts here: a UTC time or date (ISO 8601), or a number of days before `until` (e.g. 30d).",
+            "30d",
+        ),
+        InputSpec(
+            "until",
+            "stats: the window ends here (excluded): a UTC time or date (ISO 8601). Default: now.",
+        ),
         InputSpec("report-file", "report: where to write the HTML page.", "release-ledger.html"),
         InputSpec(
             "working-directory",
@@ -150,6 +164,10 @@ SPEC = ActionSpec(
             "stats: healthy / (healthy + failed) in percent over the selection, empty when nothing was judged.",
         ),
         OutputSpec("stats", "stats: JSON array, one object per service and environment."),
+        OutputSpec(
+            "dora",
+            "stats: the four DORA keys with their bands over the whole selection and window, as one JSON object.",
+        ),
         OutputSpec("report-file", "report: the HTML file written."),
         OutputSpec(
             "git-tag",
@@ -170,6 +188,7 @@ class LedgerInputs:
     digest: str
     git_commit: str
     git_branch: str
+    git_commit_time: str
     id: str
     statuses: tuple[str, ...]
     reason: str
@@ -187,6 +206,8 @@ class LedgerInputs:
     git_tag: bool
     block_if_vulnerable: bool
     report_file: str
+    since: str
+    until: str
     working_directory: Path
     identity: Identity
     push_retries: int
@@ -232,6 +253,7 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
         digest=raw.text("digest"),
         git_commit=raw.text("git-commit"),
         git_branch=raw.text("git-branch"),
+        git_commit_time=raw.text("git-commit-time"),
         id=raw.text("id"),
         statuses=statuses,
         reason=raw.text("reason"),
@@ -249,6 +271,8 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
         git_tag=raw.flag("git-tag"),
         block_if_vulnerable=raw.flag("block-if-vulnerable"),
         report_file=raw.text("report-file") or "release-ledger.html",
+        since=raw.text("since"),
+        until=raw.text("until"),
         working_directory=Path(raw.text("working-directory") or "."),
         identity=Identity(
             raw.text("author-name") or DEFAULT_AUTHOR_NAME,

@@ -215,6 +215,23 @@ def _branch(inputs: LedgerInputs, ctx: Context) -> str:
     return gh.ref_name if gh.ref.startswith("refs/heads/") else ""
 
 
+def _commit_time(inputs: LedgerInputs, commit: str) -> str:
+    """The deployed commit's committer time in UTC: given, else read from the checkout
+    (empty when it does not have the commit: lead time is then unknown for the entry)."""
+    from ci_actions.ledger.metrics import parse_moment
+
+    text = inputs.git_commit_time
+    if not text:
+        app = Git(inputs.working_directory)
+        if not commit or not app.is_repo() or not app.has_commit(commit):
+            return ""
+        text = app.commit_date(commit)
+    try:
+        return format_time(parse_moment(text))
+    except ValueError as exc:
+        raise InputError("git-commit-time", str(exc), hint="e.g. 2026-11-01T10:00:00Z") from None
+
+
 def record(inputs: LedgerInputs, ctx: Context) -> Result:
     status = _one_status(inputs, "built")
     if status not in INITIAL_STATUSES:
@@ -231,7 +248,8 @@ def record(inputs: LedgerInputs, ctx: Context) -> Result:
         image=ref.name,
         tag=ref.tag,
         digest=ref.digest,
-        git_commit=inputs.git_commit or ctx.github.sha,
+        git_commit=(commit := inputs.git_commit or ctx.github.sha),
+        git_commit_time=_commit_time(inputs, commit),
         git_branch=_branch(inputs, ctx),
         workflow_run=ctx.github.run_url,
         actor=ctx.github.actor,
@@ -655,6 +673,7 @@ def stats(inputs: LedgerInputs, ctx: Context) -> Result:
         ledgers = _read_all(inputs, location, corrupt, full=False)
     all_stats = [queries.stats(ledger) for ledger in ledgers]
     rate = queries.overall_success_rate(all_stats)
+    dora, dora_lines = _dora(inputs, ctx, ledgers)
     lines = ["### Release ledger: statistics", ""]
     if all_stats:
         lines += [
@@ -672,10 +691,31 @@ def stats(inputs: LedgerInputs, ctx: Context) -> Result:
     else:
         lines.append("The ledger is empty.")
     return Result(
-        outputs={"stats": [s.as_json() for s in all_stats], "success-rate": _percent(rate)},
+        outputs={
+            "stats": [s.as_json() | d for s, d in zip(all_stats, dora[:-1], strict=True)],
+            "dora": dora[-1],
+            "success-rate": _percent(rate),
+        },
         annotations=_annotations(corrupt),
-        summary="\n".join(lines) + "\n",
+        summary="\n".join(lines) + "\n\n" + dora_lines,
     )
+
+
+def _dora(
+    inputs: LedgerInputs, ctx: Context, ledgers: Sequence[LedgerFile]
+) -> tuple[list[dict[str, Any]], str]:
+    """The DORA keys of each ledger then of them all, and their step summary."""
+    from ci_actions.ledger import metrics
+    from ci_actions.ledger.report import dora_summary
+
+    try:
+        window = metrics.parse_window(inputs.since, inputs.until, ctx.now())
+    except ValueError as exc:
+        name, _, why = str(exc).partition(": ")
+        raise InputError(name, why, hint="e.g. 30d, 2026-11-01 or 2026-11-01T00:00:00Z") from None
+    each = metrics.per_ledger(ledgers, window)
+    whole = metrics.pooled(each, window)
+    return [d.as_json() for d in [*each, whole]], dora_summary(each, whole)
 
 
 def report(inputs: LedgerInputs, ctx: Context) -> Result:

@@ -102,6 +102,8 @@ class Release(msgspec.Struct, gc=False):
     line: int = 0  # its line number, and the byte offset and first line of its block
     block_start: int = 0
     block_line: int = 0
+    deployed_at: str = ""  # when it became deployed ("" when it never did)
+    healthy_at: str = ""  # when it became healthy ("" when it never did)
 
     @property
     def entry(self) -> EntryLine:
@@ -286,6 +288,10 @@ def _fold(
                     release.deployed = True
                     if status in bad and not release.failed_at:
                         release.failed_at = line.at
+                    elif status == "deployed":
+                        release.deployed_at = line.at
+                    elif status == "healthy":
+                        release.healthy_at = line.at
                     continue
             elif line.environment != environment or line.service != service:
                 problem = f"entry for {line.environment}/{line.service} filed under {environment}/{service}"
@@ -304,6 +310,7 @@ def _fold(
                     numbers[i],
                     start,
                     first,
+                    line.created if line.status == "deployed" else "",
                 )
                 add(release)
                 index[line.id] = release

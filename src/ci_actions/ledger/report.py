@@ -6,12 +6,14 @@ SVG, rendered with Jinja2 (autoescaped: ledger text is data, never markup).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from ci_actions.ledger import metrics
 from ci_actions.ledger.queries import Stats, current
 from ci_actions.ledger.reader import LedgerFile
 from ci_actions.ledger.schema import EntryLine, format_time, scan_summary
@@ -28,6 +30,9 @@ class ReportData:
     corrupt: int
     generated: datetime
     title: str = "Release ledger"
+    window: metrics.Window | None = (
+        None  # delivery metrics over this; default: 30 days to `generated`
+    )
 
 
 def _duration(seconds: float | None) -> str:
@@ -158,7 +163,11 @@ def render_report(data: ReportData) -> str:
         for s in data.stats
     ]
     template = env.from_string(resources.files(__package__).joinpath(TEMPLATE).read_text("utf-8"))
+    window = data.window or metrics.parse_window("", "", data.generated)
+    dora = metrics.per_ledger(data.ledgers, window)
     return template.render(
+        dora=[dora_card(item) for item in dora],
+        window=dict(zip(("since", "until"), window.bounds, strict=True)),
         title=data.title,
         generated=format_time(data.generated),
         files=len(data.ledgers),
@@ -168,3 +177,154 @@ def render_report(data: ReportData) -> str:
         stats=stats_rows,
         environments=_services(data.ledgers),
     )
+
+
+# -- delivery metrics (DORA) ----------------------------------------------------
+OUTCOMES = (  # stacking order, bottom up, and colours of the weekly chart
+    ("healthy", "#1a7f37"),
+    ("pending", "#0969da"),
+    ("failed", "#cf222e"),
+    ("rolled-back", "#9a6700"),
+)
+BAND_COLORS = {"elite": "#1a7f37", "high": "#2da44e", "medium": "#9a6700", "low": "#cf222e"}
+BAND_MARKS = {"elite": "🟢", "high": "🟢", "medium": "🟡", "low": "🔴"}
+WEEK_LEFT, WEEK_PLOT_W, WEEK_PLOT_H, WEEK_TOP = 40, 520, 120, 10
+
+
+def dora_numbers(item: metrics.Dora) -> list[dict[str, str]]:
+    """The four keys as text: name, value, band ("" when empty), detail."""
+    data = item.as_json()
+    freq, lead = data["deployment-frequency"], data["lead-time"]
+    rate, restore = data["change-failure-rate"], data["time-to-restore"]
+    per_day = freq["per-day"]
+    return [
+        {
+            "name": "Deployment frequency",
+            "value": "-" if per_day is None else f"{per_day:.2f}/day",
+            "band": freq["band"] or "",
+            "detail": "" if freq["count"] is None else f"{freq['count']} healthy deployment(s)",
+        },
+        {
+            "name": "Lead time for changes",
+            "value": _duration(lead["median-seconds"]),
+            "band": lead["band"] or "",
+            "detail": ""
+            if lead["median-seconds"] is None
+            else f"median; p90 {_duration(lead['p90-seconds'])}",
+        },
+        {
+            "name": "Change failure rate",
+            "value": _rate(rate["rate"]),
+            "band": rate["band"] or "",
+            "detail": ""
+            if rate["judged"] is None
+            else f"{rate['failed']} of {rate['judged']} judged",
+        },
+        {
+            "name": "Time to restore",
+            "value": _duration(restore["median-seconds"]),
+            "band": restore["band"] or "",
+            "detail": ""
+            if restore["restored"] is None
+            else f"median of {restore['restored']}; {restore['unrestored']} not restored",
+        },
+    ]
+
+
+def weekly_chart(item: metrics.Dora) -> dict[str, Any]:
+    """Stacked bars, one per week (weeks start on Monday, UTC), of the deployments made in it."""
+    weeks = item.window.weeks()
+    most = max([sum(item.samples.weeks.get(w, {}).values()) for w in weeks] + [1])
+    step = WEEK_PLOT_W / max(len(weeks), 1)
+    label_every = max(1, math.ceil(len(weeks) / 6))
+    bars = []
+    for i, week in enumerate(weeks):
+        counts = item.samples.weeks.get(week, {})
+        base: float = WEEK_TOP + WEEK_PLOT_H
+        x = round(WEEK_LEFT + i * step + step * 0.15, 1)
+        for outcome, color in OUTCOMES:
+            n = counts.get(outcome, 0)
+            if not n:
+                continue
+            height = round(n / most * WEEK_PLOT_H, 1)
+            base = round(base - height, 1)
+            bars.append(
+                {
+                    "x": x,
+                    "y": base,
+                    "w": round(step * 0.7, 1),
+                    "h": height,
+                    "color": color,
+                    "title": f"week of {week}: {n} {outcome}",
+                }
+            )
+    labels = [
+        {"x": round(WEEK_LEFT + (i + 0.5) * step, 1), "text": week}
+        for i, week in enumerate(weeks)
+        if i % label_every == 0
+    ]
+    return {
+        "bars": bars,
+        "labels": labels,
+        "most": most,
+        "left": WEEK_LEFT,
+        "top": WEEK_TOP,
+        "bottom": WEEK_TOP + WEEK_PLOT_H,
+        "right": WEEK_LEFT + WEEK_PLOT_W,
+        "width": WEEK_LEFT + WEEK_PLOT_W + 10,
+        "height": WEEK_TOP + WEEK_PLOT_H + 56,
+        "legend": [
+            {"x": WEEK_LEFT + i * 110, "color": color, "text": outcome}
+            for i, (outcome, color) in enumerate(OUTCOMES)
+        ],
+    }
+
+
+def dora_card(item: metrics.Dora) -> dict[str, Any]:
+    return {
+        "environment": item.environment,
+        "service": item.service,
+        "numbers": [
+            dict(n, color=BAND_COLORS.get(n["band"], "#6e7781")) for n in dora_numbers(item)
+        ],
+        "chart": weekly_chart(item),
+        "pending": item.samples.pending,
+    }
+
+
+def dora_summary(items: Sequence[metrics.Dora], whole: metrics.Dora) -> str:
+    """The step summary's section: a table of the four keys with bands, and weekly bars."""
+    since, until = whole.window.bounds
+    lines = [
+        "#### Delivery metrics (DORA)",
+        "",
+        f"Window {since} to {until} (UTC); bands from the 2023 State of DevOps report;"
+        f" one bar a week, the first the week of Monday {whole.window.weeks()[0]}.",
+        "",
+    ]
+    if not items:
+        return "\n".join([*lines, "No ledger matches."]) + "\n"
+    lines += [
+        "| environment | service | deployment frequency | lead time | change failure rate | time to restore | pending | deployments per week |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for item in [*items, whole] if len(items) > 1 else items:
+        cells = [_band_cell(n) for n in dora_numbers(item)]
+        where = [item.environment, item.service] if item.service else ["**all**", ""]
+        lines.append(
+            f"| {' | '.join(where)} | {' | '.join(cells)} | {len(item.samples.pending)} | {_sparkline(item)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _band_cell(number: dict[str, str]) -> str:
+    if not number["band"]:
+        return "-"
+    return f"{number['value']} {BAND_MARKS[number['band']]} {number['band']}"
+
+
+def _sparkline(item: metrics.Dora) -> str:
+    blocks = " ▁▂▃▄▅▆▇█"
+    counts = [sum(item.samples.weeks.get(week, {}).values()) for week in item.window.weeks()]
+    top = max([*counts, 1])
+    return "`" + "".join(blocks[math.ceil(n / top * 8)] for n in counts) + "`"

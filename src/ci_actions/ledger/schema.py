@@ -55,6 +55,9 @@ _Branch = Annotated[
     str, msgspec.Meta(pattern=r"^(?:[^\x00-\x20\x7f~^:?*\[\\-][^\x00-\x20\x7f~^:?*\[\\]{0,254})?\Z")
 ]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_Time = Annotated[
+    str, msgspec.Meta(pattern=r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?\Z")
+]
 
 
 # gc=False: decoded from JSON, these hold no reference cycles, and a read makes
@@ -74,6 +77,10 @@ class EntryHead(
     digest: str = ""
     created: str
     status: Status
+    # The deployed commit's committer time (UTC), for lead time; "" in lines
+    # written before it was kept, and then no lead time is known for them.
+    # Checked against its grammar in EntryLine: a head read only measures with it.
+    git_commit_time: str = ""
 
     @property
     def reference(self) -> str:
@@ -93,6 +100,7 @@ class EntryLine(EntryHead, kw_only=True, tag="entry", gc=False):
     image: _Image
     tag: _Tag = ""
     digest: _Digest = ""
+    git_commit_time: _Time = ""
     git_commit: _Sha = ""
     git_branch: _Branch = ""
     workflow_run: str = ""
