@@ -72,6 +72,7 @@ def run(
     cwd: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    drop_env: Sequence[str] = (),
     stdin: str | None = None,
     timeout: float | None = None,
     ok_codes: Iterable[int] | None = (0,),
@@ -79,6 +80,9 @@ def run(
 ) -> Completed:
     """Run a command to completion and capture its output as text.
 
+    The command sees `env` (default: os.environ) without the variables whose
+    names start with one of the `drop_env` prefixes, then `extra_env` on top:
+    what the caller sets itself always reaches the command.
     ok_codes=None accepts any exit code (the caller judges it). A missing
     executable is ToolNotFound; a time-out kills the whole process group.
     """
@@ -88,9 +92,7 @@ def run(
             f"an argument of {argv[0]} contains a NUL character",
             hint="check the inputs and the data this command was given",
         )
-    full_env = dict(os.environ if env is None else env)
-    if extra_env:
-        full_env.update(extra_env)
+    full_env = _environment(os.environ if env is None else env, extra_env or {}, drop_env)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -121,6 +123,13 @@ def run(
     if ok_codes is not None and result.returncode not in set(ok_codes):
         raise ProcessFailed(result, what)
     return result
+
+
+def _environment(
+    base: Mapping[str, str], extra: Mapping[str, str], drop: Sequence[str]
+) -> dict[str, str]:
+    kept = {k: v for k, v in base.items() if not (drop and k.startswith(tuple(drop)))}
+    return kept | dict(extra)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
