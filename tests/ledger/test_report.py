@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import subprocess
@@ -15,10 +14,10 @@ import pytest
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
 from ci_actions.ledger.report import ReportData, render_report
+from tests.support.golden import assert_golden
 
 TESTS = Path(__file__).resolve().parents[1]
 FIXTURE = TESTS / "fixtures" / "release-ledger" / ".ci-ledger"
-GOLDEN = TESTS / "golden" / "release-ledger" / "report.html"
 GENERATED = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
 
 
@@ -38,10 +37,7 @@ def _render() -> str:
 
 
 def test_report_matches_golden() -> None:
-    html = _render()
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.write_text(html, encoding="utf-8")
-    assert html == GOLDEN.read_text(encoding="utf-8")
+    assert_golden("release-ledger/report.html", _render())
 
 
 class _Collector(HTMLParser):

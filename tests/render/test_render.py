@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import subprocess
 import sys
@@ -27,10 +26,9 @@ from ci_actions.render import (
     written_by_us,
 )
 from tests.render.cases import CASES, SHA
+from tests.support.golden import assert_golden
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden" / "templates"
-UPDATE = os.environ.get("CI_ACTIONS_UPDATE_GOLDEN") == "1"
 FULL_SHA_USE = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v[\w.]+$")
 
 
@@ -106,13 +104,8 @@ def test_zizmor_would_catch_an_unpinned_action(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_golden(case: str, name: str) -> None:
-    text = render(name, CASES[case], f"ci-actions init # {case}")
-    golden = GOLDEN / case / f"{name}.yml"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    assert golden.read_text() == text, (
-        f"{golden} is stale: CI_ACTIONS_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert_golden(
+        f"templates/{case}/{name}.yml", render(name, CASES[case], f"ci-actions init # {case}")
     )
 
 

@@ -13,7 +13,6 @@ shallow clone; it is copied into a temp dir and never kept in this repository.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -241,10 +240,6 @@ def run_ours(case: Case, api_url: str, work: Path, cwd: Path | None = None) -> O
     return Outcome(
         run.code == 0, outputs, _without_paths(_env_values(run.env_file), outputs), run.log
     )
-
-
-def load_golden(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def anchor_workdir() -> Path:
