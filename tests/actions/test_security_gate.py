@@ -20,6 +20,9 @@ import pytest
 from tests.support.cli import CliRun, invoke
 from tests.support.golden import assert_golden, assert_golden_data
 from tests.support.osv import FakeOsv, serve_osv
+from tests.support.tools import needs
+
+pytestmark = needs("bandit", "semgrep", "safety", "pip-audit")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security_gate"
 ALL = "bandit,semgrep,safety,pip-audit"

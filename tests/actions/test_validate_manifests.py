@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from tests.manifests.support import FIXTURES, ROOT
 from tests.support.cli import CliRun, invoke
 from tests.support.golden import assert_golden
+from tests.support.tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+pytestmark = needs("kubectl")
 OVERLAYS = "tests/fixtures/manifests/overlays"
 
 

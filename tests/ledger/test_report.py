@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
 from ci_actions.ledger.report import ReportData, render_report
 from tests.support.golden import assert_golden
+from tests.support.tools import require
 
 TESTS = Path(__file__).resolve().parents[1]
 FIXTURE = TESTS / "fixtures" / "release-ledger" / ".ci-ledger"
@@ -91,9 +89,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed")
+    browser = require("chromium")
     page = tmp_path / "report.html"
     page.write_text(_render(), encoding="utf-8")
     shot = tmp_path / "shot.png"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from tests.support.anchor import Case, fake_api, fetch_anchor, run_node, run_ours
 from tests.support.fake_github import FakeGitHub
 from tests.support.golden import load
+from tests.support.tools import needs
 from tests.tags.anchor_cases import cases
 from tests.tags.capture_anchor import NAME, REFRESH
 
@@ -54,7 +54,7 @@ LIVE = [
 ]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@needs("node")
 def test_live_against_the_node_action(api: FakeGitHub, tmp_path: Path) -> None:
     """When a local copy of the action is at hand, run it now rather than trust the capture."""
     found = fetch_anchor(tmp_path, clone=False)
