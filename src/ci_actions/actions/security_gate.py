@@ -127,6 +127,7 @@ SPEC = ActionSpec(
             "test-file-rules",
             "bandit rules not applied to test files (tests/ folders, test_*.py, *_test.py, conftest.py), newline- or comma-separated; `none` applies every rule to them.",
             "B101\nB404\nB603\nB607",
+            kind="text",
         ),
         InputSpec(
             "timeout",
