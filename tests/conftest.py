@@ -8,6 +8,9 @@ import pytest
 from tests.support.act import Consumer
 from tests.support.tools import check_marks, needs, require
 
+# Data, not tests: the repositories under fixtures/ carry their own test files.
+collect_ignore = ["fixtures"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every act test is slow (`scripts/test --fast` deselects them with `-m "not slow"`)
