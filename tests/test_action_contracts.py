@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,11 @@ import yaml
 
 from ci_actions.actions import ACTIONS
 from ci_actions.github.actionyml import action_path, render_action
+from tests.support.tools import require
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION_FILES = sorted([ROOT / "action.yml", *ROOT.glob("actions/*/action.yml")])
 EXPR = re.compile(r"\$\{\{")
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -101,7 +97,7 @@ def test_every_default_passes_its_own_input_check(name: str) -> None:
 def test_schema_valid() -> None:
     proc = subprocess.run(
         [
-            _bin("check-jsonschema"),
+            require("check-jsonschema"),
             "--builtin-schema",
             "vendor.github-actions",
             *map(str, ACTION_FILES),
@@ -115,7 +111,7 @@ def test_schema_valid() -> None:
 def test_zizmor_reports_nothing() -> None:
     proc = subprocess.run(
         [
-            _bin("zizmor"),
+            require("zizmor"),
             "--offline",
             "--no-progress",
             "--format",

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.tools import needs
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = ROOT / "examples" / "service"
 GITOPS = ROOT / "examples" / "gitops"
@@ -30,7 +32,7 @@ def test_the_service_tests_pass(tmp_path: Path) -> None:
     assert "7 passed" in done.stdout
 
 
-@pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah is not installed")
+@needs("buildah")
 def test_the_dockerfile_builds_offline_from_scratch() -> None:
     """Two FROM scratch stages: no base image to pull; the version comes in as a build arg."""
     name = f"localhost/ci-actions-example-{uuid.uuid4().hex[:8]}:t"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from tests.support.act import git
 from tests.support.cli import CliRun, invoke
 from tests.support.fake_service import FakeService, closed_port
 from tests.support.gitops import clone, gitops_files, make_remote
+from tests.support.tools import require
 
 API = "registry.local:5000/team/api"
 # Kinds whose grammar no hostile value below can meet: every one is exit 2.
@@ -155,6 +155,7 @@ def _inputs() -> list[tuple[str, InputSpec]]:
     return found
 
 
+TOOLS = {"image-build": ("buildah",), "security-gate": ("bandit",)}  # what each baseline runs
 CASES = [
     pytest.param(action, item, value_name, id=f"{action}:{item.name}:{value_name}")
     for action, item in _inputs()
@@ -176,8 +177,8 @@ def _check(run: CliRun, marker: Path, refuse: bool, what: str) -> None:
 def test_no_input_becomes_an_option(
     world: World, tmp_path: Path, action: str, item: InputSpec, value_name: str
 ) -> None:
-    if action == "image-build" and shutil.which("buildah") is None:
-        pytest.skip("buildah is not installed")
+    if action in TOOLS:
+        require(*TOOLS[action])
     inputs, cwd = _baseline(world, action)
     value = hostile_values(world.marker)[value_name]
     inputs = {**inputs, item.name: value}

@@ -23,6 +23,7 @@ from tests.render.cases import SHA
 from tests.support.act import git
 from tests.support.cli import invoke
 from tests.support.osv import FakeOsv, serve_osv
+from tests.support.tools import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "tests" / "fixtures" / "init-repos"
@@ -231,6 +232,7 @@ def test_rendered_workflow_fits_the_repository(case: Case, rendered: dict[str, R
         assert note in r.out
 
 
+@needs("bandit", "semgrep", "pip-audit")
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.repo)
 def test_rendered_security_step_runs_on_its_repository(
     case: Case, rendered: dict[str, Rendered], osv: FakeOsv, tmp_path: Path

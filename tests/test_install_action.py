@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tools import HANG_GUARD
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "install-action"
 NOBODY = 65534
 
@@ -64,11 +66,15 @@ def _next_step(setup: Setup) -> None:
     env = _env()
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     subprocess.run(
-        ["ci-actions", "--version"], env=env, capture_output=True, timeout=60, check=False
+        ["ci-actions", "--version"], env=env, capture_output=True, timeout=HANG_GUARD, check=False
     )
     outputs = dict(line.split("=", 1) for line in setup.output_file.read_text().splitlines())
     subprocess.run(
-        [outputs["python"], "-c", "pass"], env=env, capture_output=True, timeout=60, check=False
+        [outputs["python"], "-c", "pass"],
+        env=env,
+        capture_output=True,
+        timeout=HANG_GUARD,
+        check=False,
     )
 
 

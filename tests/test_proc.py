@@ -71,3 +71,14 @@ def test_write_atomic_leaves_original_on_error(
         write_atomic(target, "new\n")
     assert target.read_text() == "original\n"
     assert [p.name for p in tmp_path.iterdir()] == ["f.yaml"]
+
+
+def test_drop_env_leaves_out_inherited_variables_but_not_extra_env() -> None:
+    base = {"PATH": os.environ["PATH"], "GIT_DIR": "/elsewhere", "GIT_X": "1", "KEEP": "k"}
+    result = proc.run(
+        ["sh", "-c", 'echo "${GIT_DIR-unset} ${GIT_X-unset} ${KEEP-unset}"'],
+        env=base,
+        extra_env={"GIT_X": "mine"},
+        drop_env=("GIT_",),
+    )
+    assert result.stdout == "unset mine k\n"

@@ -6,7 +6,10 @@ can ever be read as an option: `--upload-pack=...` stays a (bad) ref name.
 
 Commits never depend on a git identity configured on the runner, and a
 token reaches git through environment-only config (never argv, never
-.git/config).
+.git/config). No GIT_* variable of the caller's environment reaches git
+(GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_CONFIG_* ... as a git hook or a
+wrapping script would set them): every call acts on its own repository with
+only the variables the wrapper sets itself.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def repository_slug(repository: str, fallback: str) -> str:
     return f"{parts[-2]}/{parts[-1].removesuffix('.git')}"
 
 
+INHERITED_GIT_ENV = ("GIT_",)  # prefixes of the caller's variables git never sees
 EOO = "--end-of-options"  # git >= 2.24: every argument after it is an operand
 
 
@@ -144,6 +148,7 @@ class Git:
             ["git", *args],
             cwd=self.repo,
             extra_env=self._env,
+            drop_env=INHERITED_GIT_ENV,
             ok_codes=ok_codes,
             stdin=stdin,
             timeout=timeout,

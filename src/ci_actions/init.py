@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ci_actions import proc
 from ci_actions.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT, CiActionsError, ConfigError
 from ci_actions.fsutil import write_atomic
 from ci_actions.git import Git
@@ -216,12 +215,7 @@ def _pin(args: argparse.Namespace, err: TextIO) -> Pin:
 
 def gitops_default_branch(url: str) -> str | None:
     """The default branch of a git remote (`ls-remote --symref URL HEAD`), None unreachable."""
-    done = proc.run(
-        ["git", "ls-remote", "--symref", "--", url, "HEAD"],
-        extra_env={"GIT_TERMINAL_PROMPT": "0"},
-        timeout=30,
-        ok_codes=None,
-    )
+    done = Git(".").run("ls-remote", "--symref", "--", url, "HEAD", timeout=30, ok_codes=None)
     if done.returncode != 0:
         return None
     for line in done.stdout.splitlines():

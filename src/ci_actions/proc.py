@@ -86,6 +86,7 @@ def run(
     cwd: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    drop_env: Sequence[str] = (),
     stdin: str | None = None,
     timeout: float | None = None,
     ok_codes: Iterable[int] | None = (0,),
@@ -93,6 +94,9 @@ def run(
 ) -> Completed:
     """Run a command to completion and capture its output as text.
 
+    The command sees `env` (default: os.environ) without the variables whose
+    names start with one of the `drop_env` prefixes, then `extra_env` on top:
+    what the caller sets itself always reaches the command.
     ok_codes=None accepts any exit code (the caller judges it). A missing
     executable is ToolNotFound; a time-out kills the whole process group.
     """
@@ -102,9 +106,7 @@ def run(
             f"an argument of {argv[0]} contains a NUL character",
             hint="check the inputs and the data this command was given",
         )
-    full_env = dict(os.environ if env is None else env)
-    if extra_env:
-        full_env.update(extra_env)
+    full_env = _environment(os.environ if env is None else env, extra_env or {}, drop_env)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -176,6 +178,13 @@ def _stop_group(
     _kill_group(proc)  # the leader's children too, whether it left or not
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
+
+
+def _environment(
+    base: Mapping[str, str], extra: Mapping[str, str], drop: Sequence[str]
+) -> dict[str, str]:
+    kept = {k: v for k, v in base.items() if not (drop and k.startswith(tuple(drop)))}
+    return kept | dict(extra)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

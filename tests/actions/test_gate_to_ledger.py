@@ -14,6 +14,9 @@ from pathlib import Path
 from tests.actions.test_release_ledger import DIGEST_1, IMAGE, ledger, lines
 from tests.support.cli import invoke
 from tests.support.gitops import gitops_files, make_remote
+from tests.support.tools import needs
+
+pytestmark = needs("bandit")
 
 PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "security_gate" / "project"
 SHELL = (

@@ -13,12 +13,13 @@ import pytest
 
 from tests.support.cli import CliRun, invoke
 from tests.support.registry import Registry, free_port
+from tests.support.tools import needs, require
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "image-build"
 BUILDAH_ENV = {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}
 ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
-pytestmark = pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah not installed")
+pytestmark = needs("buildah")
 
 
 def build(tmp: Path, *args: str, env: dict[str, str] | None = None) -> CliRun:
@@ -306,9 +307,7 @@ def _blob_text(data: bytes) -> bytes:
 def test_build_secret_is_mounted_and_kept_out_of_image_and_logs(
     tmp_path: Path, registry: Registry
 ) -> None:
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.fail("busybox is not installed; run scripts/bootstrap (busybox-static)")
+    busybox = require("busybox")
     context = tmp_path / "ctx"
     shutil.copytree(FIXTURES / "secret", context)
     shutil.copy(busybox, context / "busybox")

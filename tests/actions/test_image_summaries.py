@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ci_actions.actions import image_build, image_promote
-
-GOLDEN = Path(__file__).parents[1] / "golden"
+from tests.support.golden import assert_golden
 
 
 def test_image_build_summary() -> None:
@@ -19,7 +16,7 @@ def test_image_build_summary() -> None:
     }
     tags = ["127.0.0.1:5000/team/api:sha-abc1234", "127.0.0.1:5000/team/api:main"]
     text = image_build.summary(metadata, tags, pushed=True)
-    assert text == (GOLDEN / "image-build" / "summary.md").read_text()
+    assert_golden("image-build/summary.md", text)
 
 
 def test_image_promote_summary() -> None:
@@ -29,4 +26,4 @@ def test_image_promote_summary() -> None:
         ["127.0.0.1:5000/build/api:stable", "127.0.0.1:5000/release/api:1.0"],
         mounted=2,
     )
-    assert text == (GOLDEN / "image-promote" / "summary.md").read_text()
+    assert_golden("image-promote/summary.md", text)

@@ -18,8 +18,11 @@ import jsonschema
 import pytest
 
 from tests.support.cli import CliRun, invoke
-from tests.support.golden import assert_golden
+from tests.support.golden import assert_golden, assert_golden_data
 from tests.support.osv import FakeOsv, serve_osv
+from tests.support.tools import needs
+
+pytestmark = needs("bandit", "semgrep", "safety", "pip-audit")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security_gate"
 ALL = "bandit,semgrep,safety,pip-audit"
@@ -154,7 +157,7 @@ def test_sarif_is_valid_one_run_per_tool_and_matches_golden(
             uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             assert not uri.startswith("/"), uri
             assert result["partialFingerprints"]
-    assert_golden("security-gate/vulnerable-project.sarif", json.dumps(sarif, indent=2) + "\n")
+    assert_golden_data("security-gate/vulnerable-project.sarif", sarif)
 
 
 def test_summary_and_annotations(full_run: tuple[Project, CliRun]) -> None:

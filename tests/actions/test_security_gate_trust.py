@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import CliRun, invoke
+from tests.support.tools import needs
+
+pytestmark = needs("bandit", "semgrep")
 
 WEAK = "import hashlib\n\n\ndef digest(password: str) -> str:\n    return hashlib.md5(password.encode()).hexdigest(){comment}\n"
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.manifests.support import FIXTURES, ROOT
 from tests.support.cli import CliRun, invoke
+from tests.support.golden import assert_golden
+from tests.support.tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
-GOLDEN = ROOT / "tests" / "golden" / "validate-manifests"
+pytestmark = needs("kubectl")
 OVERLAYS = "tests/fixtures/manifests/overlays"
 
 
@@ -84,10 +83,7 @@ def test_broken_overlay_fails_with_annotations_on_its_files(tmp_path: Path) -> N
     )
     report = json.loads((tmp_path / "report.json").read_text())
     assert {p["check"] for p in report["problems"]} == {"schema", "image-tag"}
-    golden = GOLDEN / "broken-overlay-summary.md"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(run.summary)
-    assert run.summary == golden.read_text()
+    assert_golden("validate-manifests/broken-overlay-summary.md", run.summary)
 
 
 def test_policy_input_and_file(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from ci_actions.manifests.policies import DEFAULTS, starter_policy_file
 from tests.manifests.support import FIXTURES, ROOT
 from tests.support.cli import CliRun, invoke
 from tests.support.golden import assert_golden
+from tests.support.tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+pytestmark = needs("kubectl")
 GUESTBOOK = FIXTURES / "guestbook"
 GUESTBOOK_REL = GUESTBOOK.relative_to(ROOT).as_posix()
 DEPLOYMENT = f"{GUESTBOOK_REL}/base/guestbook-ui-deployment.yaml"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from ci_actions.builders import commands as cmd
+from tests.support.golden import assert_golden, assert_golden_entry
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "image-build"
-EXPECTED = json.loads((GOLDEN / "argv.json").read_text())
 TAGS = ("127.0.0.1:5000/team/api:sha-abc1234", "127.0.0.1:5000/team/api:main")
 FULL = cmd.BuildRequest(
     context="/src",
@@ -36,7 +33,7 @@ MINIMAL = cmd.BuildRequest(context="/src", file="/src/Dockerfile", tags=())
 
 def test_buildkitd_config_marks_each_insecure_registry() -> None:
     text = cmd.buildkitd_config(["127.0.0.1:5000", "registry.internal:8443"])
-    assert text == (GOLDEN / "buildkitd.toml").read_text()
+    assert_golden("image-build/buildkitd.toml", text)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +95,7 @@ def test_buildkitd_config_marks_each_insecure_registry() -> None:
 )
 def test_golden_argv(name: str, argv: object) -> None:
     assert callable(argv)
-    assert argv() == EXPECTED[name]
+    assert_golden_entry("image-build/argv.json", name, argv())
 
 
 def test_no_password_option_in_any_login() -> None:

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import CliRun, invoke
+from tests.support.golden import load
 
-GOLDEN = json.loads(
-    (Path(__file__).parents[1] / "golden" / "image-build" / "argv.json").read_text()
-)
+GOLDEN = load("image-build/argv.json")
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "image-build" / "simple"
 PASSWORD = "pw-very-secret-42"
 

@@ -21,13 +21,14 @@ import pytest
 import yaml
 
 from tests.support.git_http import Request
+from tests.support.tools import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples" / "demo"))
 
 import pipeline_demo as demo  # noqa: E402
 
-pytestmark = pytest.mark.act
+pytestmark = [pytest.mark.act, needs("buildah", "skopeo", "docker-registry", "bandit", "semgrep")]
 
 MANIFEST_TYPES = ", ".join(
     [

@@ -2,12 +2,11 @@
 
 Each case under tests/golden/kustomize-bump/<case>/ has `before/` (the repo),
 `images.txt` (the `images` input) and `after/` (every file, as it must be
-after the bump). Regenerate with CI_ACTIONS_UPDATE_GOLDEN=1 and review the diff.
+after the bump). Regenerate with UPDATE_GOLDEN=1 and review the diff.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,8 +14,9 @@ import pytest
 
 from ci_actions.github.inputs import parse_list
 from ci_actions.kustomize import find_files, parse_image_arg, plan
+from tests.support.golden import assert_golden_tree, path_of
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "kustomize-bump"
+GOLDEN = path_of("kustomize-bump")
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 
 
@@ -32,9 +32,5 @@ def test_golden(tmp_path: Path, case: str) -> None:
     files = find_files(repo, sorted(_files(repo)))
     result = plan(repo, files, settings)
     assert sorted(result.write()) == sorted(result.changed_files)
-    after = GOLDEN / case / "after"
-    if os.environ.get("CI_ACTIONS_UPDATE_GOLDEN"):
-        shutil.rmtree(after, ignore_errors=True)
-        shutil.copytree(repo, after)
-    assert _files(repo) == _files(after)
+    assert_golden_tree(f"kustomize-bump/{case}/after", repo)
     assert not result.unmatched()

@@ -15,10 +15,11 @@ from pathlib import Path
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
 from ci_actions.ledger.report import ReportData, render_report
+from tests.support.golden import assert_golden
+from tests.support.tools import require
 
 TESTS = Path(__file__).resolve().parents[1]
 FIXTURE = TESTS / "fixtures" / "release-ledger" / ".ci-ledger"
-GOLDEN = TESTS / "golden" / "release-ledger" / "report.html"
 GENERATED = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
 
 
@@ -38,10 +39,7 @@ def _render() -> str:
 
 
 def test_report_matches_golden() -> None:
-    html = _render()
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.write_text(html, encoding="utf-8")
-    assert html == GOLDEN.read_text(encoding="utf-8")
+    assert_golden("release-ledger/report.html", _render())
 
 
 class _Collector(HTMLParser):
@@ -185,8 +183,7 @@ def _chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedPr
 
 
 def test_report_screenshot_is_not_blank_and_logs_no_console_error(tmp_path: Path) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser is not None, "chromium is missing: scripts/bootstrap installs it"
+    browser = require("chromium")
     page = tmp_path / "report.html"
     page.write_text(_render(), encoding="utf-8")
     shot = tmp_path / "shot.png"
@@ -207,8 +204,7 @@ def test_report_screenshot_is_not_blank_and_logs_no_console_error(tmp_path: Path
 
 def test_a_script_error_would_be_seen(tmp_path: Path) -> None:
     """The console check can fail: a page that throws is caught by it."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser is not None
+    browser = require("chromium")
     page = tmp_path / "bad.html"
     page.write_text("<p>x</p><script>undefinedFunction()</script>", encoding="utf-8")
     proc = _chromium(browser, tmp_path / "p", "--dump-dom", page.as_uri())
@@ -216,8 +212,7 @@ def test_a_script_error_would_be_seen(tmp_path: Path) -> None:
 
 
 def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser is not None, "chromium is missing: scripts/bootstrap installs it"
+    browser = require("chromium")
     page = tmp_path / "report.html"
     page.write_text(_render(), encoding="utf-8")
     shot = tmp_path / "shot.png"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -17,8 +16,9 @@ from ci_actions.manifests.sources import load_paths
 from tests.manifests.support import FIXTURES, ROOT
 from tests.support.cli import invoke
 from tests.support.fake_k8s import FakeCluster, field_invalid, webhook_denies
+from tests.support.tools import HANG_GUARD, needs
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+pytestmark = needs("kubectl")
 DEV = "tests/fixtures/manifests/overlays/dev"
 BASE_DEPLOYMENT = FIXTURES / "base" / "deployment.yaml"
 
@@ -141,7 +141,7 @@ def test_kubectl_sees_the_same_admission_error(cluster: FakeCluster, kubeconfig:
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_GUARD,
     )
     assert proc.returncode == 1
     assert 'admission webhook "policy.example.com" denied the request: no' in proc.stderr

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from ci_actions.manifests.model import Manifest, Source, problem
 from tests.support.cli import invoke
+from tests.support.tools import needs
 
 NUMBER = 98765432123
 NESTED = "s3cr3t-nested-value"
@@ -38,7 +38,7 @@ stringData:
 """
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+@needs("kubectl")
 def test_secret_values_appear_nowhere(tmp_path: Path) -> None:
     (tmp_path / "schema.yaml").write_text(SCHEMA_SECRET)
     (tmp_path / "policy.yaml").write_text(POLICY_SECRET)

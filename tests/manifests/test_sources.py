@@ -12,8 +12,9 @@ from ci_actions.errors import ConfigError, InputError, ToolNotFound
 from ci_actions.manifests.model import Manifest
 from ci_actions.manifests.sources import load_paths
 from tests.manifests.support import FIXTURES, ROOT
+from tests.support.tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+pytestmark = needs("kubectl")
 
 
 def line_of(file: Path, text: str) -> int:

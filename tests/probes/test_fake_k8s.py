@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,11 +17,14 @@ from tests.support.k8s_workloads import (
     install_deployment,
     start_update,
 )
+from tests.support.tools import HANG_GUARD, needs
 
-needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl missing")
+needs_kubectl = needs("kubectl")
 
 
-def kubectl(kubeconfig: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    kubeconfig: Path, *args: str, timeout: float = HANG_GUARD
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), *args],
         capture_output=True,

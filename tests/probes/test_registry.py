@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,11 +15,9 @@ import requests
 from ci_actions.probes.images import check_pods, parse_expected
 from ci_actions.probes.registry import INDEX_TYPES, IndexLookup
 from tests.support.fake_service import closed_port
+from tests.support.tools import needs
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("docker-registry") and shutil.which("buildah")),
-    reason="docker-registry and buildah are installed by scripts/bootstrap",
-)
+pytestmark = needs("docker-registry", "buildah")
 
 
 @dataclass

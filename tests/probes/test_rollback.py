@@ -12,6 +12,7 @@ from ci_actions.probes.rollback import RollbackRefused, undo_deployment
 from ci_actions.probes.rollout import Workload
 from tests.support.fake_k8s import FakeCluster
 from tests.support.k8s_workloads import REVISION, install_deployment, prune
+from tests.support.tools import HANG_GUARD, require
 
 NS = "default"
 
@@ -101,11 +102,9 @@ def test_gitops_line_from_the_ledger() -> None:
 
 
 def test_undo_leaves_the_deployment_as_kubectl_rollout_undo_does(tmp_path: Path) -> None:
-    import shutil
     import subprocess
 
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl missing")
+    require("kubectl")
 
     def history(cluster: FakeCluster) -> None:
         install_deployment(
@@ -133,7 +132,7 @@ def test_undo_leaves_the_deployment_as_kubectl_rollout_undo_does(tmp_path: Path)
                     ["kubectl", "--kubeconfig", str(kubeconfig), "rollout", "undo", "deploy/web"],
                     capture_output=True,
                     text=True,
-                    timeout=30,
+                    timeout=HANG_GUARD,
                 )
                 assert done.returncode == 0, done.stderr
             else:

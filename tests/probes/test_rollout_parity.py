@@ -17,7 +17,6 @@ ReplicaSets and pods being deleted (`deletionTimestamp`) next to the current one
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,8 +37,9 @@ from tests.support.k8s_workloads import (
     prune,
     start_update,
 )
+from tests.support.tools import HANG_GUARD, needs
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl missing")
+pytestmark = needs("kubectl")
 
 NS = "default"
 DIGEST = "sha256:" + "a" * 64  # what the fake's running pods report in imageID
@@ -465,7 +465,9 @@ SHAPES = [
 # ---- running both
 
 
-def kubectl(kubeconfig: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    kubeconfig: Path, *args: str, timeout: float = HANG_GUARD
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), *args],
         capture_output=True,

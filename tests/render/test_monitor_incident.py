@@ -14,6 +14,7 @@ import yaml
 from ci_actions.render import render
 from tests.render.cases import CASES
 from tests.support.fake_github import FakeGitHub
+from tests.support.tools import HANG_GUARD
 
 REPO = "acme/blocklist"
 
@@ -48,7 +49,7 @@ def step(
         "RUN_URL": "https://github.com/acme/blocklist/actions/runs/7",
     }
     return subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=HANG_GUARD
     )
 
 

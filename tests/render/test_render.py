@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +25,11 @@ from ci_actions.render import (
     written_by_us,
 )
 from tests.render.cases import CASES, SHA
+from tests.support.golden import assert_golden
+from tests.support.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden" / "templates"
-UPDATE = os.environ.get("CI_ACTIONS_UPDATE_GOLDEN") == "1"
 FULL_SHA_USE = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v[\w.]+$")
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
 def _load(text: str) -> dict[str, Any]:
@@ -66,7 +60,7 @@ def test_every_rendered_workflow_is_schema_valid(rendered: dict[str, Path]) -> N
     files = sorted(str(p) for d in rendered.values() for p in d.glob(".github/workflows/*.yml"))
     assert len(files) == len(CASES) * len(TEMPLATES)
     proc = subprocess.run(
-        [_bin("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+        [require("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
         capture_output=True,
         text=True,
     )
@@ -76,7 +70,7 @@ def test_every_rendered_workflow_is_schema_valid(rendered: dict[str, Path]) -> N
 def test_zizmor_reports_nothing_on_any_rendered_workflow(rendered: dict[str, Path]) -> None:
     proc = subprocess.run(
         [
-            _bin("zizmor"),
+            require("zizmor"),
             "--offline",
             "--no-progress",
             "--format",
@@ -96,7 +90,7 @@ def test_zizmor_would_catch_an_unpinned_action(tmp_path: Path) -> None:
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "workflows" / "cicd.yml").write_text(text)
     proc = subprocess.run(
-        [_bin("zizmor"), "--offline", "--no-progress", "--format", "plain", str(tmp_path)],
+        [require("zizmor"), "--offline", "--no-progress", "--format", "plain", str(tmp_path)],
         capture_output=True,
         text=True,
     )
@@ -106,13 +100,8 @@ def test_zizmor_would_catch_an_unpinned_action(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_golden(case: str, name: str) -> None:
-    text = render(name, CASES[case], f"ci-actions init # {case}")
-    golden = GOLDEN / case / f"{name}.yml"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    assert golden.read_text() == text, (
-        f"{golden} is stale: CI_ACTIONS_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert_golden(
+        f"templates/{case}/{name}.yml", render(name, CASES[case], f"ci-actions init # {case}")
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from ci_actions.scanners.lockfiles import LockError, requirements_lines
 from tests.support.cli import invoke
 from tests.support.osv import FakeOsv, serve_osv
+from tests.support.tools import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 REPOS = ROOT / "tests" / "fixtures" / "init-repos"
@@ -60,6 +61,7 @@ def osv() -> Iterator[FakeOsv]:
         yield server
 
 
+@needs("pip-audit")
 def test_the_gate_audits_a_uv_lock_and_points_findings_at_it(tmp_path: Path, osv: FakeOsv) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -77,6 +79,7 @@ def test_the_gate_audits_a_uv_lock_and_points_findings_at_it(tmp_path: Path, osv
     assert found == [("requests", "uv.lock")]
 
 
+@needs("bandit")
 def test_a_bandit_syntax_error_names_the_python_and_the_fix(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()

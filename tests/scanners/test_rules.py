@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from ci_actions.scanners.tools import BUNDLED_RULES
+from tests.support.tools import require
 
 CASES = (
     Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def _annotations() -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
 
 
 def test_every_rule_matches_its_cases_and_nothing_else() -> None:
-    semgrep = Path(sys.executable).parent / "semgrep"
+    semgrep = require("semgrep")
     done = subprocess.run(
         [
             str(semgrep),

@@ -13,7 +13,6 @@ shallow clone; it is copied into a temp dir and never kept in this repository.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ from typing import Any
 
 from tests.support.cli import invoke, parse_delimited
 from tests.support.fake_github import FakeGitHub
+from tests.support.tools import HANG_GUARD
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "fixtures" / "image_tags" / "events"
@@ -208,15 +208,18 @@ def run_node(index: Path, case: Case, api_url: str, work: Path) -> Outcome:
     }
     if not env["GITHUB_EVENT_PATH"]:
         del env["GITHUB_EVENT_PATH"]
-    done = subprocess.run(
-        ["node", "--require", str(index.parent / "freeze-date.cjs"), str(index)],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            ["node", "--require", str(index.parent / "freeze-date.cjs"), str(index)],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD,  # about 0.5 s of CPU, but many seconds of wall clock under load
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        return Outcome(False, {}, {}, f"node did not finish in {HANG_GUARD:g}s: {exc.stderr!r}")
     outputs = _read_bake_files(parse_delimited(out.read_text()))
     return Outcome(
         done.returncode == 0,
@@ -241,10 +244,6 @@ def run_ours(case: Case, api_url: str, work: Path, cwd: Path | None = None) -> O
     return Outcome(
         run.code == 0, outputs, _without_paths(_env_values(run.env_file), outputs), run.log
     )
-
-
-def load_golden(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def anchor_workdir() -> Path:

@@ -3,6 +3,9 @@
     .venv/bin/python -m tests.tags.capture_anchor            # rewrite the golden file
     .venv/bin/python -m tests.tags.capture_anchor --compare  # only show where we differ
 
+The expected values come from the node action, never from our own output, so
+this file is the one golden that UPDATE_GOLDEN=1 does not rewrite.
+
 Needs `node` and a docker/metadata-action checkout (see tests/support/anchor.py).
 """
 
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from tests.support.anchor import (
     NOW,
@@ -21,9 +23,12 @@ from tests.support.anchor import (
     run_node,
     run_ours,
 )
+from tests.support.golden import path_of
 from tests.tags.anchor_cases import cases
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "image-tags" / "anchor.json"
+NAME = "image-tags/anchor.json"
+GOLDEN = path_of(NAME)
+REFRESH = "refresh from the node action: .venv/bin/python -m tests.tags.capture_anchor CASE"
 
 
 def main(argv: list[str]) -> int:

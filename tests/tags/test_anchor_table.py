@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.anchor import Case, fake_api, fetch_anchor, load_golden, run_node, run_ours
+from tests.support.anchor import Case, fake_api, fetch_anchor, run_node, run_ours
 from tests.support.fake_github import FakeGitHub
+from tests.support.golden import load
+from tests.support.tools import needs
 from tests.tags.anchor_cases import cases
-from tests.tags.capture_anchor import GOLDEN
+from tests.tags.capture_anchor import NAME, REFRESH
 
-TABLE: dict[str, Any] = load_golden(GOLDEN)["cases"]
+TABLE: dict[str, Any] = load(NAME)["cases"]
 CASES = cases()
 
 
@@ -25,7 +26,7 @@ def api() -> Iterator[FakeGitHub]:
 
 
 def test_table_is_complete() -> None:
-    assert sorted(c.id for c in CASES) == sorted(TABLE)
+    assert sorted(c.id for c in CASES) == sorted(TABLE), REFRESH
     assert len(CASES) >= 121  # at least as many as the anchor's own table
 
 
@@ -38,8 +39,8 @@ def test_same_outputs_as_the_anchor(case: Case, api: FakeGitHub, tmp_path: Path)
         assert "::error" in ours.log
         return
     assert ours.ok, ours.log
-    assert ours.outputs == expected["outputs"]
-    assert sorted(ours.env) == expected["env"]
+    assert ours.outputs == expected["outputs"], f"the anchor's outputs differ ({REFRESH})"
+    assert sorted(ours.env) == expected["env"], f"the anchor's variables differ ({REFRESH})"
     assert ours.env_matches_outputs()
 
 
@@ -53,7 +54,7 @@ LIVE = [
 ]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@needs("node")
 def test_live_against_the_node_action(api: FakeGitHub, tmp_path: Path) -> None:
     """When a local copy of the action is at hand, run it now rather than trust the capture."""
     found = fetch_anchor(tmp_path, clone=False)

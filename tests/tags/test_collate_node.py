@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 from functools import cmp_to_key
 
 import pytest
 
 from ci_actions.tags.collate import locale_compare
+from tests.support.tools import needs
 
 # ASCII key characters, Latin letters with accents, ligatures and strokes, other scripts.
 ALPHABET = (
@@ -22,7 +22,7 @@ SORT_JS = (
 )
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@needs("node")
 @pytest.mark.parametrize("seed", [7, 11])
 def test_same_order_as_node(seed: int) -> None:
     rng = random.Random(seed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from tests.support.act import git
 from tests.support.anchor import Case, fake_api, fetch_anchor, run_node, run_ours
+from tests.support.tools import needs
 
 RULES = "type=ref,event=branch\ntype=ref,event=tag\ntype=ref,event=pr\ntype=sha"
 
@@ -93,7 +93,7 @@ def test_ref_from_the_checkout(name: str, tmp_path: Path) -> None:
     assert f"org.opencontainers.image.revision={sha}" in ours.outputs["labels"].split("\n")
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@needs("node")
 def test_same_refs_as_the_anchor(tmp_path: Path) -> None:
     found = fetch_anchor(tmp_path, clone=False)
     if found is None:

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from tests.support.act import git
-from tests.support.anchor import fake_api, load_golden, run_ours
+from tests.support.anchor import fake_api, run_ours
 from tests.support.fake_github import FakeGitHub
+from tests.support.golden import load
 from tests.tags.anchor_cases import cases
-from tests.tags.capture_anchor import GOLDEN
+from tests.tags.capture_anchor import NAME
 
-TABLE: dict[str, Any] = load_golden(GOLDEN)["cases"]
+TABLE: dict[str, Any] = load(NAME)["cases"]
 NO_REF = next(c for c in cases() if c.id == "null-default")  # GITHUB_ACTIONS=true, no ref/sha
 
 
