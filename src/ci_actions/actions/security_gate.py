@@ -16,6 +16,7 @@ from ci_actions.result import Result
 
 if TYPE_CHECKING:
     from ci_actions.scanners.base import ScanRequest, ToolRun
+    from ci_actions.scanners.cache import ResultCache
     from ci_actions.scanners.findings import Finding
     from ci_actions.scanners.gate import Scope
     from ci_actions.scanners.policy import AllowEntry, Policy, Verdict
@@ -133,6 +134,10 @@ SPEC = ActionSpec(
             "false",
         ),
         InputSpec(
+            "cache-dir",
+            "Folder of the result cache (results per file content, scanner version and rules): files whose key is unchanged are not scanned again. Empty = RUNNER_TOOL_CACHE/ci-actions/security-gate on self-hosted runners, no cache elsewhere; `off` = no cache.",
+        ),
+        InputSpec(
             "test-file-rules",
             "bandit rules not applied to test files (tests/ folders, test_*.py, *_test.py, conftest.py), newline- or comma-separated; `none` applies every rule to them.",
             "B101\nB404\nB603\nB607",
@@ -217,6 +222,7 @@ class GateInputs:
     allow_empty: bool
     diff_base: str
     allow_new_suppressions: bool
+    cache_dir: str
     test_file_rules: tuple[str, ...]
     timeout: float
     sarif_file: str
@@ -273,6 +279,7 @@ def parse_inputs(raw: RawInputs) -> GateInputs:
         allow_empty=raw.flag("allow-empty"),
         diff_base=_diff_base(raw, update),
         allow_new_suppressions=raw.flag("allow-new-suppressions"),
+        cache_dir=raw.text("cache-dir"),
         test_file_rules=_test_file_rules(raw),
         timeout=timeout,
         sarif_file=raw.text("sarif-file"),
@@ -422,7 +429,13 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     root = request.root
     config = _configuration(inputs, root)  # bad files are exit 2 before anything runs
     plan, fallback = _plan(inputs, request, ctx)
-    scanned = _scan(inputs, request, plan, config, ctx)
+    cache = _cache(inputs, ctx)
+    if cache is not None and plan is None:  # per-file results: semgrep gets the gate's files
+        request = replace(request, semgrep_files=request.python_files)
+    scanned = _scan(inputs, request, plan, config, ctx, cache)
+    if cache is not None:
+        cache.save()
+        ctx.log.info(f"result cache {cache.folder}: {cache.hits} hit(s), {cache.misses} miss(es)")
     runs = scanned.runs
     if not inputs.allow_empty:
         _refuse_empty_scans(runs, inputs)
@@ -505,6 +518,22 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     )
 
 
+def _cache(inputs: GateInputs, ctx: Context) -> ResultCache | None:
+    """The result cache: `cache-dir`, else the tool cache on a self-hosted runner, else none."""
+    from ci_actions.scanners.cache import ResultCache
+
+    folder = inputs.cache_dir
+    if folder.lower() == "off":
+        return None
+    if not folder:
+        tool_cache = ctx.environ.get("RUNNER_TOOL_CACHE", "")
+        if ctx.environ.get("RUNNER_ENVIRONMENT") != "self-hosted" or not tool_cache:
+            return None
+        folder = str(Path(tool_cache) / "ci-actions" / "security-gate")
+    cache = ResultCache((ctx.cwd / folder).resolve(), ctx.log.warning, ctx.now().date())
+    return cache if cache.usable() else None
+
+
 def _order(f: Finding) -> tuple[str, str, int, str, str, str]:
     from ci_actions.scanners.findings import sort_key
 
@@ -545,7 +574,12 @@ def _normalise(
 
 
 def _scan(
-    inputs: GateInputs, request: ScanRequest, plan: _Plan | None, config: _Config, ctx: Context
+    inputs: GateInputs,
+    request: ScanRequest,
+    plan: _Plan | None,
+    config: _Config,
+    ctx: Context,
+    cache: ResultCache | None,
 ) -> _Scanned:
     """Run the scanners: every one on everything, or (diff-aware) on the change and the base."""
     from ci_actions.scanners import gate
@@ -556,7 +590,7 @@ def _scan(
             f"running {', '.join(inputs.scanners) or 'no scanner'} in parallel"
             f" (time limit {inputs.timeout:g}s each)"
         )
-        runs = gate.run_scanners(inputs.scanners, request)
+        runs = gate.run_scanners(inputs.scanners, request, cache)
         _log_runs(runs, ctx)
         return _Scanned(runs, *_normalise(runs, request, names, inputs, config), set())
     if plan.nothing:
@@ -575,7 +609,7 @@ def _scan(
         f" {', '.join(s for s, _ in base_jobs) or 'nothing'} on the base, in parallel"
         f" (time limit {inputs.timeout:g}s each)"
     )
-    every = gate.run_jobs(jobs + base_jobs)
+    every = gate.run_jobs(jobs + base_jobs, cache)
     runs, base_runs = every[: len(jobs)], every[len(jobs) :]
     _log_runs(runs, ctx)
     for r in base_runs:

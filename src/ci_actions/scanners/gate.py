@@ -12,7 +12,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from ci_actions.result import Annotation
-from ci_actions.scanners.base import ScanRequest, ToolRun, run_scanner
+from ci_actions.scanners.base import ScanRequest, ToolRun
+from ci_actions.scanners.cache import ResultCache, run_cached
 from ci_actions.scanners.findings import DEPENDENCY_KINDS, SEVERITIES, Finding
 from ci_actions.scanners.policy import STATUSES, Judged, Verdict
 from ci_actions.scanners.targets import is_test_file
@@ -58,17 +59,21 @@ def suppression_counts(verdict: Verdict) -> dict[str, int]:
     }
 
 
-def run_scanners(names: Sequence[str], request: ScanRequest) -> list[ToolRun]:
+def run_scanners(
+    names: Sequence[str], request: ScanRequest, cache: ResultCache | None = None
+) -> list[ToolRun]:
     """Every scanner at once, each in its own thread (each waits on its own process)."""
-    return run_jobs([(name, request) for name in names])
+    return run_jobs([(name, request) for name in names], cache)
 
 
-def run_jobs(jobs: Sequence[tuple[str, ScanRequest]]) -> list[ToolRun]:
+def run_jobs(
+    jobs: Sequence[tuple[str, ScanRequest]], cache: ResultCache | None = None
+) -> list[ToolRun]:
     """Each (scanner, request) at once, in its own thread; the runs in the order given."""
     if not jobs:
         return []
     with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="scanner") as pool:
-        futures = [pool.submit(run_scanner, SCANNERS[name], req) for name, req in jobs]
+        futures = [pool.submit(run_cached, SCANNERS[name], req, cache) for name, req in jobs]
         return [f.result() for f in futures]
 
 
