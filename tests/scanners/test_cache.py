@@ -193,3 +193,20 @@ def test_the_default_cache_is_the_tool_cache_on_self_hosted_runners_only(tmp_pat
     assert _commands(again) == {"bandit": FROM_CACHE}
     off = _gate(root, None, "--cache-dir", "off", env=self_hosted)
     assert FROM_CACHE not in _commands(off).values()
+
+
+def test_dependency_results_are_reused_until_a_requirements_file_changes(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    cache = tmp_path / "cache"
+    db = ("--safety-db", str(FIXTURES / "safety-db"))
+    cold = _gate(root, cache, *db, scanners="safety")
+    assert cold.code == 1, cold.log[-3000:]  # pyyaml 39611 (critical) in the fixture pins
+    cold_found = _findings(cold)
+    warm = _gate(root, cache, *db, scanners="safety")
+    assert _commands(warm) == {"safety": FROM_CACHE}
+    assert _findings(warm) == cold_found
+    reqs = root / "requirements.txt"
+    reqs.write_text(reqs.read_text() + "\n")  # any edit is a new key
+    again = _gate(root, cache, *db, scanners="safety")
+    assert FROM_CACHE not in _commands(again).values()
+    assert _findings(again) == cold_found

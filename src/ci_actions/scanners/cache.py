@@ -205,7 +205,8 @@ def _deps_key(tool: str, version: str, settings: str, request: ScanRequest) -> s
     contents = [
         hashlib.sha256((request.root / r).read_bytes()).hexdigest() for r in request.requirements
     ]
-    return json.dumps([SCHEMA, tool, version, settings, list(request.requirements), contents])
+    # contents only: a lock file's converted list lives in a new scratch folder every run
+    return json.dumps([SCHEMA, tool, version, settings, contents])
 
 
 # --- running through the cache ------------------------------------------------
