@@ -122,6 +122,7 @@ def test_pins_are_the_releases_they_name() -> None:
         "checkout": "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
         "setup_python": "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97 # v7.0.0",
         "upload_sarif": "github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e # v4.36.2",
+        "cache": "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5",
     }
 
 
@@ -330,8 +331,8 @@ def test_no_version_arg_registry_path_and_carried_services() -> None:
         "redis": {"image": "redis:7", "ports": ["6379:6379"]}
     }
     security = cicd["jobs"]["security"]["steps"]
-    assert security[1]["with"]["python-version"] == "3.14"
-    assert security[1]["uses"].startswith("actions/setup-python@")
+    setup = next(s for s in security if s["uses"].startswith("actions/setup-python@"))
+    assert setup["with"]["python-version"] == "3.14"
     self_hosted = dataclasses.replace(options, setup_python=False, runs_on=("self-hosted",))
     gate = next(s for _, s in _steps(_load(render("cicd", self_hosted))) if s.get("id") == "gate")
     assert gate["env"] == {"CI_ACTIONS_PYTHON": "python3.14"}
@@ -367,3 +368,22 @@ def test_rollback_version_is_one_tag(
     if not accepted:
         assert done.returncode == 2 and "input 'version'" in done.stdout
         assert version not in done.stdout  # never echoed back as a workflow command
+
+
+@pytest.mark.parametrize("case", ["hosted-three-stages", "self-hosted-demo"])
+def test_the_security_gate_is_diff_aware_on_pull_requests_with_a_result_cache(case: str) -> None:
+    options = CASES[case]
+    security = _load(render("cicd", options))["jobs"]["security"]["steps"]
+    checkout = next(s for s in security if s["uses"].startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0  # the base must be in the clone
+    gate = next(s for s in security if s.get("id") == "gate")
+    assert gate["with"]["diff-base"] == "${{ github.event.pull_request.base.sha }}"
+    caches = [s for s in security if s["uses"].startswith("actions/cache@")]
+    if options.self_hosted:  # the gate's default: the runner's tool cache
+        assert caches == []
+        assert "cache-dir" not in gate["with"]
+        return
+    [cache] = caches
+    assert cache["if"] == "github.event_name == 'pull_request'"
+    assert cache["with"]["path"] == gate["with"]["cache-dir"]
+    assert cache["with"]["key"].endswith("${{ github.sha }}")

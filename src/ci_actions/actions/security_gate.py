@@ -16,6 +16,7 @@ from ci_actions.result import Result
 
 if TYPE_CHECKING:
     from ci_actions.scanners.base import ScanRequest, ToolRun
+    from ci_actions.scanners.cache import ResultCache
     from ci_actions.scanners.findings import Finding
     from ci_actions.scanners.gate import Scope
     from ci_actions.scanners.policy import AllowEntry, Policy, Verdict
@@ -124,6 +125,19 @@ SPEC = ActionSpec(
             "false",
         ),
         InputSpec(
+            "diff-base",
+            "A commit or ref (the pull request's base): scan only the Python files changed since its merge base with HEAD and fail only on findings new relative to the base; empty = scan everything.",
+        ),
+        InputSpec(
+            "allow-new-suppressions",
+            "true = honour a `# nosec` / `# nosemgrep` comment that the change (diff-base) adds; false = the finding it covers is judged like any other.",
+            "false",
+        ),
+        InputSpec(
+            "cache-dir",
+            "Folder of the result cache (results per file content, scanner version and rules): files whose key is unchanged are not scanned again. Empty = RUNNER_TOOL_CACHE/ci-actions/security-gate on self-hosted runners, no cache elsewhere; `off` = no cache.",
+        ),
+        InputSpec(
             "test-file-rules",
             "bandit rules not applied to test files (tests/ folders, test_*.py, *_test.py, conftest.py), newline- or comma-separated; `none` applies every rule to them.",
             "B101\nB404\nB603\nB607",
@@ -168,6 +182,14 @@ SPEC = ActionSpec(
             "scan",
             'The verdict and the counts as one JSON object {"passed": bool, "counts": {...}}: release-ledger\'s `scan` input.',
         ),
+        OutputSpec(
+            "scanned-files",
+            "JSON array of the Python files given to bandit and semgrep (the changed ones when diff-aware).",
+        ),
+        OutputSpec(
+            "diff-aware",
+            "true when only the changes since diff-base were scanned; false for a full scan (also after a fallback).",
+        ),
         OutputSpec("sarif-file", "Path of the SARIF file written."),
         OutputSpec("report-file", "Path of the normalised JSON report written."),
     ),
@@ -198,6 +220,9 @@ class GateInputs:
     allow_inline_suppressions: bool
     allow_repository_config: bool
     allow_empty: bool
+    diff_base: str
+    allow_new_suppressions: bool
+    cache_dir: str
     test_file_rules: tuple[str, ...]
     timeout: float
     sarif_file: str
@@ -252,12 +277,37 @@ def parse_inputs(raw: RawInputs) -> GateInputs:
         allow_inline_suppressions=raw.flag("allow-inline-suppressions"),
         allow_repository_config=raw.flag("allow-repository-config"),
         allow_empty=raw.flag("allow-empty"),
+        diff_base=_diff_base(raw, update),
+        allow_new_suppressions=raw.flag("allow-new-suppressions"),
+        cache_dir=raw.text("cache-dir"),
         test_file_rules=_test_file_rules(raw),
         timeout=timeout,
         sarif_file=raw.text("sarif-file"),
         report_file=raw.text("report-file"),
         working_directory=raw.text("working-directory") or ".",
     )
+
+
+def _diff_base(raw: RawInputs, update_baseline: bool) -> str:
+    from ci_actions.grammar import rev_error
+
+    base = raw.text("diff-base")
+    if not base:
+        return ""
+    if update_baseline:
+        raise InputError(
+            "diff-base",
+            "a diff-aware scan cannot update the baseline: it sees only the changed files",
+            hint="drop diff-base (or update-baseline) in the job that writes the baseline",
+        )
+    error = rev_error(base)
+    if error:
+        raise InputError(
+            "diff-base",
+            f"{base!r} {error}",
+            hint="give a commit SHA or a ref, e.g. the pull request's base.sha",
+        )
+    return base
 
 
 def _test_file_rules(raw: RawInputs) -> tuple[str, ...]:
@@ -324,35 +374,82 @@ def _configuration(inputs: GateInputs, root: Path) -> _Config:
     return _Config(gate_policy, allowlist, baseline, image_tools, image_findings)
 
 
+CODE_SCANNERS = ("bandit", "semgrep")
+DEPENDENCY_SCANNERS = ("safety", "pip-audit")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A diff-aware scan: the merge base and what changed since."""
+
+    base: str  # the merge base's SHA
+    code_files: tuple[str, ...]  # changed Python files the gate would scan
+    deps_changed: bool  # a `requirements` file changed
+
+    @property
+    def nothing(self) -> bool:
+        return not self.code_files and not self.deps_changed
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    runs: list[ToolRun]  # the runs that are judged
+    findings: list[Finding]  # theirs, normalised (_normalise)
+    in_tests: int  # findings left out by test-file-rules
+    base_prints: set[str]  # fingerprints the base already has (diff-aware only)
+
+
+def _plan(inputs: GateInputs, request: ScanRequest, ctx: Context) -> tuple[_Plan | None, str]:
+    """(the diff-aware plan, or None and why not) for a gate with diff-base."""
+    from pathlib import PurePosixPath
+
+    from ci_actions.scanners.diffscope import DiffUnavailable, changes
+
+    if not inputs.diff_base:
+        return None, ""
+    try:
+        changed = changes(request.root, inputs.diff_base)
+    except DiffUnavailable as exc:
+        ctx.log.warning(f"diff-base: {exc}; scanning every file instead")
+        return None, str(exc)
+    code = tuple(f for f in request.python_files if f in changed.files)
+    deps = any(PurePosixPath(r).as_posix() in changed.files for r in inputs.requirements)
+    ctx.log.info(
+        f"diff-aware scan against {changed.base[:12]} ({inputs.diff_base}):"
+        f" {len(code)} changed Python file(s), requirements {'changed' if deps else 'unchanged'}"
+    )
+    return _Plan(changed.base, code, deps), ""
+
+
 def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     from ci_actions.scanners import gate, policy
-    from ci_actions.scanners.findings import fingerprint_all
     from ci_actions.scanners.summary import render_summary
-    from ci_actions.scanners.suppressions import mark_inline
     from ci_actions.scanners.targets import anchored_excludes
 
     root = request.root
     config = _configuration(inputs, root)  # bad files are exit 2 before anything runs
-    ctx.log.info(
-        f"running {', '.join(inputs.scanners) or 'no scanner'} in parallel"
-        f" (time limit {inputs.timeout:g}s each)"
-    )
-    runs = gate.run_scanners(inputs.scanners, request)
-    _log_runs(runs, ctx)
+    plan, fallback = _plan(inputs, request, ctx)
+    cache = _cache(inputs, ctx)
+    if cache is not None and plan is None:  # per-file results: semgrep gets the gate's files
+        request = replace(request, semgrep_files=request.python_files)
+    scanned = _scan(inputs, request, plan, config, ctx, cache)
+    if cache is not None:
+        cache.save()
+        ctx.log.info(f"result cache {cache.folder}: {cache.hits} hit(s), {cache.misses} miss(es)")
+    runs = scanned.runs
     if not inputs.allow_empty:
         _refuse_empty_scans(runs, inputs)
-    findings = [f for r in runs for f in r.findings] + config.image_findings
-    sources = dict(zip(request.requirements, inputs.requirements, strict=False))
-    findings = [replace(f, file=sources.get(f.file, f.file)) for f in findings]
-    findings, in_tests = gate.drop_test_file_rules(findings, inputs.test_file_rules)
-    findings = gate.locate_dependencies(findings, root, inputs.requirements)
-    findings = mark_inline(fingerprint_all(policy.rated(findings, config.policy), root), root)
+    findings = scanned.findings + _images(config, root)
+    findings.sort(key=_order)
     broken = [r for r in runs if not r.ok]
-    baseline = config.baseline
+    baseline = config.baseline | scanned.base_prints
     if inputs.update_baseline and not broken:
         if write_atomic(root / inputs.baseline, policy.render_baseline(findings)):
             ctx.log.info(f"wrote {len(findings)} fingerprint(s) to {inputs.baseline}")
         baseline = {f.fingerprint for f in findings}
+    added_inline: set[str] = set()
+    if plan is not None and not inputs.allow_new_suppressions:
+        added_inline = {f.fingerprint for f in findings if f.inline} - scanned.base_prints
     verdict = policy.judge(
         findings,
         config.policy,
@@ -360,16 +457,21 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         config.allowlist,
         ctx.now().date(),
         honour_inline=inputs.allow_inline_suppressions,
+        added_inline=added_inline,
     )
     passed = verdict.passed and not broken
     table = gate.counts(verdict, [*inputs.scanners, *config.image_tools])
     ran = [r.tool for r in runs if r.ok] + config.image_tools
+    files = plan.code_files if plan is not None else request.python_files
     scope = gate.Scope(
         excluded=(*anchored_excludes(), *inputs.exclude),
         test_file_rules=inputs.test_file_rules,
-        skipped_in_tests=len(in_tests),
+        skipped_in_tests=scanned.in_tests,
         inline_honoured=inputs.allow_inline_suppressions,
         repository_config=inputs.allow_repository_config,
+        diff_base=plan.base if plan is not None else "",
+        scanned_files=files,
+        fallback=fallback,
     )
     outputs, cut = _write_reports(inputs, root, verdict, runs, ran, passed, scope)
     outputs |= {
@@ -378,6 +480,8 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         "new-findings": len(verdict.with_status("new")),
         "counts": table,
         "scan": {"passed": passed, "counts": table},
+        "scanned-files": list(files),
+        "diff-aware": plan is not None,
     }
     summary = render_summary(verdict, runs, table, cut, scope)
     for entry in verdict.expired:
@@ -396,12 +500,15 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         names = ", ".join(f"{r.tool} ({r.error})" for r in broken)
         raise EnvironmentFailure(f"scanner error, the gate cannot pass: {names}", outputs=outputs)
     failing = sum(j.failing for j in verdict.judged)
-    message = (
-        f"security gate passed: {len(findings)} finding(s), {outputs['new-findings']} new,"
-        " none at or above the threshold"
-        if passed
-        else f"security gate failed: {failing} new finding(s) at or above the threshold"
-    )
+    if plan is not None and plan.nothing and passed:
+        message = f"security gate passed: nothing changed to scan since {plan.base[:12]}"
+    elif passed:
+        message = (
+            f"security gate passed: {len(findings)} finding(s), {outputs['new-findings']} new,"
+            " none at or above the threshold"
+        )
+    else:
+        message = f"security gate failed: {failing} new finding(s) at or above the threshold"
     return Result(
         outputs=outputs,
         ok=passed,
@@ -409,6 +516,138 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         annotations=gate.failing_annotations(verdict),
         message=message,
     )
+
+
+def _cache(inputs: GateInputs, ctx: Context) -> ResultCache | None:
+    """The result cache: `cache-dir`, else the tool cache on a self-hosted runner, else none."""
+    from ci_actions.scanners.cache import ResultCache
+
+    folder = inputs.cache_dir
+    if folder.lower() == "off":
+        return None
+    if not folder:
+        tool_cache = ctx.environ.get("RUNNER_TOOL_CACHE", "")
+        if ctx.environ.get("RUNNER_ENVIRONMENT") != "self-hosted" or not tool_cache:
+            return None
+        folder = str(Path(tool_cache) / "ci-actions" / "security-gate")
+    cache = ResultCache((ctx.cwd / folder).resolve(), ctx.log.warning, ctx.now().date())
+    return cache if cache.usable() else None
+
+
+def _order(f: Finding) -> tuple[str, str, int, str, str, str]:
+    from ci_actions.scanners.findings import sort_key
+
+    return sort_key(f)
+
+
+def _images(config: _Config, root: Path) -> list[Finding]:
+    from ci_actions.scanners import policy
+    from ci_actions.scanners.findings import fingerprint_all
+
+    return fingerprint_all(policy.rated(config.image_findings, config.policy), root)
+
+
+def _normalise(
+    runs: list[ToolRun],
+    request: ScanRequest,
+    names: tuple[str, ...],
+    inputs: GateInputs,
+    config: _Config,
+) -> tuple[list[Finding], int]:
+    """(findings, how many test-file-rules left out): one rule for the head and the base.
+
+    `names` are the requirements files as the workflow named them, in the order of
+    `request.requirements` (which may be lock files converted to pinned lists).
+    """
+    from ci_actions.scanners import gate, policy
+    from ci_actions.scanners.findings import fingerprint_all
+    from ci_actions.scanners.suppressions import mark_inline
+
+    root = request.root
+    findings = [f for r in runs for f in r.findings]
+    sources = dict(zip(request.requirements, names, strict=True))
+    findings = [replace(f, file=sources.get(f.file, f.file)) for f in findings]
+    findings, in_tests = gate.drop_test_file_rules(findings, inputs.test_file_rules)
+    findings = gate.locate_dependencies(findings, root, names)
+    findings = fingerprint_all(policy.rated(findings, config.policy), root)
+    return mark_inline(findings, root), len(in_tests)
+
+
+def _scan(
+    inputs: GateInputs,
+    request: ScanRequest,
+    plan: _Plan | None,
+    config: _Config,
+    ctx: Context,
+    cache: ResultCache | None,
+) -> _Scanned:
+    """Run the scanners: every one on everything, or (diff-aware) on the change and the base."""
+    from ci_actions.scanners import gate
+
+    names = inputs.requirements if request.requirements else ()
+    if plan is None:
+        ctx.log.info(
+            f"running {', '.join(inputs.scanners) or 'no scanner'} in parallel"
+            f" (time limit {inputs.timeout:g}s each)"
+        )
+        runs = gate.run_scanners(inputs.scanners, request, cache)
+        _log_runs(runs, ctx)
+        return _Scanned(runs, *_normalise(runs, request, names, inputs, config), set())
+    if plan.nothing:
+        ctx.log.info("nothing changed to scan: no Python file and no requirements file changed")
+        return _Scanned([], [], 0, set())
+    code = [s for s in inputs.scanners if s in CODE_SCANNERS and plan.code_files]
+    deps = [s for s in inputs.scanners if s in DEPENDENCY_SCANNERS]
+    head = replace(request, python_files=plan.code_files, semgrep_files=plan.code_files)
+    base, base_names = _base_request(inputs, request, plan)
+    jobs = [(s, head) for s in [*code, *deps]]
+    base_jobs = [(s, base) for s in code if base.python_files]
+    if plan.deps_changed:
+        base_jobs += [(s, base) for s in deps if base.requirements]
+    ctx.log.info(
+        f"running {', '.join(s for s, _ in jobs)} on the change and"
+        f" {', '.join(s for s, _ in base_jobs) or 'nothing'} on the base, in parallel"
+        f" (time limit {inputs.timeout:g}s each)"
+    )
+    every = gate.run_jobs(jobs + base_jobs, cache)
+    runs, base_runs = every[: len(jobs)], every[len(jobs) :]
+    _log_runs(runs, ctx)
+    for r in base_runs:
+        if not r.ok:
+            ctx.log.warning(
+                f"{r.tool} could not scan the base ({r.error}): its findings all count as new"
+            )
+    found, in_tests = _normalise(runs, head, names, inputs, config)
+    ok_base = [r for r in base_runs if r.ok]
+    prints = {f.fingerprint for f in _normalise(ok_base, base, base_names, inputs, config)[0]}
+    if not plan.deps_changed:  # the base pins the same packages: the same findings
+        prints |= {f.fingerprint for f in found if f.tool in DEPENDENCY_SCANNERS}
+    return _Scanned(runs, found, in_tests, prints)
+
+
+def _base_request(
+    inputs: GateInputs, request: ScanRequest, plan: _Plan
+) -> tuple[ScanRequest, tuple[str, ...]]:
+    """The base's version of the changed files (and requirements) in a folder of their own,
+    and the names of the requirements files the base had."""
+    from ci_actions.scanners.diffscope import base_snapshot
+
+    tree = request.work_dir / "base-tree"
+    work = request.work_dir / "base-work"
+    work.mkdir(parents=True, exist_ok=True)
+    tree.mkdir(parents=True, exist_ok=True)
+    code = tuple(base_snapshot(request.root, plan.base, list(plan.code_files), tree))
+    had: tuple[str, ...] = ()
+    reqs: tuple[str, ...] = ()
+    if plan.deps_changed and set(DEPENDENCY_SCANNERS) & set(inputs.scanners):
+        had = tuple(base_snapshot(request.root, plan.base, list(inputs.requirements), tree))
+        reqs = _requirement_files(had, tree, work)
+    if request.repository_config and (request.root / ".bandit").is_file():
+        (tree / ".bandit").write_bytes((request.root / ".bandit").read_bytes())  # same settings
+    base = replace(
+        request, root=tree, work_dir=work, python_files=code, semgrep_files=code, requirements=reqs
+    )
+    return base, had
 
 
 def _refuse_empty_scans(runs: list[ToolRun], inputs: GateInputs) -> None:
@@ -523,7 +762,7 @@ def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
         osv_url=inputs.osv_url,
         timeout=inputs.timeout,
         python_files=tuple(python_files(root, inputs.paths, inputs.exclude))
-        if "bandit" in inputs.scanners
+        if set(CODE_SCANNERS) & set(inputs.scanners)
         else (),
         repository_config=inputs.allow_repository_config,
         environ=environ,

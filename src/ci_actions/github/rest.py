@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import urllib.error
+import urllib.request
+from http.client import HTTPMessage
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 from ci_actions.errors import EnvironmentFailure
 
@@ -13,6 +18,70 @@ class GitHubApiError(EnvironmentFailure):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message, hint="check the token's permissions and GITHUB_API_URL")
         self.status = status
+
+
+def get_json(url: str, token: str, *, timeout: float, user_agent: str = "ci-actions") -> Any:
+    """One GET of GitHub's REST API with the standard library: no session to set up.
+
+    The same headers as GitHubRest; `timeout` bounds the connection and each
+    read, as requests' does. Redirects are followed, the token only within
+    the origin (scheme, host, port) it was given for, as requests does. Any
+    failure (connection, HTTP >= 400, a body that is not JSON) is GitHubApiError.
+    """
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": API_VERSION,
+        "User-Agent": user_agent,
+    }
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    opener = urllib.request.build_opener(_SameOriginAuth())
+    request = urllib.request.Request(url, headers=headers, method="GET")
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        detail = f"HTTP {exc.code} {_message(exc)}".strip()
+        raise GitHubApiError(f"GET {url}: {detail}", exc.code) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise GitHubApiError(f"GET {url}: {getattr(exc, 'reason', exc)}") from None
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise GitHubApiError(f"GET {url}: the answer is not JSON") from None
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        data = json.loads(exc.read() or b"{}")
+    except (ValueError, OSError):
+        return ""
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+class _SameOriginAuth(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect; drop Authorization when it leaves the origin."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        old, moved = urlsplit(req.full_url), urlsplit(newurl)
+        if new is not None and (old.scheme, old.hostname, old.port) != (
+            moved.scheme,
+            moved.hostname,
+            moved.port,
+        ):
+            new.remove_header("Authorization")
+        return new
 
 
 class GitHubRest:

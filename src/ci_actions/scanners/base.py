@@ -47,6 +47,9 @@ class ScanRequest:
     osv_url: str = ""
     timeout: float = 600.0
     python_files: tuple[str, ...] = ()  # root-relative, picked by targets.python_files
+    semgrep_files: tuple[str, ...] | None = (
+        None  # files for semgrep instead of `paths` (diff-aware)
+    )
     repository_config: bool = False  # read the repository's .bandit / .semgrepignore
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 

@@ -12,7 +12,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from ci_actions.result import Annotation
-from ci_actions.scanners.base import ScanRequest, ToolRun, run_scanner
+from ci_actions.scanners.base import ScanRequest, ToolRun
+from ci_actions.scanners.cache import ResultCache, run_cached
 from ci_actions.scanners.findings import DEPENDENCY_KINDS, SEVERITIES, Finding
 from ci_actions.scanners.policy import STATUSES, Judged, Verdict
 from ci_actions.scanners.targets import is_test_file
@@ -30,6 +31,9 @@ class Scope:
     skipped_in_tests: int = 0
     inline_honoured: bool = False
     repository_config: bool = False
+    diff_base: str = ""  # the merge base a diff-aware scan compared with ("" = full scan)
+    scanned_files: tuple[str, ...] = ()  # the Python files given to bandit and semgrep
+    fallback: str = ""  # why a diff-aware scan was asked for and a full one ran
 
 
 def drop_test_file_rules(
@@ -55,12 +59,21 @@ def suppression_counts(verdict: Verdict) -> dict[str, int]:
     }
 
 
-def run_scanners(names: Sequence[str], request: ScanRequest) -> list[ToolRun]:
+def run_scanners(
+    names: Sequence[str], request: ScanRequest, cache: ResultCache | None = None
+) -> list[ToolRun]:
     """Every scanner at once, each in its own thread (each waits on its own process)."""
-    if not names:
+    return run_jobs([(name, request) for name in names], cache)
+
+
+def run_jobs(
+    jobs: Sequence[tuple[str, ScanRequest]], cache: ResultCache | None = None
+) -> list[ToolRun]:
+    """Each (scanner, request) at once, in its own thread; the runs in the order given."""
+    if not jobs:
         return []
-    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="scanner") as pool:
-        futures = [pool.submit(run_scanner, SCANNERS[name], request) for name in names]
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="scanner") as pool:
+        futures = [pool.submit(run_cached, SCANNERS[name], req, cache) for name, req in jobs]
         return [f.result() for f in futures]
 
 
@@ -122,6 +135,9 @@ def report_json(
     scope = scope or Scope()
     return {
         "passed": passed,
+        "diff-aware": bool(scope.diff_base),
+        "diff-base": scope.diff_base,
+        "scanned-files": list(scope.scanned_files),
         "excluded": list(scope.excluded),
         "test-file-rules": {
             "rules": list(scope.test_file_rules),

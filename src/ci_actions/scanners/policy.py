@@ -5,8 +5,8 @@ entry names it: an entry by rule or vulnerability id covers every occurrence,
 or only the first `count` of them when it has one; an entry by fingerprint
 covers that one occurrence), `baselined` (its fingerprint, which numbers
 occurrences, is in the baseline), `suppressed` (an inline `# nosec` /
-`# nosemgrep` covers it and the workflow allows inline suppressions; when it
-does not, the comment is only noted), `ignored`
+`# nosemgrep` covers it and the workflow allows inline suppressions and the comment is not one a
+diff-aware scan saw the change add; otherwise the comment is only noted), `ignored`
 (ignore-unfixed and no fixed version, or below min-confidence), else `new`.
 The gate fails when a `new` finding is at or above its scanner's fail-on.
 """
@@ -14,7 +14,7 @@ The gate fails when a `new` finding is at or above its scanner's fail-on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -210,7 +210,10 @@ def judge(
     today: dt.date,
     *,
     honour_inline: bool = False,
+    added_inline: Collection[str] = (),
 ) -> Verdict:
+    """Each finding's status; `added_inline` are fingerprints whose inline comment the change
+    added: never honoured (allow-new-suppressions: false)."""
     live = [e for e in allowlist if e.expires >= today]
     expired = tuple(e for e in allowlist if e.expires < today)
     used = [0] * len(live)  # findings each live entry has covered so far
@@ -227,7 +230,7 @@ def judge(
             judged.append(
                 Judged(f, "allowlisted", False, f"{entry.reason} (until {entry.expires})")
             )
-        elif f.inline and honour_inline:
+        elif f.inline and honour_inline and f.fingerprint not in added_inline:
             judged.append(Judged(f, "suppressed", False, f"inline `{f.inline}`"))
         elif f.fingerprint in baseline:
             judged.append(Judged(f, "baselined", False))
@@ -242,6 +245,8 @@ def judge(
         else:
             failing = severity_rank(f.severity) >= severity_rank(limits.fail_on)
             note = f"inline `{f.inline}` not honoured" if f.inline else ""
+            if f.inline and honour_inline:
+                note = f"inline `{f.inline}` added by this change: not honoured (allow-new-suppressions)"
             judged.append(Judged(f, "new", failing, note))
     return Verdict(tuple(judged), expired)
 

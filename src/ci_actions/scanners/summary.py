@@ -105,7 +105,8 @@ def _suppressions(verdict: Verdict, scope: Scope) -> list[str]:
 
 
 def _scope(scope: Scope) -> list[str]:
-    lines = ["**Not scanned:** " + ", ".join(f"`{e}`" for e in scope.excluded) + ".", ""]
+    lines = _diff(scope)
+    lines += ["**Not scanned:** " + ", ".join(f"`{e}`" for e in scope.excluded) + ".", ""]
     if scope.test_file_rules:
         lines += [
             f"**Not applied to test files:** {', '.join(scope.test_file_rules)}"
@@ -115,6 +116,24 @@ def _scope(scope: Scope) -> list[str]:
     if scope.repository_config:
         lines += ["**Repository scanner settings read:** `.bandit`, `.semgrepignore`.", ""]
     return lines
+
+
+def _diff(scope: Scope) -> list[str]:
+    if scope.fallback:
+        return [f"**Full scan** (diff-aware scan not possible: {scope.fallback}).", ""]
+    if not scope.diff_base:
+        return []
+    files = scope.scanned_files
+    shown = ", ".join(f"`{f}`" for f in files[:MAX_LISTED])
+    more = f" and {len(files) - MAX_LISTED} more" if len(files) > MAX_LISTED else ""
+    what = (
+        f"{len(files)} changed Python file(s): {shown}{more}" if files else "no changed Python file"
+    )
+    return [
+        f"**Diff-aware scan** against the merge base `{scope.diff_base[:12]}`: {what};"
+        " only findings new relative to the base fail the gate.",
+        "",
+    ]
 
 
 def _broken(run: ToolRun) -> list[str]:

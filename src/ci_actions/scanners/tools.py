@@ -112,6 +112,8 @@ class Semgrep:
             argv.append("--x-ignore-semgrepignore-files")
         for config in configs:
             argv += ["--config", str(config)]
+        if request.semgrep_files is not None:  # picked (and excluded) by the gate already
+            return [*argv, "--", *request.semgrep_files]
         if any(relative_path(p, request.root) == "" for p in request.paths):
             argv += [f"--exclude=/{name}" for name in DEFAULT_EXCLUDES]
         # values from inputs in `--option=value` form: never an option of their own
@@ -119,7 +121,7 @@ class Semgrep:
         return [*argv, "--", *request.paths]
 
     def targets(self, request: ScanRequest) -> int | None:
-        return None
+        return None if request.semgrep_files is None else len(request.semgrep_files)
 
     def scanned(self, report: Any) -> int | None:
         paths = report.get("paths") if isinstance(report, dict) else None

@@ -45,27 +45,15 @@ class GitHubApi:
         self.base = ctx.github.api_url.rstrip("/")
 
     def get(self, path: str) -> Mapping[str, Any] | None:
-        import requests
+        from ci_actions.github.rest import GitHubApiError, get_json
 
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "ci-actions-image-tags",
-        }
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         url = f"{self.base}{path}"
         try:
-            response = requests.get(url, headers=headers, timeout=API_TIMEOUT)
-        except requests.RequestException as exc:
-            self.ctx.log.debug(f"GET {url}: {exc}")
-            return None
-        if response.status_code != 200:
-            self.ctx.log.debug(f"GET {url}: HTTP {response.status_code}")
-            return None
-        try:
-            data = response.json()
-        except ValueError:
+            data = get_json(
+                url, self.token, timeout=API_TIMEOUT, user_agent="ci-actions-image-tags"
+            )
+        except GitHubApiError as exc:
+            self.ctx.log.debug(str(exc))
             return None
         return data if isinstance(data, Mapping) else None
 

@@ -1,0 +1,233 @@
+"""security-gate with diff-base: only the change is scanned, only what it adds fails.
+
+The fixture project (tests/fixtures/security_gate/project) is the base, committed
+on `main`; each test commits a change on a branch and runs the real scanners.
+What each change adds was worked out by hand (see the comments), not from the
+gate's output. The base's app.py has high findings (B602 shell=True, B201 flask
+debug) that a full scan fails on; store.py has one (B324 md5).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.act import git
+from tests.support.cli import CliRun, invoke
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security_gate"
+MD5 = "    return hashlib.md5(password.encode()).hexdigest()\n"
+
+
+def _repo(tmp: Path) -> tuple[Path, str]:
+    root = tmp / "project"
+    shutil.copytree(FIXTURES / "project", root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    base = git(root, "rev-parse", "HEAD")
+    git(root, "checkout", "-q", "-b", "change")
+    return root, base
+
+
+def _commit(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "change")
+
+
+def _append(root: Path, rel: str, text: str) -> dict[str, str]:
+    return {rel: (root / rel).read_text(encoding="utf-8") + text}
+
+
+def _gate(root: Path, *args: str, scanners: str = "bandit") -> CliRun:
+    return invoke(
+        root.parent / "runner", "security-gate", ["--scanners", scanners, *args], cwd=root
+    )
+
+
+def _new(run: CliRun) -> list[tuple[str, str, int]]:
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    return sorted(
+        (f["rule-id"], f["file"], f["line"]) for f in report["findings"] if f["status"] == "new"
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, str]:
+    return _repo(tmp_path)
+
+
+def test_a_harmless_change_passes_although_the_base_has_findings(
+    repo: tuple[Path, str],
+) -> None:
+    root, base = repo
+    _commit(
+        root, _append(root, "service/store.py", "\n\ndef size(x: str) -> int:\n    return len(x)\n")
+    )
+    full = _gate(root)
+    assert full.code == 1  # app.py's findings fail a full scan
+    run = _gate(root, "--diff-base", base)
+    assert run.code == 0, run.log[-3000:]
+    assert json.loads(run.outputs["scanned-files"]) == ["service/store.py"]
+    assert run.outputs["diff-aware"] == "true"
+    assert run.outputs["findings"] == "1"  # the md5 the base has: baselined
+    assert run.outputs["new-findings"] == "0"
+    assert "Diff-aware scan" in run.summary and "`service/store.py`" in run.summary
+    assert json.loads(full.outputs["scanned-files"]) == ["service/app.py", "service/store.py"]
+    assert full.outputs["diff-aware"] == "false"
+
+
+def test_a_duplicate_of_an_existing_finding_in_a_changed_file_is_new(
+    repo: tuple[Path, str],
+) -> None:
+    root, base = repo
+    # a second identical md5 line: the base has one occurrence, the change two
+    _commit(
+        root, _append(root, "service/store.py", "\n\ndef legacy(password: str) -> str:\n" + MD5)
+    )
+    run = _gate(root, "--diff-base", base)
+    assert run.code == 1, run.log[-3000:]
+    assert _new(run) == [("B324", "service/store.py", 15)]
+
+
+def test_findings_of_an_added_file_are_new_and_semgrep_scans_only_the_change(
+    repo: tuple[Path, str],
+) -> None:
+    root, base = repo
+    _commit(
+        root,
+        {
+            "service/tools.py": "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n",
+            "docs/notes.txt": "not Python\n",
+        },
+    )
+    run = _gate(root, "--diff-base", base, scanners="bandit,semgrep")
+    assert run.code == 1, run.log[-3000:]
+    assert json.loads(run.outputs["scanned-files"]) == ["service/tools.py"]
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert {f["file"] for f in report["findings"]} == {"service/tools.py"}
+    # bandit: B404 import subprocess (low), B602 shell=True (high); semgrep: shell with a variable
+    assert ("B602", "service/tools.py", 5) in _new(run)
+    assert any(f["tool"] == "semgrep" and f["status"] == "new" for f in report["findings"])
+    tools = {t["tool"]: t for t in report["tools"]}
+    assert tools["semgrep"]["command"].endswith("-- service/tools.py")
+
+
+def test_a_change_to_no_python_and_no_requirements_file_passes_without_scanning(
+    repo: tuple[Path, str],
+) -> None:
+    root, base = repo
+    _commit(root, {"README.md": "# service\n"})
+    run = _gate(root, "--diff-base", base, scanners="bandit,semgrep")
+    assert run.code == 0, run.log[-3000:]
+    assert "nothing changed to scan" in run.log
+    assert json.loads(run.outputs["scanned-files"]) == []
+    assert run.outputs["diff-aware"] == "true"
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert report["tools"] == []
+
+
+def test_a_suppression_the_change_adds_is_not_honoured_unless_allowed(
+    repo: tuple[Path, str],
+) -> None:
+    root, base = repo
+    nosec = "\n\ndef weak(password: str) -> str:\n    return hashlib.sha1(password.encode()).hexdigest()  # nosec\n"
+    _commit(root, _append(root, "service/store.py", nosec))
+    honour = ("--allow-inline-suppressions", "true")
+    run = _gate(root, "--diff-base", base, *honour)
+    assert run.code == 1, run.log[-3000:]
+    assert _new(run) == [("B324", "service/store.py", 15)]
+    assert "added by this change" in Path(run.outputs["report-file"]).read_text()
+    allowed = _gate(root, "--diff-base", base, *honour, "--allow-new-suppressions", "true")
+    assert allowed.code == 0, allowed.log[-3000:]
+    # without diff-base the comment is honoured as before: only the unsuppressed md5 is new
+    full = _gate(root, *honour, "--paths", "service/store.py")
+    assert _new(full) == [("B324", "service/store.py", 7)]
+
+
+def test_a_suppression_the_base_had_stays_honoured(tmp_path: Path) -> None:
+    root, _ = _repo(tmp_path)
+    git(root, "checkout", "-q", "main")
+    text = (root / "service/store.py").read_text().replace(MD5, MD5.rstrip("\n") + "  # nosec\n")
+    _commit(root, {"service/store.py": text})
+    base = git(root, "rev-parse", "HEAD")
+    git(root, "checkout", "-q", "-b", "change2")
+    _commit(
+        root, _append(root, "service/store.py", "\n\ndef size(x: str) -> int:\n    return len(x)\n")
+    )
+    run = _gate(root, "--diff-base", base, "--allow-inline-suppressions", "true")
+    assert run.code == 0, run.log[-3000:]
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "no-such-branch",
+        "0123456789abcdef0123456789abcdef01234567",
+    ],
+)
+def test_an_unknown_base_falls_back_to_a_full_scan_with_a_warning(
+    repo: tuple[Path, str], base: str
+) -> None:
+    root, _ = repo
+    _commit(root, {"README.md": "# service\n"})
+    run = _gate(root, "--diff-base", base)
+    assert run.code == 1, run.log[-3000:]  # the full scan sees app.py
+    assert "::warning" in run.stdout and "scanning every file instead" in run.stdout
+    assert run.outputs["diff-aware"] == "false"
+    assert json.loads(run.outputs["scanned-files"]) == ["service/app.py", "service/store.py"]
+    assert "Full scan" in run.summary
+
+
+def test_a_shallow_clone_without_the_base_falls_back_to_a_full_scan(
+    repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, base = repo
+    _commit(root, {"README.md": "# service\n"})
+    shallow = tmp_path / "shallow"
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--branch",
+        "change",
+        f"file://{root}",
+        str(shallow),
+    )
+    run = _gate(shallow, "--diff-base", base)
+    assert run.code == 1, run.log[-3000:]
+    assert "shallow clone" in run.stdout
+    assert run.outputs["diff-aware"] == "false"
+    assert json.loads(run.outputs["scanned-files"]) == ["service/app.py", "service/store.py"]
+
+
+def test_outside_a_git_repository_falls_back_to_a_full_scan(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    shutil.copytree(FIXTURES / "project", root)
+    run = _gate(root, "--diff-base", "main")
+    assert run.code == 1, run.log[-3000:]
+    assert "not in a git repository" in run.stdout
+    assert run.outputs["diff-aware"] == "false"
+
+
+@pytest.mark.parametrize("base", ["--upload-pack=touch x", "main..HEAD", "a b"])
+def test_a_malformed_base_is_exit_2(repo: tuple[Path, str], base: str) -> None:
+    root, _ = repo
+    run = _gate(root, "--diff-base", base)
+    assert run.code == 2, run.log[-3000:]
+    assert "diff-base" in run.log
+
+
+def test_diff_base_and_update_baseline_together_are_exit_2(repo: tuple[Path, str]) -> None:
+    root, base = repo
+    run = _gate(root, "--diff-base", base, "--baseline", "b.txt", "--update-baseline", "true")
+    assert run.code == 2
+    assert "diff-base" in run.log
