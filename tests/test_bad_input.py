@@ -1,0 +1,131 @@
+"""Every file a workflow names, with bytes that are not UTF-8 in it: exit 2 naming the file.
+
+Each row writes one named file (a baseline, a policy, a kustomization, a
+ledger...) as its action reads it, with an invalid byte on its second line,
+and runs the action in-process. The run must be refused as bad input (exit 2)
+naming the file and where the byte is, never "unexpected error".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.act import git
+from tests.support.cli import invoke
+from tests.support.gitops import clone, gitops_files, make_remote
+
+API = "registry.local:5000/team/api"
+BAD = b"# a comment\nkey: caf\xe9\n"  # a Latin-1 e-acute, not UTF-8
+
+
+def where(content: bytes) -> str:
+    at = content.index(0xE9)
+    line = content[:at].count(b"\n") + 1
+    return f"byte 0xe9 at offset {at} (line {line})"
+
+
+WHERE = where(BAD)
+
+
+@dataclass(frozen=True)
+class Row:
+    action: str
+    file: str  # relative to the directory the action runs in
+    inputs: dict[str, str]
+    content: bytes = BAD
+    where: str = WHERE
+    setup: Callable[[Path], None] | None = None  # prepares the directory (after the file)
+
+
+def _project(root: Path) -> None:
+    (root / "app.py").write_text("def add(a, b):\n    return a + b\n")
+
+
+def _gitops(root: Path) -> Path:
+    remote = make_remote(root, gitops_files())
+    return clone(root, remote, "checkout")
+
+
+def _ledger_line(root: Path) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a ledger with a bad byte")
+
+
+GATE = {"scanners": "bandit", "paths": "app.py", "allow-empty": "true"}
+LEDGER_LINE = (
+    b'{"type":"entry","v":1,"id":"api-1","service":"api","environment":"prod",'
+    b'"image":"registry.local:5000/team/api","tag":"1.0.0","git_commit":"' + b"a" * 40 + b'",'
+    b'"created":"2026-01-01T00:00:00Z","status":"healthy","actor":"caf\xe9"}\n'
+)
+
+ROWS = {
+    "security-gate baseline": Row(
+        "security-gate", ".security-baseline", GATE | {"baseline": ".security-baseline"}
+    ),
+    "security-gate allowlist": Row("security-gate", "allow.yml", GATE | {"allowlist": "allow.yml"}),
+    "security-gate policy": Row("security-gate", "policy.yml", GATE | {"policy": "policy.yml"}),
+    "security-gate image report": Row(
+        "security-gate",
+        "trivy.json",
+        GATE | {"image-reports": "trivy.json"},
+        content=b'{"SchemaVersion": 2, "ArtifactName": "caf\xe9", "Results": []}',
+        where="byte 0xe9 at offset 41 (line 1)",
+    ),
+    "validate-manifests manifest": Row(
+        "validate-manifests",
+        "cm.yaml",
+        {"paths": "cm.yaml"},
+        content=b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n",
+        where=where(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n"),
+    ),
+    "validate-manifests policy-file": Row(
+        "validate-manifests",
+        "policy.yml",
+        {"paths": "cm.yaml", "policy-file": "policy.yml"},
+    ),
+    "validate-manifests crd": Row(
+        "validate-manifests",
+        "crd.yaml",
+        {"paths": "cm.yaml", "crd-paths": "crd.yaml"},
+    ),
+    "kustomize-bump kustomization": Row(
+        "kustomize-bump",
+        "overlays/prod/kustomization.yaml",
+        {"paths": "overlays/prod", "images": f"{API}:1.1.0", "mode": "edit"},
+    ),
+    "release-ledger ledger line": Row(
+        "release-ledger",
+        ".ci-ledger/prod/api.jsonl",
+        {"command": "last-good", "service": "api", "environment": "prod", "push": "false"},
+        content=LEDGER_LINE,
+        where=f"byte 0xe9 at offset {LEDGER_LINE.index(0xE9)} of the file",
+        setup=_ledger_line,
+    ),
+}
+CM = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_a_named_file_that_is_not_utf8_is_bad_input(tmp_path: Path, name: str) -> None:
+    row = ROWS[name]
+    root = (
+        _gitops(tmp_path) if row.action in ("kustomize-bump", "release-ledger") else tmp_path / "w"
+    )
+    root.mkdir(exist_ok=True)
+    _project(root)
+    (root / "cm.yaml").write_bytes(CM)
+    target = root / row.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(row.content)
+    if row.setup:
+        row.setup(root)
+    args = [f"--{k}={v}" for k, v in row.inputs.items()]
+    run = invoke(tmp_path / "run", row.action, args, cwd=root, env={"RUNNER_TEMP": str(tmp_path)})
+    assert "unexpected error" not in run.log, run.log
+    assert run.code == 2, run.log
+    assert Path(row.file).name in run.log, run.log  # names the file
+    assert "not UTF-8" in run.log and row.where in run.log, run.log
