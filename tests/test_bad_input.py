@@ -129,3 +129,84 @@ def test_a_named_file_that_is_not_utf8_is_bad_input(tmp_path: Path, name: str) -
     assert run.code == 2, run.log
     assert Path(row.file).name in run.log, run.log  # names the file
     assert "not UTF-8" in run.log and row.where in run.log, run.log
+
+
+def test_a_line_torn_inside_a_character_is_a_torn_line_not_bad_input(tmp_path: Path) -> None:
+    """A killed writer can cut a line in the middle of a UTF-8 character: the torn-line
+    rules decide (here: the torn last line may be the newest status, so no guess)."""
+    root = _gitops(tmp_path)
+    ledger = root / ".ci-ledger" / "prod" / "api.jsonl"
+    ledger.parent.mkdir(parents=True)
+    healthy = LEDGER_LINE.replace(b"caf\xe9", b"kim")
+    cut = healthy.replace(b'"id":"api-1"', b'"id":"api-2"').replace(b"kim", "café".encode())
+    ledger.write_bytes(healthy + cut[: cut.index("é".encode()) + 1])  # half of the é
+    _ledger_line(root)
+    args = ["--command=last-good", "--service=api", "--environment=prod", "--push=false"]
+    run = invoke(tmp_path / "run", "release-ledger", args, cwd=root)
+    assert "unexpected error" not in run.log, run.log
+    assert "not UTF-8" not in run.log, run.log
+    assert run.code != 2, run.log
+
+
+# -- values refused by grammar and bounds, end to end --------------------------------
+LONG = "registry.local:5000/team/" + "a" * 300  # over the 255 characters of a name
+HUGE = "registry.local:5000/team/" + "a" * 120_000
+UPPER = "registry.local:5000/Team/API"
+BUMP = {"paths": "overlays/prod", "mode": "edit"}
+RECORD = {"command": "record", "service": "api", "environment": "prod", "push": "false"}
+PROBE = {"url": "http://127.0.0.1:1/", "workloads": "deployment/api"}
+PROMOTE = {"source": "registry.local:5000/team/api:1.0.0"}
+
+
+def _refusals() -> list[tuple[str, dict[str, str], str]]:
+    rows = []
+    for image in (LONG, HUGE, UPPER):
+        rows += [
+            ("kustomize-bump", BUMP | {"images": f"{image}:1.1.0"}, "images"),
+            (
+                "release-ledger",
+                RECORD | {"image": f"{image}:1.0.0", "git-commit": "a" * 40},
+                "image",
+            ),
+            ("image-promote", {"source": f"{image}:1.0.0", "tags": "2.0.0"}, "source"),
+            ("image-promote", PROMOTE | {"tags": f"{image}:2.0.0"}, "tags"),
+            ("image-build", {"context": ".", "builder": "buildah", "tags": f"{image}:1"}, "tags"),
+            ("health-probe", PROBE | {"expected-images": f"{image}:1"}, "expected-images"),
+        ]
+    rows += [
+        ("release-ledger", RECORD | {"image": f"{API}:1", "git-commit": "zz;rm -rf"}, "git-commit"),
+        (
+            "release-ledger",
+            RECORD | {"image": f"{API}:1", "push-retries": "1" + "0" * 20},
+            "push-retries",
+        ),
+        (
+            "kustomize-bump",
+            BUMP | {"images": f"{API}:1.1.0", "push-retries": "1" + "0" * 20},
+            "push-retries",
+        ),
+    ]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("action", "inputs", "named"),
+    [
+        pytest.param(
+            a,
+            i,
+            n,
+            id=f"{a}:{n}:{next(iter(v for v in i.values() if len(v) > 200 or 'T' in v or ';' in v or '0' * 20 in v), '')[:12]}",
+        )
+        for a, i, n in _refusals()
+    ],
+)
+def test_a_value_outside_its_grammar_or_bounds_is_refused(
+    tmp_path: Path, action: str, inputs: dict[str, str], named: str
+) -> None:
+    root = _gitops(tmp_path)
+    args = [f"--{k}={v}" for k, v in inputs.items()]
+    run = invoke(tmp_path / "run", action, args, cwd=root, env={"RUNNER_TEMP": str(tmp_path)})
+    assert "unexpected error" not in run.log, run.log[:2000]
+    assert run.code == 2, run.log[:2000]
+    assert f"input '{named}'" in run.log, run.log[:2000]
