@@ -210,3 +210,34 @@ def test_a_value_outside_its_grammar_or_bounds_is_refused(
     assert "unexpected error" not in run.log, run.log[:2000]
     assert run.code == 2, run.log[:2000]
     assert f"input '{named}'" in run.log, run.log[:2000]
+
+
+@pytest.mark.parametrize(
+    ("action", "env", "named"),
+    [
+        ("release-ledger", {b"INPUT_COMMAND": b"list", b"INPUT_REASON": b"bad\xc3("}, "reason"),
+        (
+            "health-probe",
+            {b"INPUT_URL": b"http://127.0.0.1:1/", b"INPUT_AUTH-HEADER": b"X-Key: s3cret\xff"},
+            "auth-header",
+        ),
+    ],
+)
+def test_real_bytes_in_the_environment_name_the_input(
+    tmp_path: Path, action: str, env: dict[bytes, bytes], named: str
+) -> None:
+    """As a runner passes them: raw bytes in INPUT_*, a real process, real stdout."""
+    import os
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environb.items() if not k.startswith((b"INPUT_", b"GITHUB_"))}
+    full |= {b"GITHUB_ACTIONS": b"true", **env}
+    run = subprocess.run(
+        [sys.executable, "-m", "ci_actions", action], env=full, cwd=tmp_path, capture_output=True
+    )
+    log = (run.stdout + run.stderr).decode("utf-8")  # what we print is UTF-8, always
+    assert run.returncode == 2, log
+    assert f"input '{named}': is not UTF-8 text: byte 0x" in log, log
+    assert "Traceback" not in log and "unexpected error" not in log, log
+    assert "s3cret" not in log.replace("::add-mask::X-Key: s3cret", ""), log  # masked first
