@@ -1,6 +1,6 @@
 """Fault matrix: the real actions under kills, rejected pushes, concurrency and bad remotes.
 
-    python bench/fault_matrix.py [--trials N] [--workers W] [--seed S]
+    python bench/fault_matrix.py [--trials N] [--workers W] [--seed S] [--only SCENARIO]
     scripts/bench bench/fault_matrix.py
 
 Each scenario runs `ci-actions` as a runner would (a process per run) and then
@@ -26,6 +26,10 @@ JSONL); after the next run in the same runner, no scratch clone, folder or
 worktree a killed run left behind remains (they are aged past the stale limit
 first, as an hour passing would); a promote exit 0 has every tag in the
 registry at the source digest. A killed run may or may not have landed.
+
+The runs use the `ci-actions` next to this Python; PYTHONPATH=OTHER/src runs
+another version of the code under the same matrix (e.g. an older commit, to
+see a loss it had).
 """
 
 from __future__ import annotations
@@ -226,17 +230,22 @@ def ledger_tags(remote: Path, tally: Tally) -> set[str]:
 def check_leftovers(
     runs: Sequence[Run], next_run: Callable[[Run], list[str]], tally: Tally
 ) -> None:
-    """Age what killed runs left, run once more in the same runner: nothing old may remain."""
+    """Age what killed runs left in their runner's temp folder (RUNNER_TEMP and TMPDIR),
+    run once more in the same runner: nothing old may remain but the rescue file."""
     killed = [run for run in runs if run.killed]
     past = time.time() - STALE
     for run in killed:
-        for path in run.temp.glob("ci-actions-*"):
+        for path in run.temp.iterdir():
             os.utime(path, (past, past), follow_symlinks=False)
     rng = random.Random(0)
     for run in killed:
         again = Run(f"{run.key}-next", run.temp, run.checkout)
         finish(again, start(again, next_run(again), rng))
-        stale = [p.name for p in run.temp.glob("ci-actions-*") if p.lstat().st_mtime <= past + 1]
+        stale = [
+            p.name
+            for p in run.temp.iterdir()
+            if p.name != RESCUE and p.lstat().st_mtime <= past + 1  # the rescue file is kept
+        ]
         if stale:
             tally.losses.append(f"{run.key}: left after the next run: {stale}")
         if run.checkout is not None:
@@ -421,6 +430,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workers", type=int, default=12, help="concurrent runs a round (default 12)"
     )
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=("bump", "ledger", "unreachable", "promote"),
+        help="run only this scenario (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print the log of each failed run")
     args = parser.parse_args(argv)
     global VERBOSE
@@ -429,12 +444,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
     started = time.monotonic()
     try:
-        tallies = [
-            scenario_bump(root, args.trials, args.workers, rng),
-            scenario_ledger(root, args.trials, args.workers, rng),
-            scenario_unreachable(root, args.trials, rng),
-            scenario_promote(root, 5 * args.trials, rng),
-        ]
+        scenarios: dict[str, Callable[[], Tally]] = {
+            "bump": lambda: scenario_bump(root, args.trials, args.workers, rng),
+            "ledger": lambda: scenario_ledger(root, args.trials, args.workers, rng),
+            "unreachable": lambda: scenario_unreachable(root, args.trials, rng),
+            "promote": lambda: scenario_promote(root, 5 * args.trials, rng),
+        }
+        tallies = [run() for name, run in scenarios.items() if name in (args.only or scenarios)]
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"fault matrix: seed {args.seed}, {time.monotonic() - started:.0f} s")
