@@ -99,6 +99,7 @@ class Tally:
     refused: int = 0  # exit 1 or 2
     failed: int = 0  # exit 3
     killed: int = 0
+    killed_landed: int = 0  # killed, and landed all the same (allowed either way)
     losses: list[str] = field(default_factory=list)
 
     def add(self, run: Run) -> None:
@@ -182,7 +183,7 @@ def history(remote: Path) -> list[tuple[str, int]]:
     return [(line.split()[0], len(line.split()) - 1) for line in lines]
 
 
-def versions(remote: Path, rel: str, tally: Tally) -> list[str]:
+def versions(remote: Path, rel: str) -> list[str]:
     """The text of `rel` in every commit of main that has it."""
     texts = []
     for sha, _ in history(remote):
@@ -203,7 +204,7 @@ def check_linear(remote: Path, tally: Tally) -> None:
 def landed_tags(remote: Path, tally: Tally) -> set[str]:
     """Every api tag any version of the prod kustomization set; torn YAML is a loss."""
     tags = set()
-    for text in versions(remote, KUSTOMIZATION, tally):
+    for text in versions(remote, KUSTOMIZATION):
         try:
             data = yaml.safe_load(text)
             tags |= {str(i.get("newTag")) for i in data["images"] if i["name"] == IMAGE}
@@ -215,7 +216,7 @@ def landed_tags(remote: Path, tally: Tally) -> set[str]:
 def ledger_tags(remote: Path, tally: Tally) -> set[str]:
     """Every tag recorded in any version of the ledger; a line that is not JSON is a loss."""
     tags = set()
-    for text in versions(remote, LEDGER, tally):
+    for text in versions(remote, LEDGER):
         for number, line in enumerate(text.splitlines(), 1):
             try:
                 entry = json.loads(line)
@@ -283,6 +284,7 @@ def scenario_bump(root: Path, rounds: int, workers: int, rng: random.Random) -> 
         for run in runs:
             tally.add(run)
             if run.killed:
+                tally.killed_landed += run.key in landed
                 continue
             if run.code == 0 and run.outputs.get("commit-sha") not in on_main:
                 tally.losses.append(f"bump {run.key}: exit 0, its commit is not on the remote")
@@ -327,6 +329,7 @@ def scenario_ledger(root: Path, rounds: int, workers: int, rng: random.Random) -
         for run in runs:
             tally.add(run)
             if run.killed:
+                tally.killed_landed += run.key in recorded
                 continue
             if run.code == 0 and run.key not in recorded:
                 tally.losses.append(f"ledger {run.key}: exit 0, its entry is not on the remote")
@@ -409,9 +412,14 @@ def scenario_promote(root: Path, trials: int, rng: random.Random) -> Tally:
 
 
 def table(tallies: Sequence[Tally]) -> str:
-    head = ("scenario", "runs", "exit 0", "exit 1/2", "exit 3", "killed", "losses")
+    head = ("scenario", "runs", "exit 0", "exit 1/2", "exit 3", "killed (landed)", "losses")
     rows = [head] + [
-        (t.scenario, *map(str, (t.runs, t.ok, t.refused, t.failed, t.killed, len(t.losses))))
+        (
+            t.scenario,
+            *map(str, (t.runs, t.ok, t.refused, t.failed)),
+            f"{t.killed} ({t.killed_landed})",
+            str(len(t.losses)),
+        )
         for t in tallies
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
