@@ -1,9 +1,13 @@
-"""Every file a workflow names, with bytes that are not UTF-8 in it: exit 2 naming the file.
+"""Bad input the actions must refuse as such (exit 2, naming it), end to end.
 
-Each row writes one named file (a baseline, a policy, a kustomization, a
-ledger...) as its action reads it, with an invalid byte on its second line,
-and runs the action in-process. The run must be refused as bad input (exit 2)
-naming the file and where the byte is, never "unexpected error".
+- Every file a workflow names, with bytes that are not UTF-8 in it: each row
+  writes one named file (a baseline, a policy, a kustomization, a ledger...)
+  as its action reads it, runs the action in-process, and expects exit 2
+  naming the file and where the byte is, never "unexpected error". (Input
+  values that are not UTF-8 are covered for every input of every action in
+  test_hostile_inputs.py; here a real process gets raw bytes.)
+- Values outside their grammar or bounds: image names too long or upper case,
+  a commit that is not a SHA, a retry count of 10^20.
 """
 
 from __future__ import annotations
@@ -74,6 +78,17 @@ ROWS = {
         GATE | {"image-reports": "trivy.json"},
         content=b'{"SchemaVersion": 2, "ArtifactName": "caf\xe9", "Results": []}',
         where="byte 0xe9 at offset 41 (line 1)",
+    ),
+    "security-gate requirements": Row(
+        "security-gate",
+        "requirements.txt",
+        {
+            "scanners": "pip-audit",
+            "requirements": "requirements.txt",
+            "osv-url": "http://127.0.0.1:1/v1/query",  # never reached: the file is read first
+        },
+        content=b"requests==2.0.0  # caf\xe9\n",
+        where=where(b"requests==2.0.0  # caf\xe9\n"),
     ),
     "validate-manifests manifest": Row(
         "validate-manifests",
@@ -149,57 +164,73 @@ def test_a_line_torn_inside_a_character_is_a_torn_line_not_bad_input(tmp_path: P
 
 
 # -- values refused by grammar and bounds, end to end --------------------------------
-LONG = "registry.local:5000/team/" + "a" * 300  # over the 255 characters of a name
-HUGE = "registry.local:5000/team/" + "a" * 120_000
-UPPER = "registry.local:5000/Team/API"
+IMAGES = {
+    "300 characters": "registry.local:5000/team/" + "a" * 300,  # a name is at most 255
+    "120 KB": "registry.local:5000/team/" + "a" * 120_000,
+    "upper case": "registry.local:5000/Team/API",
+}
 BUMP = {"paths": "overlays/prod", "mode": "edit"}
 RECORD = {"command": "record", "service": "api", "environment": "prod", "push": "false"}
 PROBE = {"url": "http://127.0.0.1:1/", "workloads": "deployment/api"}
 PROMOTE = {"source": "registry.local:5000/team/api:1.0.0"}
+BUILD = {"context": ".", "builder": "buildah"}
+HUGE_COUNT = "1" + "0" * 20  # 10^20
 
 
-def _refusals() -> list[tuple[str, dict[str, str], str]]:
-    rows = []
-    for image in (LONG, HUGE, UPPER):
-        rows += [
-            ("kustomize-bump", BUMP | {"images": f"{image}:1.1.0"}, "images"),
-            (
+def _refusals() -> dict[str, tuple[str, dict[str, str], str]]:
+    rows: dict[str, tuple[str, dict[str, str], str]] = {}
+    for shape, image in IMAGES.items():
+        rows |= {
+            f"kustomize-bump images, {shape}": (
+                "kustomize-bump",
+                BUMP | {"images": f"{image}:1.1.0"},
+                "images",
+            ),
+            f"release-ledger image, {shape}": (
                 "release-ledger",
                 RECORD | {"image": f"{image}:1.0.0", "git-commit": "a" * 40},
                 "image",
             ),
-            ("image-promote", {"source": f"{image}:1.0.0", "tags": "2.0.0"}, "source"),
-            ("image-promote", PROMOTE | {"tags": f"{image}:2.0.0"}, "tags"),
-            ("image-build", {"context": ".", "builder": "buildah", "tags": f"{image}:1"}, "tags"),
-            ("health-probe", PROBE | {"expected-images": f"{image}:1"}, "expected-images"),
-        ]
-    rows += [
-        ("release-ledger", RECORD | {"image": f"{API}:1", "git-commit": "zz;rm -rf"}, "git-commit"),
-        (
+            f"image-promote source, {shape}": (
+                "image-promote",
+                {"source": f"{image}:1.0.0", "tags": "2.0.0"},
+                "source",
+            ),
+            f"image-promote tags, {shape}": (
+                "image-promote",
+                PROMOTE | {"tags": f"{image}:2.0.0"},
+                "tags",
+            ),
+            f"image-build tags, {shape}": ("image-build", BUILD | {"tags": f"{image}:1"}, "tags"),
+            f"health-probe expected-images, {shape}": (
+                "health-probe",
+                PROBE | {"expected-images": f"{image}:1"},
+                "expected-images",
+            ),
+        }
+    rows |= {
+        "release-ledger git-commit 'zz;rm -rf'": (
             "release-ledger",
-            RECORD | {"image": f"{API}:1", "push-retries": "1" + "0" * 20},
+            RECORD | {"image": f"{API}:1", "git-commit": "zz;rm -rf"},
+            "git-commit",
+        ),
+        "release-ledger push-retries 10^20": (
+            "release-ledger",
+            RECORD | {"image": f"{API}:1", "push-retries": HUGE_COUNT},
             "push-retries",
         ),
-        (
+        "kustomize-bump push-retries 10^20": (
             "kustomize-bump",
-            BUMP | {"images": f"{API}:1.1.0", "push-retries": "1" + "0" * 20},
+            BUMP | {"images": f"{API}:1.1.0", "push-retries": HUGE_COUNT},
             "push-retries",
         ),
-    ]
+    }
     return rows
 
 
 @pytest.mark.parametrize(
     ("action", "inputs", "named"),
-    [
-        pytest.param(
-            a,
-            i,
-            n,
-            id=f"{a}:{n}:{next(iter(v for v in i.values() if len(v) > 200 or 'T' in v or ';' in v or '0' * 20 in v), '')[:12]}",
-        )
-        for a, i, n in _refusals()
-    ],
+    [pytest.param(*row, id=case) for case, row in _refusals().items()],
 )
 def test_a_value_outside_its_grammar_or_bounds_is_refused(
     tmp_path: Path, action: str, inputs: dict[str, str], named: str
