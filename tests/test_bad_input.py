@@ -120,6 +120,14 @@ ROWS = {
         where=f"byte 0xe9 at offset {LEDGER_LINE.index(0xE9)} of the file",
         setup=_ledger_line,
     ),
+    "release-ledger ledger line, list": Row(
+        "release-ledger",
+        ".ci-ledger/prod/api.jsonl",
+        {"command": "list", "service": "api", "environment": "prod", "push": "false"},
+        content=LEDGER_LINE,
+        where=f"byte 0xe9 at offset {LEDGER_LINE.index(0xE9)} of the file",
+        setup=_ledger_line,
+    ),
 }
 CM = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
 
