@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from ci_actions import fsutil
+from ci_actions.errors import ConfigError
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -64,3 +66,27 @@ def test_escape_reason_refuses_links_and_paths_out_of_the_root(tmp_path: Path) -
         why = fsutil.escape_reason(root, root / rel, allow_links=allow)
         assert why.startswith(says) and bool(why) == bool(says), (rel, allow, why)
     assert fsutil.escape_reason(root, Path("/etc/passwd")) == "is outside the repository"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"plain\n", ""),
+        ("caf\u00e9 \u2713\n".encode(), ""),
+        (b"a: 1\nb: caf\xe9\n", "byte 0xe9 at offset 11 (line 2)"),
+        (b"\xff", "byte 0xff at offset 0 (line 1)"),
+        (b"cut \xe2\x9c", "byte 0xe2 at offset 4 (line 1)"),  # a character cut short at the end
+    ],
+)
+def test_read_text_strict_names_the_file_and_the_first_bad_byte(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    path = tmp_path / "baseline"
+    path.write_bytes(data)
+    if not problem:
+        assert fsutil.read_text_strict(path, "baseline x") == data.decode("utf-8")
+        return
+    expected = re.escape(f"baseline x is not UTF-8 text: {problem}")
+    with pytest.raises(ConfigError, match=expected) as err:
+        fsutil.read_text_strict(path, "baseline x")
+    assert err.value.exit_code == 2

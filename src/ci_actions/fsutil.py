@@ -1,4 +1,5 @@
-"""File writes that are all-or-nothing, and the rule for paths that must stay in a repository."""
+"""File writes that are all-or-nothing, strict UTF-8 reads of the files a workflow
+names, and the rule for paths that must stay in a repository."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from ci_actions.errors import ConfigError
 
 
 def escape_reason(root: Path, path: Path, *, allow_links: bool = False) -> str:
@@ -32,6 +35,27 @@ def escape_reason(root: Path, path: Path, *, allow_links: bool = False) -> str:
     if not spelled.resolve().is_relative_to(top.resolve()):
         return "leads outside the repository (a symlink)"
     return ""
+
+
+def utf8_problem(data: bytes) -> str:
+    """Where `data` stops being UTF-8 ("byte 0xff at offset 12 (line 2)"), or "" when it is."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return f"byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line})"
+    return ""
+
+
+def read_text_strict(path: Path, what: str) -> str:
+    """The text of a file the workflow named; not UTF-8 is bad input (exit 2) naming
+    the file (`what`, e.g. "baseline .security-baseline") and the first bad byte.
+    OSError is left to the caller, which knows what a missing file means."""
+    data = path.read_bytes()
+    problem = utf8_problem(data)
+    if problem:
+        raise ConfigError(f"{what} is not UTF-8 text: {problem}", hint="save the file as UTF-8")
+    return data.decode("utf-8")
 
 
 def write_atomic(path: Path, content: str | bytes) -> bool:

@@ -284,6 +284,7 @@ FAKE_SCANNER = {
     "crash": "echo 'Traceback: boom' >&2; exit 2",
     "hang": "sleep 300",
     "not-a-bandit-report": 'while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; echo "[]" > "$out"',
+    "not-utf8": 'while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; printf \'{"results": [], "errors": [], "x": "caf\\351"}\' > "$out"',
 }
 
 
@@ -302,6 +303,8 @@ def test_a_broken_scanner_fails_closed(project: Project, tmp_path: Path, fault: 
         assert "Traceback: boom" in run.summary  # the tool's stderr, for whoever reads the run
     if fault == "hang":
         assert "timed out after 2s" in run.summary
+    if fault == "not-utf8":
+        assert "a report that is not UTF-8 text: byte 0xe9 at offset" in run.summary
 
 
 def _write(root: Path, rel: str, text: str) -> str:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from ci_actions.errors import InputError
@@ -189,5 +191,33 @@ def test_every_declared_kind_is_known() -> None:
 def test_a_refused_secret_is_not_shown() -> None:
     raw = RawInputs.collect(SPEC, {}, {"token": "s3cret\nsecond-line"})
     with pytest.raises(InputError, match="input 'token'") as refused:
+        raw.check_values()
+    assert "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name", [i.name for i in KINDS_SPEC.inputs])
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b"caf\xe9", "byte 0xe9 at offset 3 (line 1)"),  # Latin-1
+        (b"ok\nthen \xc3(", "byte 0xc3 at offset 8 (line 2)"),  # a lead byte without its tail
+        (b"\xed\xa0\x80", "byte 0xed at offset 0 (line 1)"),  # an encoded surrogate
+    ],
+)
+def test_a_value_that_is_not_utf8_is_refused_whatever_its_kind(
+    name: str, raw: bytes, where: str
+) -> None:
+    value = raw.decode("utf-8", "surrogateescape")  # as os.environ and argv hold such bytes
+    inputs = RawInputs.collect(KINDS_SPEC, {f"INPUT_{name.upper()}": value})
+    expected = re.escape(f"input '{name}': is not UTF-8 text: {where}")
+    with pytest.raises(InputError, match=expected):
+        inputs.check_values()
+
+
+def test_a_secret_that_is_not_utf8_is_masked_around_the_bytes() -> None:
+    value = b"Bearer s3cret-token\xff\xfeand-more".decode("utf-8", "surrogateescape")
+    raw = RawInputs.collect(SPEC, {}, {"token": value})
+    assert raw.secrets() == ["Bearer s3cret-token", "and-more"]  # printable, and nothing lost
+    with pytest.raises(InputError, match="input 'token': is not UTF-8 text") as refused:
         raw.check_values()
     assert "s3cret" not in str(refused.value)

@@ -58,6 +58,9 @@ def test_forms(arg: str, expected: ImageSetting) -> None:
         ("app:bad/tag", "sets neither"),  # `:` before the first `/` is no tag
         ("app@sha256:short", "not a digest"),
         ("*:v1", "invalid image name"),
+        ("registry:5000/Team/app:v1", "invalid path component 'Team'"),  # Docker: lower case
+        ("app=registry:5000/team/" + "a" * 300 + ":v1", "1 to 255 characters"),
+        ("A" * 120_000 + "=app:v1", "1 to 255 characters"),  # the name matched, too
     ],
 )
 def test_refused(arg: str, says: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_actions.errors import ConfigError, InputError
-from ci_actions.fsutil import write_atomic
+from ci_actions.fsutil import read_text_strict, write_atomic
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
 from ci_actions.result import Result
@@ -158,7 +158,7 @@ def _policy_config(inputs: ValidateInputs, workdir: Path) -> PolicyConfig:
     if inputs.policy_file:
         file = workdir / inputs.policy_file
         try:
-            data = yamlsafe.load(file.read_text(encoding="utf-8"))
+            data = yamlsafe.load(read_text_strict(file, f"policy-file {inputs.policy_file}"))
         except OSError as exc:
             raise InputError("policy-file", f"cannot read {inputs.policy_file}: {exc}") from None
         except yaml.YAMLError as exc:

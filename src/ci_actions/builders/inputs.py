@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ci_actions import grammar
 from ci_actions.errors import InputError
 from ci_actions.imageref import DOCKER_HUB, ImageRef, ImageRefError, parse
 
@@ -27,6 +28,8 @@ def image_ref(input_name: str, text: str, *, registry: str = "") -> ImageRef:
                 f"{text!r}: repository component {component!r} is not valid",
                 hint="lower-case letters, digits and single . _ or - between them",
             )
+    if error := grammar.image_error(str(ref)):  # the one grammar, with its length bounds
+        raise InputError(input_name, f"{text[:80]!r}: {error[:200]}", hint=TAG_HINT)
     return ref
 
 

@@ -2,7 +2,9 @@
 
 Values come from `INPUT_<NAME>` (upper-cased, hyphens kept, as GitHub names
 them) or from CLI flags, a flag winning. Every parse error is an InputError
-that names the input and says how to fix it (exit 2).
+that names the input and says how to fix it (exit 2). A value that is not
+UTF-8 (Python keeps such bytes of the environment and argv as lone
+surrogates, U+DC80 to U+DCFF) is refused for every input, before its kind.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from ci_actions import grammar
 from ci_actions.errors import InputError
+from ci_actions.fsutil import utf8_problem
 
 # What a single-value input must look like; "text" is free text (newlines allowed).
 KINDS = {
@@ -88,6 +91,20 @@ _FALSE = {"false"}
 _DURATION = re.compile(
     r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
 )
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]+")
+
+
+def encoding_error(value: str) -> str:
+    """Where a value given as text stops being UTF-8, or "" when it is UTF-8."""
+    if not _SURROGATES.search(value):
+        return ""
+    try:  # the bytes as they came (os.environ and argv decode with surrogateescape)
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte stands for
+        data = value.encode("utf-8", "surrogatepass")
+    return utf8_problem(data)
 
 
 def parse_bool(name: str, value: str) -> bool:
@@ -172,7 +189,15 @@ class RawInputs:
         return cls(spec, values)
 
     def check_values(self) -> None:
-        """Every value against its declared kind; an empty value is left to the action."""
+        """Every value is UTF-8, then matches its declared kind; an empty value is left to the action."""
+        for item in self.spec.inputs:
+            problem = encoding_error(self._values.get(item.name, ""))
+            if problem:
+                raise InputError(
+                    item.name,
+                    f"is not UTF-8 text: {problem}",
+                    hint="give the value as UTF-8 text",
+                )
         for item in self.spec.inputs:
             value = self._values.get(item.name, "")
             if item.kind != "text":
@@ -190,7 +215,13 @@ class RawInputs:
                 raise InputError(item.name, "is required", hint=f"set '{item.name}'")
 
     def secrets(self) -> list[str]:
-        return [self._values[i.name] for i in self.spec.inputs if i.secret and self._values[i.name]]
+        """The secret values to mask; a value with bytes that are not UTF-8 (refused
+        later) is masked piece by piece around them, as they cannot be printed."""
+        found: list[str] = []
+        for item in self.spec.inputs:
+            if item.secret:
+                found.extend(p for p in _SURROGATES.split(self._values[item.name]) if p)
+        return found
 
     def text(self, name: str) -> str:
         self.spec.input(name)  # a typo in an action's own code fails loudly

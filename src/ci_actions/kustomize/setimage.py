@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ci_actions.grammar import image_name_error
 from ci_actions.imageref import DIGEST_RE, is_valid_tag
 
 KEEP = "*"
@@ -85,6 +86,9 @@ def parse_image_arg(arg: str) -> ImageSetting:
         raise ImageArgError(f"{arg!r}: {digest!r} is not a digest (want sha256:<64 hex>)")
     if name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "") != value:
         raise ImageArgError(f"{arg!r}: empty tag or digest; use {FORMS}")
+    for image in (key, name) if sep else (name,):
+        if image != KEEP and (error := image_name_error(image)):
+            raise ImageArgError(f"{arg[:80]!r}: image name {image[:80]!r} {error}")
     if sep:
         return ImageSetting(key, name, tag, digest)
     return ImageSetting(name, "", tag, digest)

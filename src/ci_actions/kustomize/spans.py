@@ -20,6 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ci_actions.errors import ConfigError
+from ci_actions.fsutil import utf8_problem
 from ci_actions.yamlsafe import BoundedLoader
 
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
@@ -102,7 +103,7 @@ def read_text(path: Path, rel: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise YamlFileError(rel, line, "is not UTF-8 text") from None
+        raise YamlFileError(rel, line, f"is not UTF-8 text: {utf8_problem(data)}") from None
 
 
 def compose_documents(text: str, rel: str) -> list[Node | None]:

@@ -127,10 +127,12 @@ def _load_entry(release: Release) -> EntryLine:
         fh.seek(release.block_start)
         for _ in range(release.line - release.block_line):
             fh.readline()
+        line_start = fh.tell()
         raw = fh.readline()
     try:
         line = decode_line(raw, where)
     except InvalidLine as exc:
+        check_utf8(raw.rstrip(b"\n"), where, line_start)
         raise ConfigError(f"{where}: the entry {release.head.id} is not valid: {exc}") from None
     if not isinstance(line, EntryLine) or line.id != release.head.id:
         raise ConfigError(f"{where} changed while it was read", hint="run the command again")
@@ -212,15 +214,33 @@ def _decode(
     decode = decode_line if full else decode_head
     numbers: list[int] = []
     heads: list[Head] = []
+    start = offset
     for at, raw in enumerate(block.split(b"\n")[:count], number + 1):
+        line_start, start = start, start + len(raw) + 1
         if not raw.strip():
             continue
         try:
             heads.append(decode(raw, f"{display}:{at}"))
             numbers.append(at)
         except InvalidLine as exc:
+            check_utf8(raw, f"{display}:{at}", line_start)
             corrupt.append(Corrupt(display, at, str(exc), torn_reading(raw)))
     return Chunk(numbers, heads, offset, number + 1)
+
+
+def check_utf8(raw: bytes, where: str, line_start: int) -> None:
+    """A line with bytes that are not UTF-8 was edited by hand, not written by
+    record: exit 2 naming it. A character cut at the very end is a torn line."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # a killed writer: the torn-line rules apply
+            return
+        raise ConfigError(
+            f"{where}: is not UTF-8 text: byte 0x{raw[exc.start]:02x}"
+            f" at offset {line_start + exc.start} of the file",
+            hint="the ledger is UTF-8 JSON lines; restore the line from the repository's history",
+        ) from None
 
 
 def read_ledger(

@@ -153,7 +153,7 @@ def decode_line(data: bytes, where: str) -> Line:
     """One line to a typed record; InvalidLine or NewerSchema when it is not one."""
     try:
         line: Line = _decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
         _check_version(data, where)
         raise InvalidLine(str(exc)) from None
     return line
@@ -163,7 +163,7 @@ def decode_head(data: bytes, where: str) -> Head:
     """decode_line for queries: only the fields they read are decoded and checked."""
     try:
         line: Head = _head_decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
         _check_version(data, where)
         raise InvalidLine(str(exc)) from None
     return line
@@ -176,7 +176,7 @@ def decode_block(block: bytes, count: int, full: bool) -> Sequence[Head] | None:
     text = b"[" + block[:-1].replace(b"\n", b",") + b"]"
     try:
         lines: Sequence[Head] = _lines_decoder.decode(text) if full else _heads_decoder.decode(text)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         return None
     # A line holding two objects (`{..},{..}`) would shift every later one.
     return lines if len(lines) == count else None
@@ -185,7 +185,7 @@ def decode_block(block: bytes, count: int, full: bool) -> Sequence[Head] | None:
 def _check_version(data: bytes, where: str) -> None:
     try:
         version = _version_decoder.decode(data).v
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         return
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise NewerSchema(

@@ -18,6 +18,7 @@ import yaml
 
 from ci_actions import proc, yamlsafe
 from ci_actions.errors import ConfigError, InputError, ToolNotFound
+from ci_actions.fsutil import read_text_strict
 from ci_actions.manifests.documents import Document, parse_documents
 from ci_actions.manifests.model import Manifest, Source
 
@@ -117,8 +118,8 @@ def _manifest_files(directory: Path) -> Iterator[Path]:
 def load_file(file: Path, cwd: Path, origin: str) -> list[Manifest]:
     name = relative(file, cwd)
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_strict(file, name)
+    except OSError as exc:
         raise ConfigError(f"{name}: cannot be read: {exc}") from None
     return [
         Manifest(_mapping(doc, name), Source(name, doc.node), origin)

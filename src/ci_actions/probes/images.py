@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ci_actions import imageref
+from ci_actions import grammar, imageref
 from ci_actions.errors import InputError
 
 Obj = dict[str, Any]
@@ -55,6 +55,8 @@ def parse_expected(lines: list[str], input_name: str = "expected-images") -> lis
                 str(exc),
                 hint="e.g. app=registry:5000/team/app:1.2.3 or registry/app@sha256:<64 hex>",
             ) from None
+        if error := grammar.image_name_error(ref.name):
+            raise InputError(input_name, f"{line[:80]!r}: name {ref.name[:80]!r} {error}")
         out.append(Expected(container.strip(), ref))
     return out
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from ci_actions import proc
 from ci_actions.errors import ToolNotFound
+from ci_actions.fsutil import utf8_problem
 from ci_actions.scanners.findings import Finding
 
 INSTALL_HINT = (
@@ -220,9 +221,13 @@ def _exit_description(code: int, meanings: Mapping[int, str]) -> str:
 
 def _load_report(report: Path) -> Any:
     try:
-        text = report.read_text(encoding="utf-8")
+        data = report.read_bytes()
     except FileNotFoundError:
         raise ReportError("wrote no report") from None
+    problem = utf8_problem(data)
+    if problem:
+        raise ReportError(f"wrote a report that is not UTF-8 text: {problem}")
+    text = data.decode("utf-8")
     if not text.strip():
         raise ReportError("wrote an empty report")
     try:

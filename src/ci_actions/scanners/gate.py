@@ -11,6 +11,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from ci_actions.fsutil import read_text_strict
 from ci_actions.result import Annotation
 from ci_actions.scanners.base import ScanRequest, ToolRun
 from ci_actions.scanners.cache import ResultCache, run_cached
@@ -84,7 +85,7 @@ def locate_dependencies(
     where: dict[str, tuple[str, int]] = {}
     for req in requirements:
         try:
-            lines = (root / req).read_text(encoding="utf-8").splitlines()
+            lines = read_text_strict(root / req, f"requirements file {req}").splitlines()
         except OSError:
             continue
         for n, text in enumerate(lines, 1):

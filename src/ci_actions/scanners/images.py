@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_actions.errors import InputError
+from ci_actions.fsutil import read_text_strict
 from ci_actions.scanners.findings import Finding
 
 _LEVELS = {
@@ -35,7 +36,7 @@ def detect(report: Any) -> str:
 def load_image_report(path: Path, shown: str) -> tuple[str, list[Finding]]:
     """(tool, findings) of one report; a missing, unreadable or unknown file is exit 2."""
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        report = json.loads(read_text_strict(path, f"image report {shown} (image-reports)"))
     except FileNotFoundError:
         raise InputError("image-reports", f"{shown} does not exist") from None
     except (OSError, ValueError) as exc:

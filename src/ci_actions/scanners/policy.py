@@ -23,6 +23,7 @@ import yaml
 
 from ci_actions import yamlsafe
 from ci_actions.errors import ConfigError
+from ci_actions.fsutil import read_text_strict
 from ci_actions.scanners.findings import (
     CONFIDENCES,
     DEPENDENCY_KINDS,
@@ -261,7 +262,7 @@ def rated(findings: Iterable[Finding], policy: Policy) -> list[Finding]:
 
 def load_file(path: Path, shown: str, what: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_text_strict(path, f"{what} {shown}")
     except FileNotFoundError:
         raise ConfigError(f"{what} {shown} does not exist") from None
     except OSError as exc:
