@@ -337,8 +337,34 @@ def same_repository(gitops_repo: str, root: Path) -> bool:
     return _location_key(gitops_repo, root) in mine
 
 
-def gitops_tree(repo: str) -> list[str]:
+def github_repository(root: Path) -> str:
+    """OWNER/NAME of origin when it is on github.com, else ""."""
+    git = Git(root)
+    if not (root / ".git").exists() or not git.is_repo():
+        return ""
+    url = git.run("remote", "get-url", "origin", ok_codes=None).stdout.strip()
+    host, _, slug = _normalized(url).partition("/") if url else ("", "", "")
+    return slug if host == "github.com" and slug.count("/") == 1 else ""
+
+
+def gitops_checkout(repo: str | None) -> Path | None:
+    """The working tree of a local, non-bare GitOps checkout (where a file can be added)."""
+    if not repo:
+        return None
+    path = Path(repo.removeprefix("file://"))
+    if not path.is_dir():
+        return None
+    git = Git(path)
+    top = git.run("rev-parse", "--show-toplevel", ok_codes=None)
+    if top.returncode != 0 or not top.stdout.strip():
+        return None
+    return Path(top.stdout.strip()).resolve()
+
+
+def gitops_tree(repo: str | None) -> list[str]:
     """The files of a GitOps repository reachable on this machine (a path or file:// URL)."""
+    if not repo:
+        return []
     path = Path(repo.removeprefix("file://"))
     if not path.exists():
         return []
