@@ -23,6 +23,7 @@ ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BUILT_IN_TOKEN = re.compile(r"\$\{\{\s*(secrets\.GITHUB_TOKEN|github\.token)\s*\}\}")
 VERSION_COMMANDS = re.compile(r"\bgit\s+describe\b|\bsetuptools[-_]scm\b|\bversioneer\b")
 PUSH_COMMANDS = re.compile(r"\b(docker|podman|buildah)\s+(push|buildx\s+build\b.*--push)")
+PUSHED_IMAGE = re.compile(r"\b(?:docker|podman|buildah)\s+push\s+(?:-\S+\s+)*(\S+)")
 # linters a run step calls, and the pip package each needs
 LINTERS = {"flake8": "flake8", "ruff": "ruff", "black": "black", "isort": "isort",
            "mypy": "mypy", "pylint": "pylint"}  # fmt: skip
@@ -203,8 +204,7 @@ def _build_push(
     if cache_from or cache_to:
         found.cache.append((cache_from, cache_to, where))
     if _truthy(inputs.get("push", "false")):
-        tags = str(inputs.get("tags", ""))
-        own = () if "${{" in tags else _images(tags, repository)
+        own = _images(str(inputs.get("tags", "")), repository)
         found.publishers.append((where, (*own, *found.meta_images.get(where, ()))))
 
 
@@ -217,8 +217,9 @@ def _images(text: str, repository: str) -> tuple[str, ...]:
             continue
         if repository:
             first = re.sub(r"\$\{\{\s*github\.repository\s*\}\}", repository, first)
-        if "${{" not in first:
-            name = first.rsplit(":", 1)[0] if ":" in first.rsplit("/", 1)[-1] else first
+        name = first.split("@", 1)[0]
+        name = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+        if name and "${{" not in name:
             names.append(name.lower())
     return tuple(names)
 
@@ -230,7 +231,8 @@ def _run_step(
     if match:
         found.versions.append(f"{match[0]} in a run step of {where}")
     if PUSH_COMMANDS.search(run):
-        found.publishers.append((where, ()))
+        pushed = (m[1] for m in PUSHED_IMAGE.finditer(run))
+        found.publishers.append((where, _images("\n".join(pushed), "")))
     defaults = job.get("defaults")
     moved = step.get("working-directory") or (
         isinstance(defaults, dict) and isinstance(defaults.get("run"), dict)
