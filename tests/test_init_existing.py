@@ -260,3 +260,82 @@ def test_a_remote_gitops_repository_gets_the_hint_and_nothing_is_written(
     assert "no validate-manifests-policy.yaml in the GitOps repository" in out
     assert "--gitops-dir" in out and "commit" in out
     assert "policy-file" not in _validate_inputs(repo)
+
+
+# -- what is never carried over: read directly, one small workflow each ------------------
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _publish(with_: str, extra_steps: str = "") -> str:
+    return (
+        "on:\n  push:\n    branches: [main]\njobs:\n  build:\n    runs-on: ubuntu-latest\n"
+        "    strategy:\n      matrix:\n        platform: [linux/amd64, linux/arm64]\n"
+        "    steps:\n" + extra_steps + "      - uses: docker/build-push-action@v6\n"
+        "        with:\n" + with_
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "not_carried"),
+    [
+        # unreadable workflows are skipped: an alias bomb, a syntax error
+        (BOMB, {}, []),
+        ("on: [push\njobs: {", {}, []),
+        # a value read from the workflow's own job means nothing in the pipeline's jobs
+        (
+            _publish("          platforms: ${{ matrix.platform }}\n          push: false\n"),
+            {"platforms": ""},
+            ["platforms `${{ matrix.platform }}`"],
+        ),
+        (
+            _publish(
+                "          push: false\n",
+                "      - uses: docker/metadata-action@v5\n        with:\n          images: x\n"
+                "          tags: |\n            type=sha\n"
+                "            type=raw,value=${{ steps.version.outputs.v }}\n",
+            ),
+            {"tag_rules": ("type=sha",), "publishers": ()},
+            ["image tag rule `type=raw,value=${{ steps.version.outputs.v }}`"],
+        ),
+        # a lint command with an expression would put one inside run:
+        (
+            _publish("          push: false\n", "      - run: flake8 ${{ github.workspace }}\n"),
+            {"lint_commands": ()},
+            ["linter `flake8 ${{ github.workspace }}`"],
+        ),
+        # a registry cache whose ref is another step's output
+        (
+            _publish(
+                "          push: true\n          cache-from: type=registry,ref=${{ steps.r.outputs.ref }}\n"
+            ),
+            {"cache_from": "", "publishers": (("ci.yml", ()),)},
+            ["build cache `type=registry,ref=${{ steps.r.outputs.ref }}`"],
+        ),
+    ],
+)
+def test_what_is_not_carried_over(
+    tmp_path: Path, text: str, expected: dict[str, Any], not_carried: list[str]
+) -> None:
+    from ci_actions.render import existing
+
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(text)
+    found = existing.read(tmp_path)
+    for name, value in expected.items():
+        assert getattr(found, name) == value, name
+    assert len(found.not_carried) == len(not_carried), found.not_carried
+    for fragment, line in zip(not_carried, found.not_carried, strict=True):
+        assert fragment in line
+
+
+def test_a_workflow_init_wrote_is_not_read_back(tmp_path: Path) -> None:
+    from ci_actions.render import HEADER_MARK, existing
+
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    body = _publish("          platforms: linux/amd64,linux/arm64\n          push: true\n")
+    (tmp_path / ".github" / "workflows" / "cicd.yml").write_text(f"{HEADER_MARK} 0.1.0\n{body}")
+    assert existing.read(tmp_path) == existing.Existing()

@@ -23,6 +23,9 @@ ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BUILT_IN_TOKEN = re.compile(r"\$\{\{\s*(secrets\.GITHUB_TOKEN|github\.token)\s*\}\}")
 VERSION_COMMANDS = re.compile(r"\bgit\s+describe\b|\bsetuptools[-_]scm\b|\bversioneer\b")
 PUSH_COMMANDS = re.compile(r"\b(docker|podman|buildah)\s+(push|buildx\s+build\b.*--push)")
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+# contexts of another job that mean nothing (or something else) in the rendered pipeline's jobs
+LOCAL_CONTEXTS = re.compile(r"\b(env|matrix|steps|needs|inputs|secrets|job|jobs|strategy|runner)\.")
 PUSHED_IMAGE = re.compile(r"\b(?:docker|podman|buildah)\s+push\s+(?:-\S+\s+)*(\S+)")
 # linters a run step calls, and the pip package each needs
 LINTERS = {"flake8": "flake8", "ruff": "ruff", "black": "black", "isort": "isort",
@@ -124,6 +127,11 @@ def _resolved(value: object, envs: list[dict[str, str]]) -> str:
     return ENV_EXPR.sub(lambda m: merged.get(m[1], m[0]), str(value)).strip()
 
 
+def portable(value: str) -> bool:
+    """No expression in `value` reads a context of its own job (github.*, vars.* are everywhere)."""
+    return not any(LOCAL_CONTEXTS.search(m[1]) for m in EXPRESSION.finditer(value))
+
+
 def _patterns(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -174,8 +182,14 @@ def _step(
     if uses == "docker/build-push-action":
         _build_push(inputs, envs, where, repository, found)
     elif uses == "docker/metadata-action":
-        rules = [line.strip() for line in str(inputs.get("tags", "")).splitlines()]
-        found.tag_rules += [(r, where) for r in rules if r and not r.startswith("#")]
+        rules = [line.strip() for line in _resolved(inputs.get("tags", ""), envs).splitlines()]
+        for rule in (r for r in rules if r and not r.startswith("#")):
+            if portable(rule):
+                found.tag_rules.append((rule, where))
+            else:
+                found.not_carried.append(
+                    f"image tag rule `{rule}` ({where}): read from its own job"
+                )
         found.meta_images[where] = _images(str(inputs.get("images", "")), repository)
     elif uses == "docker/login-action":
         host = _resolved(inputs.get("registry", "docker.io"), envs) or "docker.io"
@@ -184,6 +198,9 @@ def _step(
     for action, paths_input, command in LINTER_ACTIONS:
         if uses == action:
             paths = _resolved(inputs.get(paths_input, ""), envs)
+            if "${{" in paths:  # a lint step's run: never holds an expression
+                found.not_carried.append(f"linter {action} on `{paths}` ({where})")
+                continue
             found.lints.append((f"{command} {paths}".strip(), command.split()[0], where))
     if run:
         _run_step(run, step, job, where, found)
@@ -197,8 +214,10 @@ def _build_push(
     found: _Found,
 ) -> None:
     platforms = _resolved(inputs.get("platforms", ""), envs)
-    if platforms:
+    if platforms and portable(platforms):
         found.platforms.append((platforms, where))
+    elif platforms:
+        found.not_carried.append(f"platforms `{platforms}` ({where}): read from its own job")
     cache_from = _resolved(inputs.get("cache-from", ""), envs)
     cache_to = _resolved(inputs.get("cache-to", ""), envs)
     if cache_from or cache_to:
@@ -241,7 +260,9 @@ def _run_step(
     for line in run.splitlines():
         words = line.strip().removeprefix("python -m ").split()
         if words and words[0] in LINTERS:
-            if moved:
+            if "${{" in line:  # a lint step's run: never holds an expression
+                found.not_carried.append(f"linter `{line.strip()}` ({where}): an expression")
+            elif moved:
                 found.not_carried.append(
                     f"linter `{line.strip()}` ({where}): it runs in {moved}; add it to the "
                     "project's tool settings and re-run init"
@@ -259,7 +280,9 @@ def _existing(found: _Found) -> Existing:
         carried.append(f"platforms: {platforms}  <- docker/build-push-action in {where}")
     cache_from = cache_to = ""
     for source, target, where in found.cache:
-        readable = [c for c in (source, target) if c and not REGISTRY_CACHE.search(c)]
+        readable = [
+            c for c in (source, target) if c and not (REGISTRY_CACHE.search(c) and portable(c))
+        ]
         if readable:
             not_carried.append(
                 f"build cache `{'`, `'.join(readable)}` ({where}): image-build keeps a registry "
