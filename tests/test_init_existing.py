@@ -339,3 +339,14 @@ def test_a_workflow_init_wrote_is_not_read_back(tmp_path: Path) -> None:
     body = _publish("          platforms: linux/amd64,linux/arm64\n          push: true\n")
     (tmp_path / ".github" / "workflows" / "cicd.yml").write_text(f"{HEADER_MARK} 0.1.0\n{body}")
     assert existing.read(tmp_path) == existing.Existing()
+
+
+@pytest.mark.parametrize("name", [".github/workflows/ci.yml", "compose.yaml"])
+def test_a_hostile_yaml_file_is_skipped_not_a_crash(
+    tmp_path: Path, gitops: Path, name: str
+) -> None:
+    repo = app(tmp_path, CASES[1])
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text("jobs: " + "[" * 100_000)  # libyaml's composer recurses per level
+    code, out, err = run(repo, *CASES[1].args, *PROBE, "--gitops-repo", str(gitops))
+    assert code == 0, out + err

@@ -380,11 +380,13 @@ COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 def _compose(root: Path) -> tuple[str, dict[str, Any]] | None:
     import yaml
 
+    from ci_actions import yamlsafe
+
     for name in COMPOSE_FILES:
         path = root / name
         if path.is_file():
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = yamlsafe.load(path.read_text(encoding="utf-8"))
             except yaml.YAMLError:
                 return None
             services = data.get("services") if isinstance(data, dict) else None
@@ -481,9 +483,11 @@ def workflow_services(root: Path) -> dict[str, Any]:
     """The `services:` of a job in an existing workflow that runs the tests."""
     import yaml
 
+    from ci_actions import yamlsafe
+
     for path in sorted((root / ".github" / "workflows").glob("*.y*ml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlsafe.load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError:
             continue
         jobs = data.get("jobs") if isinstance(data, dict) else None
@@ -515,6 +519,8 @@ def overlay_images(repo: str, overlays: list[str]) -> list[str]:
     """Image names (`images[].name` and `newName`) of the overlays' kustomizations."""
     import yaml
 
+    from ci_actions import yamlsafe
+
     path = Path(repo.removeprefix("file://"))
     git = Git(path)
     names: list[str] = []
@@ -530,7 +536,7 @@ def overlay_images(repo: str, overlays: list[str]) -> list[str]:
             else:
                 continue
             try:
-                data = yaml.safe_load(text)
+                data = yamlsafe.load(text)
             except yaml.YAMLError:
                 continue
             for image in (data or {}).get("images", []) or []:
