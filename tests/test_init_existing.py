@@ -183,8 +183,13 @@ def test_existing_workflows_are_carried_over_or_named(
         assert any(fragment in line for line in warned), (fragment, out)
     # the project's own workflows are read, never touched
     assert {n: (repo / ".github" / "workflows" / n).read_text() for n in before} == before
-    # what was carried over is rendered again the same: no drift
+    # what was carried over is rendered again the same: no drift, even once the old
+    # workflows are gone (what init found is recorded as options in the header)
     assert run(repo, "--check")[0] == 0
+    for name in before:
+        (repo / ".github" / "workflows" / name).unlink()
+    code, out, _ = run(repo, "--check")
+    assert code == 0, out
 
 
 def test_the_test_command_and_policy_file_options_need_no_hand_edit(
@@ -350,3 +355,27 @@ def test_a_hostile_yaml_file_is_skipped_not_a_crash(
     (repo / name).write_text("jobs: " + "[" * 100_000)  # libyaml's composer recurses per level
     code, out, err = run(repo, *CASES[1].args, *PROBE, "--gitops-repo", str(gitops))
     assert code == 0, out + err
+
+
+def test_a_given_option_wins_over_the_workflows(tmp_path: Path, gitops: Path) -> None:
+    repo = app(tmp_path, CASES[0])
+    code, out, err = run(
+        repo, *CASES[0].args, *PROBE, "--gitops-repo", str(gitops),
+        "--platforms", "linux/amd64", "--registry-login", "secrets", "--push-tag", "release/*",
+        "--lint", "ruff check backend",
+    )  # fmt: skip
+    assert code == 0, out + err
+    data = yaml.safe_load((repo / ".github" / "workflows" / "cicd.yml").read_text())
+    build = _step(data["jobs"], "image", "build")["with"]
+    assert build["platforms"] == "linux/amd64"
+    assert build["password"] == "${{ secrets.REGISTRY_PASSWORD }}"
+    assert data["jobs"]["image"]["permissions"] == {"contents": "read"}
+    assert data[True]["push"]["tags"] == ["release/*"]
+    assert data[True]["push"]["branches"] == ["master", "release-*"]  # not given: found
+    lints = [s["run"] for s in data["jobs"]["test"]["steps"] if s.get("working-directory") == "."]
+    assert lints == ["ruff check backend"]
+    for bad in ("rm -rf /", "flake8 ${{ github.workspace }}"):
+        code, _, err = run(
+            repo, *CASES[0].args, *PROBE, "--gitops-repo", str(gitops), "--lint", bad
+        )
+        assert code == 2 and "--lint" in err, err

@@ -147,6 +147,35 @@ def _parser() -> argparse.ArgumentParser:
         help="a local checkout of the GitOps repository: init reads its overlays and writes "
         f"a commented {POLICY_FILE} there when it has none",
     )
+    carry = p.add_argument_group(
+        "carried over from the project's own workflows (init records what it found as these "
+        "options; given, they win over the workflows)"
+    )
+    carry.add_argument("--platforms", help="image-build platforms, e.g. linux/amd64,linux/arm64")
+    carry.add_argument("--cache-from", help="image-build registry cache source")
+    carry.add_argument("--cache-to", help="image-build registry cache destination")
+    carry.add_argument(
+        "--registry-login",
+        choices=("secrets", "job-token"),
+        help="log in with REGISTRY_USERNAME/REGISTRY_PASSWORD, or with the job's token "
+        "(ghcr.io: no stored secret, packages: write)",
+    )
+    carry.add_argument(
+        "--push-branch", action="append", default=[], help="another branch cicd.yml runs on"
+    )
+    carry.add_argument(
+        "--push-tag", action="append", default=[], help="a tag pattern cicd.yml runs on (v*)"
+    )
+    carry.add_argument(
+        "--tag-rule", action="append", default=[], help="an image-tags rule, added after ours"
+    )
+    carry.add_argument(
+        "--lint",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="a linter command run from the root (flake8, ruff, black, isort, mypy, pylint)",
+    )
     p.add_argument(
         "--probe-timeout", default="3m", help="how long the health probe waits for the new version"
     )
@@ -324,7 +353,10 @@ def _test_job(
     )
     lint_packages += ("pre-commit",) if pre_commit else ()
     tools = {c.split()[0] for c in lint_commands}
-    carried = [(c, pkg) for c, pkg in carried_lint if pkg not in tools and not pre_commit]
+    # found in a workflow: only a tool the settings do not already run; given: as given
+    carried = [
+        (c, pkg) for c, pkg in carried_lint if args.lint or (pkg not in tools and not pre_commit)
+    ]
     root_lint += tuple(dict.fromkeys(c for c, _ in carried))
     lint_packages += tuple(dict.fromkeys(pkg for _, pkg in carried if pkg not in lint_packages))
     _say(notes, "linters", ", ".join([*lint_commands, *root_lint]) or "none", "tool settings")
@@ -426,7 +458,7 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
     image_job = _image_job(root, notes)
     image = args.image or root.name
     registry = args.registry.rstrip("/")
-    carried, carried_lint = carried_over(root, registry, image, notes)
+    carried, carried_lint = carried_over(args, root, registry, image, notes)
     test_job = _test_job(args, root, notes, carried_lint)
     security_job = _security_job(args, root, Path(test_job["working_directory"]), notes)
     runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
@@ -465,10 +497,77 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
 
 
 def carried_over(
-    root: Path, registry: str, image: str, notes: list[str]
+    args: argparse.Namespace, root: Path, registry: str, image: str, notes: list[str]
 ) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
     """What the project's own workflows do that the pipeline keeps (Options fields, and lint
-    commands with their packages); the rest is named in `notes` as not carried over."""
+    commands with their packages); the rest is named in `notes` as not carried over. Each
+    option given (or recorded by an earlier init) wins over what the workflows say."""
+    options, lints = _from_workflows(root, registry, image, notes)
+    given = {
+        "platforms": args.platforms,
+        "cache_from": args.cache_from,
+        "cache_to": args.cache_to,
+        "registry_token_login": None
+        if args.registry_login is None
+        else args.registry_login == "job-token",
+        "release_branches": tuple(args.push_branch) or None,
+        "release_tags": tuple(args.push_tag) or None,
+        "tag_rules": tuple(args.tag_rule) or None,
+    }
+    options.update({k: v for k, v in given.items() if v is not None})
+    if args.lint:
+        lints = tuple((command, _lint_package(command)) for command in args.lint)
+    return options, lints
+
+
+def _lint_package(command: str) -> str:
+    from ci_actions.render.existing import LINTERS
+
+    words = command.removeprefix("python -m ").split()
+    if not words or words[0] not in LINTERS or "${{" in command:
+        raise ConfigError(
+            f"--lint {command!r} is not a linter command init knows",
+            hint=f"start it with one of {', '.join(LINTERS)}; no ${{{{ }}}} expressions",
+        )
+    return LINTERS[words[0]]
+
+
+def carried_flags(args: argparse.Namespace, options: Options) -> list[str]:
+    """The carried-over values found in the workflows, as the options that give them: recorded
+    in the header, so a later init renders the same files once the old workflow is gone."""
+    from ci_actions.render import Options as Defaults
+
+    flags: list[str] = []
+    for flag, given, value, default in (
+        ("--platforms", args.platforms, options.platforms, ""),
+        ("--cache-from", args.cache_from, options.cache_from, ""),
+        ("--cache-to", args.cache_to, options.cache_to, ""),
+    ):
+        if given is None and value != default:
+            flags += [flag, value]
+    if args.registry_login is None and options.registry_token_login:
+        flags += ["--registry-login", "job-token"]
+    for flag, given_list, values in (
+        ("--push-branch", args.push_branch, options.release_branches),
+        ("--tag-rule", args.tag_rule, options.tag_rules),
+    ):
+        if not given_list:
+            for value in values:
+                flags += [flag, value]
+    if not args.push_tag and options.release_tags != Defaults.release_tags:
+        for value in options.release_tags:
+            flags += ["--push-tag", value]
+    pre_commit = [c for c in options.root_lint_commands if c.startswith("pre-commit ")]
+    if not args.lint:
+        for command in options.root_lint_commands:
+            if command not in pre_commit:
+                flags += ["--lint", command]
+    return flags
+
+
+def _from_workflows(
+    root: Path, registry: str, image: str, notes: list[str]
+) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
     from ci_actions.render import existing, infer
 
     found = existing.read(root, infer.github_repository(root))
@@ -665,6 +764,7 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
     inferred = [] if args.gitops_branch else ["--gitops-branch", options.gitops_branch]
     if options.policy_file and not args.policy_file:
         inferred += ["--policy-file", options.policy_file]
+    inferred += carried_flags(args, options)
     if not args.overlays:
         for env in options.environments:
             paths = ",".join(t.overlay for t in env.targets)
