@@ -207,6 +207,8 @@ def test_the_test_command_and_policy_file_options_need_no_hand_edit(
     validate = next(s for s in jobs["deploy-dev"]["steps"] if s.get("name", "").startswith("Valid"))
     assert validate["with"]["policy-file"] == ".gitops/policies/validate.yaml"
     assert run(repo, "--check")[0] == 0  # the recorded options render the same files
+    code, _, err = run(repo, *args, "--test-command", "pytest ${{ github.head_ref }}")
+    assert code == 2 and "expression" in err, err
     for bad in ("/etc/policy.yaml", "../policy.yaml"):
         code, _, err = run(repo, *args, "--policy-file", bad)
         assert code == 2 and "policy-file" in err

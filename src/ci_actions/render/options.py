@@ -150,6 +150,14 @@ class Options:
             raise ConfigError(
                 "no environments", hint="pass --overlays env=path (one per environment)"
             )
+        runs = (*self.install_commands, *self.lint_commands, *self.root_lint_commands)
+        for command in (*runs, self.test_command):
+            if "${{" in command:
+                raise ConfigError(
+                    f"the command {command!r} holds a ${{{{ }}}} expression; it would be "
+                    "expanded into a run: script (template injection)",
+                    hint="pass the value through an environment variable instead",
+                )
         if any("\n" in v for v in (*self.tag_rules, *self.release_branches, *self.release_tags)):
             raise ConfigError("a tag rule, release branch or tag pattern spans several lines")
         if self.policy_file and (
