@@ -176,8 +176,8 @@ def _step(
     found: _Found,
 ) -> None:
     uses = str(step.get("uses", "")).split("@", 1)[0]
-    inputs = step.get("with") if isinstance(step.get("with"), dict) else {}
-    assert isinstance(inputs, dict)
+    given = step.get("with")
+    inputs: Mapping[str, Any] = given if isinstance(given, dict) else {}
     run = str(step.get("run", ""))
     if uses == "docker/build-push-action":
         _build_push(inputs, envs, where, repository, found)
