@@ -381,3 +381,21 @@ def test_a_given_option_wins_over_the_workflows(tmp_path: Path, gitops: Path) ->
             repo, *CASES[0].args, *PROBE, "--gitops-repo", str(gitops), "--lint", bad
         )
         assert code == 2 and "--lint" in err, err
+
+
+def test_a_gitops_folder_inside_another_repository_gets_no_file(tmp_path: Path) -> None:
+    """The folder is not a checkout's root: a file written at the toplevel would land in
+    another repository (here: the one holding the example)."""
+    outer = tmp_path / "outer"
+    shutil.copytree(ROOT / "examples" / "gitops", outer / "gitops")
+    git(outer, "init", "-q", "-b", "main")
+    git(outer, "add", "-A")
+    git(outer, "commit", "-q", "-m", "outer")
+    repo = app(tmp_path, CASES[1])
+    code, out, err = run(
+        repo, *CASES[1].args, *PROBE, "--gitops-repo", str(outer / "gitops"),
+        "--gitops-branch", "main",
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert not list(outer.rglob("validate-manifests-policy.yaml"))
+    assert git(outer, "status", "--porcelain") == ""

@@ -348,17 +348,15 @@ def github_repository(root: Path) -> str:
 
 
 def gitops_checkout(repo: str | None) -> Path | None:
-    """The working tree of a local, non-bare GitOps checkout (where a file can be added)."""
+    """The working tree of a local, non-bare GitOps checkout (where a file can be added): the
+    folder given must be the root of its own checkout, not a folder inside another one."""
     if not repo:
         return None
     path = Path(repo.removeprefix("file://"))
     if not path.is_dir():
         return None
-    git = Git(path)
-    top = git.run("rev-parse", "--show-toplevel", ok_codes=None)
-    if top.returncode != 0 or not top.stdout.strip():
-        return None
-    return Path(top.stdout.strip()).resolve()
+    top = _toplevel(path)
+    return top if top is not None and top == path.resolve() else None
 
 
 def gitops_tree(repo: str | None) -> list[str]:
