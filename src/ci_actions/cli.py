@@ -113,6 +113,12 @@ def run_action(
     declared = [o.name for o in spec.outputs]
     raw = RawInputs.collect(spec, environ, flags)
     runner.mask(raw.secrets())  # before anything else is printed
+    for input_name in raw.unexpanded:
+        runner.warning(
+            f"{input_name}: the value is a GitHub expression nobody expanded (the action's "
+            "default, run as a command): treated as empty; pass the value itself "
+            f"(--{input_name} or INPUT_{input_name.upper()})"
+        )
     previous = _trap_signals()
     try:
         raw.check_values()

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from ci_actions.services.model import Service
 
 
+POLICY_FILE = "validate-manifests-policy.yaml"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ci-actions init",
@@ -129,6 +132,50 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--actions-version",
         help="the release name written beside the pin (default: v<installed version>)",
+    )
+    p.add_argument(
+        "--test-command",
+        default="python -m pytest",
+        help="the command the test job runs, from the tests' package folder",
+    )
+    p.add_argument(
+        "--policy-file",
+        help="validate-manifests' policy file, relative to the GitOps repository's root "
+        f"(default: {POLICY_FILE} when the GitOps repository holds it)",
+    )
+    p.add_argument(
+        "--gitops-dir",
+        help="a local checkout of the GitOps repository: init reads its overlays and writes "
+        f"a commented {POLICY_FILE} there when it has none",
+    )
+    carry = p.add_argument_group(
+        "carried over from the project's own workflows (init records what it found as these "
+        "options; given, they win over the workflows)"
+    )
+    carry.add_argument("--platforms", help="image-build platforms, e.g. linux/amd64,linux/arm64")
+    carry.add_argument("--cache-from", help="image-build registry cache source")
+    carry.add_argument("--cache-to", help="image-build registry cache destination")
+    carry.add_argument(
+        "--registry-login",
+        choices=("secrets", "job-token"),
+        help="log in with REGISTRY_USERNAME/REGISTRY_PASSWORD, or with the job's token "
+        "(ghcr.io: no stored secret, packages: write)",
+    )
+    carry.add_argument(
+        "--push-branch", action="append", default=[], help="another branch cicd.yml runs on"
+    )
+    carry.add_argument(
+        "--push-tag", action="append", default=[], help="a tag pattern cicd.yml runs on (v*)"
+    )
+    carry.add_argument(
+        "--tag-rule", action="append", default=[], help="an image-tags rule, added after ours"
+    )
+    carry.add_argument(
+        "--lint",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="a linter command run from the root (flake8, ruff, black, isort, mypy, pylint)",
     )
     p.add_argument(
         "--probe-timeout", default="3m", help="how long the health probe waits for the new version"
@@ -235,7 +282,7 @@ def _environments(args: argparse.Namespace, root: Path) -> tuple[Environment, ..
             name, paths = Path(item).name, item
         overlays.append((name, [p for p in paths.split(",") if p]))
     if not overlays:
-        tree = infer.gitops_tree(args.gitops_repo)
+        tree = infer.gitops_tree(args.gitops_dir or args.gitops_repo)
         if not tree and (root / "overlays").is_dir():
             tree = infer.gitops_tree(str(root))
         overlays = [(Path(p).name, [p]) for p in infer.overlays_in(tree)]
@@ -279,8 +326,14 @@ def _say(notes: list[str], what: str, value: object, source: str) -> None:
     notes.append(f"{what}: {value}  <- {source}")
 
 
-def _test_job(args: argparse.Namespace, root: Path, notes: list[str]) -> dict[str, Any]:
-    """Options of the lint+test job: where the tests are, their Python, tools and services."""
+def _test_job(
+    args: argparse.Namespace,
+    root: Path,
+    notes: list[str],
+    carried_lint: tuple[tuple[str, str], ...] = (),
+) -> dict[str, Any]:
+    """Options of the lint+test job: where the tests are, their Python, tools and services;
+    `carried_lint` are (command, package) an existing workflow runs from the root."""
     from ci_actions.render import infer
 
     package = infer.test_package(root)
@@ -291,8 +344,17 @@ def _test_job(args: argparse.Namespace, root: Path, notes: list[str]) -> dict[st
     _say(notes, "tests", package.as_posix(), "the package folder holding the tests")
     lint_commands, lint_packages = infer.linters(root / package, project)
     pre_commit = (root / ".pre-commit-config.yaml").is_file()
-    root_lint = ("pre-commit run --all-files --show-diff-on-failure",) if pre_commit else ()
+    root_lint: tuple[str, ...] = (
+        ("pre-commit run --all-files --show-diff-on-failure",) if pre_commit else ()
+    )
     lint_packages += ("pre-commit",) if pre_commit else ()
+    tools = {c.split()[0] for c in lint_commands}
+    # found in a workflow: only a tool the settings do not already run; given: as given
+    carried = [
+        (c, pkg) for c, pkg in carried_lint if args.lint or (pkg not in tools and not pre_commit)
+    ]
+    root_lint += tuple(dict.fromkeys(c for c, _ in carried))
+    lint_packages += tuple(dict.fromkeys(pkg for _, pkg in carried if pkg not in lint_packages))
     _say(notes, "linters", ", ".join([*lint_commands, *root_lint]) or "none", "tool settings")
     install = infer.install(root, package, project, lint_packages)
     _say(notes, "test dependencies", " && ".join(install.commands) or "pip", install.source)
@@ -390,11 +452,12 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
             hint="keep the overlays in a separate GitOps repository and pass it as OWNER/NAME or URL",
         )
     image_job = _image_job(root, notes)
-    test_job = _test_job(args, root, notes)
-    security_job = _security_job(args, root, Path(test_job["working_directory"]), notes)
-    runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
     image = args.image or root.name
     registry = args.registry.rstrip("/")
+    carried, carried_lint = carried_over(args, root, registry, image, notes)
+    test_job = _test_job(args, root, notes, carried_lint)
+    security_job = _security_job(args, root, Path(test_job["working_directory"]), notes)
+    runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
     branch = _gitops_branch(args, notes)
     environments = _environments(args, root)
     _check_image(args, registry, image, environments, notes)
@@ -419,11 +482,161 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
         runs_on=runs_on,
         monitor_cron=args.monitor_cron,
         probe_timeout=args.probe_timeout,
+        test_command=args.test_command,
+        policy_file=policy_file(args, notes),
+        **carried,
         **image_job,
         **test_job,
         **security_job,
     ).check()
     return options, notes
+
+
+def carried_over(
+    args: argparse.Namespace, root: Path, registry: str, image: str, notes: list[str]
+) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """What the project's own workflows do that the pipeline keeps (Options fields, and lint
+    commands with their packages); the rest is named in `notes` as not carried over. Each
+    option given (or recorded by an earlier init) wins over what the workflows say."""
+    options, lints = _from_workflows(root, registry, image, notes)
+    given = {
+        "platforms": args.platforms,
+        "cache_from": args.cache_from,
+        "cache_to": args.cache_to,
+        "registry_token_login": None
+        if args.registry_login is None
+        else args.registry_login == "job-token",
+        "release_branches": tuple(args.push_branch) or None,
+        "release_tags": tuple(args.push_tag) or None,
+        "tag_rules": tuple(args.tag_rule) or None,
+    }
+    options.update({k: v for k, v in given.items() if v is not None})
+    if args.lint:
+        lints = tuple((command, _lint_package(command)) for command in args.lint)
+    return options, lints
+
+
+def _lint_package(command: str) -> str:
+    from ci_actions.render.existing import LINTERS
+
+    words = command.removeprefix("python -m ").split()
+    if not words or words[0] not in LINTERS or "${{" in command:
+        raise ConfigError(
+            f"--lint {command!r} is not a linter command init knows",
+            hint=f"start it with one of {', '.join(LINTERS)}; no ${{{{ }}}} expressions",
+        )
+    return LINTERS[words[0]]
+
+
+def carried_flags(args: argparse.Namespace, options: Options) -> list[str]:
+    """The carried-over values found in the workflows, as the options that give them: recorded
+    in the header, so a later init renders the same files once the old workflow is gone."""
+    from ci_actions.render import Options as Defaults
+
+    flags: list[str] = []
+    for flag, given, value, default in (
+        ("--platforms", args.platforms, options.platforms, ""),
+        ("--cache-from", args.cache_from, options.cache_from, ""),
+        ("--cache-to", args.cache_to, options.cache_to, ""),
+    ):
+        if given is None and value != default:
+            flags += [flag, value]
+    if args.registry_login is None and options.registry_token_login:
+        flags += ["--registry-login", "job-token"]
+    for flag, given_list, values in (
+        ("--push-branch", args.push_branch, options.release_branches),
+        ("--tag-rule", args.tag_rule, options.tag_rules),
+    ):
+        if not given_list:
+            for value in values:
+                flags += [flag, value]
+    if not args.push_tag and options.release_tags != Defaults.release_tags:
+        for value in options.release_tags:
+            flags += ["--push-tag", value]
+    pre_commit = [c for c in options.root_lint_commands if c.startswith("pre-commit ")]
+    if not args.lint:
+        for command in options.root_lint_commands:
+            if command not in pre_commit:
+                flags += ["--lint", command]
+    return flags
+
+
+def _from_workflows(
+    root: Path, registry: str, image: str, notes: list[str]
+) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    from ci_actions.render import existing, infer
+
+    found = existing.read(root, infer.github_repository(root))
+    notes.extend(found.carried)
+    notes.extend(f"NOT carried over: {line}" for line in found.not_carried)
+    host = registry.split("/", 1)[0]
+    token_login = host in found.token_logins
+    for other in sorted(set(found.token_logins) - {host}):
+        notes.append(
+            f"NOT carried over: the login to {other} with the job's token: the pipeline "
+            f"pushes to {host}"
+        )
+    full = f"{registry}/{image}".lower() if registry else image.lower()
+    for file, images in found.publishers:
+        same = not images or full in images
+        shown = ", ".join(images) or "an image (its name is an expression)"
+        notes.append(
+            f"warning: {file} pushes {shown} too and will keep pushing it beside cicd.yml: "
+            "remove its push (or the workflow) once cicd.yml publishes"
+            if same
+            else f"{file} pushes other images ({shown}): left alone"
+        )
+    options: dict[str, Any] = {
+        "platforms": found.platforms,
+        "cache_from": found.cache_from,
+        "cache_to": found.cache_to,
+        "registry_token_login": token_login,
+        "release_branches": tuple(b for b in found.branches if b != infer.default_branch(root)),
+        "release_tags": found.tag_patterns or ("v*",),
+        "tag_rules": found.tag_rules,
+    }
+    return options, found.lint_commands
+
+
+def policy_file(args: argparse.Namespace, notes: list[str]) -> str:
+    """validate-manifests' policy file: --policy-file, else POLICY_FILE when the GitOps
+    repository's committed tree holds it. A local checkout without one gets a commented
+    starter (never overwritten); a remote one gets the hint to commit it."""
+    if args.policy_file:
+        return str(args.policy_file)
+    from ci_actions.render import infer
+
+    local = args.gitops_dir or args.gitops_repo
+    if POLICY_FILE in infer.gitops_tree(local):
+        _say(notes, "policy file", POLICY_FILE, f"committed in {local}")
+        return POLICY_FILE
+    if infer.gitops_checkout(local) is None:
+        notes.append(
+            f"no {POLICY_FILE} in the GitOps repository: `ci-actions init --gitops-dir CHECKOUT` "
+            "writes a commented one there; commit it to enable one place to tighten or loosen "
+            "the validate-manifests policies, then re-run init"
+        )
+    return ""
+
+
+def write_policy_starter(args: argparse.Namespace, out: TextIO) -> None:
+    """A commented POLICY_FILE in a local GitOps checkout that has none (never overwritten)."""
+    from ci_actions.manifests.policies import starter_policy_file
+    from ci_actions.render import infer
+
+    if args.policy_file:
+        return
+    checkout = infer.gitops_checkout(args.gitops_dir or args.gitops_repo)
+    if checkout is None or POLICY_FILE in infer.gitops_tree(str(checkout)):
+        return
+    path = checkout / POLICY_FILE
+    if not path.exists():
+        write_atomic(path, starter_policy_file())
+        out.write(f"wrote {path} (all comments: the defaults apply)\n")
+    out.write(
+        f"commit {path} to the GitOps repository to enable it, then re-run init: the "
+        "validate step reads it once the runner's clone holds it\n"
+    )
 
 
 def _minor(version: str) -> tuple[int, ...]:
@@ -454,7 +667,7 @@ def _check_image(
     from ci_actions.render import infer
 
     overlays = [t.overlay for env in environments for t in env.targets]
-    found = infer.overlay_images(args.gitops_repo, overlays)
+    found = infer.overlay_images(args.gitops_dir or args.gitops_repo, overlays)
     if not found:
         return
     full = f"{registry}/{image}" if registry else image
@@ -617,18 +830,20 @@ def _diff(item: Plan, root: Path) -> str:
 
 
 MODE_FLAGS = ("--check", "--diff", "--force")
+# paths on this machine: what they give is recorded, not the paths
+LOCAL_FLAGS = ("--dir", "--gitops-dir")
 
 
 def recordable(argv: Sequence[str]) -> list[str]:
-    """The options that shape the workflows: argv without --dir and the mode flags."""
+    """The options that shape the workflows: argv without local paths and the mode flags."""
     kept: list[str] = []
     skip = False
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--dir":
+        elif arg in LOCAL_FLAGS:
             skip = True
-        elif not arg.startswith("--dir=") and arg not in MODE_FLAGS:
+        elif not arg.startswith(tuple(f"{f}=" for f in LOCAL_FLAGS)) and arg not in MODE_FLAGS:
             kept.append(arg)
     return kept
 
@@ -656,6 +871,9 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
     # what was read from the GitOps remote is recorded: a later run that cannot reach it
     # renders the same files
     inferred = [] if args.gitops_branch else ["--gitops-branch", options.gitops_branch]
+    if options.policy_file and not args.policy_file:
+        inferred += ["--policy-file", options.policy_file]
+    inferred += carried_flags(args, options)
     if not args.overlays:
         for env in options.environments:
             paths = ",".join(t.overlay for t in env.targets)
@@ -701,6 +919,7 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
         item.path.parent.mkdir(parents=True, exist_ok=True)
         wrote = write_atomic(item.path, item.text)
         out.write(f"{'wrote' if wrote else 'unchanged'} {item.path.relative_to(root)}\n")
+    write_policy_starter(args, out)
     return EXIT_OK
 
 

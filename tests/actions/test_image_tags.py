@@ -291,3 +291,22 @@ def test_no_tag_at_all_warns(tmp_path: Path, api: FakeGitHub) -> None:
     assert "No Docker tag has been generated" in run.log
     assert run.outputs["tags"] == "" and run.outputs["version"] == ""
     assert json.loads(run.outputs["json"])["tags"] == []
+
+
+@pytest.mark.parametrize(
+    ("how", "extra", "args"),
+    [
+        ("the declared default, run as a command", {}, ()),
+        ("the expression passed as a flag", {}, ("--github-token", "${{ github.token }}")),
+        ("the expression in INPUT_", {"INPUT_GITHUB-TOKEN": " ${{ github.token }} "}, ()),
+    ],
+)
+def test_an_unexpanded_token_expression_is_never_sent(
+    tmp_path: Path, api: FakeGitHub, how: str, extra: dict[str, str], args: tuple[str, ...]
+) -> None:
+    env = {k: v for k, v in _push(api).items() if k != "INPUT_GITHUB-TOKEN"} | extra
+    run = invoke(tmp_path, "image-tags", args, env=env)
+    assert run.code == 0, (how, run.log)
+    assert [c.path for c in api.calls] == [f"/repos/{REPOSITORY}"], how
+    assert "authorization" not in api.calls[0].headers, how
+    assert "::warning" in run.log and "github-token" in run.log and "expanded" in run.log, how

@@ -163,4 +163,34 @@ CASES: dict[str, Options] = {
         scan_python="3.14",
         version_arg=False,
     ),
+    # kserve/models-web-app's own publisher carried over: multi-arch, ghcr.io with the job's
+    # token, release-* branches, its metadata-action tag rules; flake8 from its lint workflow;
+    # a policy file committed in the GitOps repository; a test command of its own.
+    "carried-over": Options(
+        service="models-web-app",
+        image="kserve/models-web-app",
+        registry="ghcr.io",
+        environments=(
+            Environment("dev", (Target("dev", "overlays/dev", "https://mwa.dev.example/health"),)),
+        ),
+        gitops_repo="kserve/gitops",
+        actions_ref=SHA,
+        default_branch="master",
+        platforms="linux/ppc64le,linux/amd64,linux/arm64",
+        cache_from="type=registry,ref=ghcr.io/kserve/models-web-app:buildcache",
+        cache_to="type=registry,ref=ghcr.io/kserve/models-web-app:buildcache,mode=max",
+        registry_token_login=True,
+        release_branches=("release-*",),
+        release_tags=("v*",),
+        tag_rules=(
+            "type=schedule",
+            "type=ref,event=branch",
+            "type=semver,pattern={{version}}",
+            "type=raw,value=latest,enable=${{ github.ref == 'refs/heads/master' }}",
+        ),
+        root_lint_commands=("flake8 backend",),
+        install_args=("pytest", "flake8"),
+        test_command="python -m pytest -m 'not e2e'",
+        policy_file="validate-manifests-policy.yaml",
+    ),
 }

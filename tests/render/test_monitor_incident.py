@@ -90,3 +90,21 @@ def test_one_issue_per_unhealthy_target_closed_when_healthy(
 def test_an_api_error_fails_the_step(script: str, github: FakeGitHub) -> None:
     done = step(script, github, healthy=True, token="wrong")
     assert done.returncode != 0 and "401" in done.stderr
+
+
+def test_the_incident_is_found_by_its_label_not_by_listing_every_issue(
+    script: str, github: FakeGitHub
+) -> None:
+    repo = github.repos[REPO]
+    for n in range(3):  # unrelated open issues, one with the same title but no label
+        github._create_issue(repo, {"title": f"unrelated {n}", "body": ""})
+    github._create_issue(repo, {"title": "blocklist dev is unhealthy", "body": "by hand"})
+    first = step(script, github, healthy=False)
+    assert first.returncode == 1 and "opened #" in first.stdout
+    (ours,) = [i for i in github.issues(REPO) if i["labels"]]
+    assert ours["labels"] == [{"name": "ci-actions-incident"}]
+    assert step(script, github, healthy=False).returncode == 1  # commented on, not reopened
+    assert len(github.comments(REPO, ours["number"])) == 1
+    lists = [c for c in github.calls if c.method == "GET" and c.path.endswith("/issues")]
+    assert lists and all(c.query.get("labels") == ["ci-actions-incident"] for c in lists)
+    assert all(c.query.get("state") == ["open"] for c in lists)

@@ -387,3 +387,38 @@ def test_the_security_gate_is_diff_aware_on_pull_requests_with_a_result_cache(ca
     assert cache["if"] == "github.event_name == 'pull_request'"
     assert cache["with"]["path"] == gate["with"]["cache-dir"]
     assert cache["with"]["key"].endswith("${{ github.sha }}")
+
+
+def _github_if(expression: str, values: dict[str, str]) -> bool:
+    """A GitHub `if:` of comparisons, !, && and || over the given contexts (enough here)."""
+    text = expression.strip().removeprefix("${{").removesuffix("}}")
+    for name in sorted(values, key=len, reverse=True):
+        text = text.replace(name, repr(values[name]))
+    text = text.replace("!=", "<>").replace("!", " not ").replace("<>", "!=")
+    text = text.replace("&&", " and ").replace("||", " or ")
+    return bool(eval(text, {"__builtins__": {}}, {"cancelled": lambda: False}))
+
+
+@pytest.mark.parametrize(
+    ("event", "head", "sarif", "uploads"),
+    [
+        ("push", "", "gate.sarif", True),
+        ("pull_request", "acme/orders", "gate.sarif", True),  # a branch of the repository
+        ("pull_request", "mallory/orders", "gate.sarif", False),  # a fork: read-only token
+        ("push", "", "", False),  # nothing to upload
+    ],
+)
+def test_code_scanning_upload_is_skipped_for_a_fork_pull_request(
+    event: str, head: str, sarif: str, uploads: bool
+) -> None:
+    data = _load(render("cicd", CASES["hosted-three-stages"]))
+    (upload,) = [
+        s for s in data["jobs"]["security"]["steps"] if "upload-sarif" in s.get("uses", "")
+    ]
+    contexts = {
+        "steps.gate.outputs.sarif-file": sarif,
+        "github.event.pull_request.head.repo.full_name": head,
+        "github.event_name": event,
+        "github.repository": "acme/orders",
+    }
+    assert _github_if(upload["if"], contexts) is uploads

@@ -28,16 +28,30 @@ ACT_TIMEOUT = 900
 
 @functools.lru_cache(maxsize=1)
 def action_snapshot() -> Path:
-    """This checkout's files (tracked and untracked, not ignored) in a temp dir.
+    """This checkout's files in a temp dir: what `--local-repository` gives act."""
+    return snapshot(ROOT, Path(tempfile.mkdtemp(prefix="ci-actions-src-")))
 
-    act copies a local repository on every `uses:`; copying the venv and
-    caches with it would cost seconds per step.
+
+def _in_venv(root: Path, rel: str) -> bool:
+    """A path inside a virtualenv: a folder named .venv/venv or one holding pyvenv.cfg."""
+    parts = Path(rel).parts[:-1]
+    return any(
+        part in (".venv", "venv") or (root.joinpath(*parts[: i + 1]) / "pyvenv.cfg").is_file()
+        for i, part in enumerate(parts)
+    )
+
+
+def snapshot(root: Path, target: Path) -> Path:
+    """The files of the git checkout `root` (tracked and untracked, not ignored, never a
+    virtualenv even when .gitignore misses it) copied into `target`.
+
+    act copies a local repository on every `uses:`; copying a venv and caches with it
+    would cost seconds per step, and a venv is this machine's, not the action's.
     """
-    target = Path(tempfile.mkdtemp(prefix="ci-actions-src-"))
     listed = (
         subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT,
+            cwd=root,
             check=True,
             capture_output=True,
         )
@@ -45,8 +59,8 @@ def action_snapshot() -> Path:
         .split("\0")
     )
     for rel in filter(None, listed):
-        source = ROOT / rel
-        if source.is_file():
+        source = root / rel
+        if source.is_file() and not _in_venv(root, rel):
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / rel)
     return target

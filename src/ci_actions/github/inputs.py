@@ -162,12 +162,24 @@ def parse_csv_lines(value: str) -> list[list[str]]:
     return rows
 
 
+# A whole value that is a `${{ ... }}` expression: only a runner expands it (in action.yml or
+# a workflow). Run as a CLI, a declared default like `${{ github.token }}` arrives verbatim and
+# must never be sent anywhere as if it were the value.
+UNEXPANDED = re.compile(r"\s*\$\{\{.*\}\}\s*", re.S)
+
+
 class RawInputs:
     """The raw string value of every declared input, with typed accessors."""
 
     def __init__(self, spec: ActionSpec, values: Mapping[str, str]) -> None:
         self.spec = spec
         self._values = dict(values)
+        # inputs whose value was a GitHub expression nobody expanded: emptied
+        self.unexpanded: list[str] = []
+        for name, value in self._values.items():
+            if UNEXPANDED.fullmatch(value):
+                self._values[name] = ""
+                self.unexpanded.append(name)
 
     @classmethod
     def collect(

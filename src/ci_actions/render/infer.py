@@ -350,8 +350,32 @@ def same_repository(gitops_repo: str, root: Path) -> bool:
     return _location_key(gitops_repo, root) in mine
 
 
-def gitops_tree(repo: str) -> list[str]:
+def github_repository(root: Path) -> str:
+    """OWNER/NAME of origin when it is on github.com, else ""."""
+    git = Git(root)
+    if not (root / ".git").exists() or not git.is_repo():
+        return ""
+    url = git.run("remote", "get-url", "origin", ok_codes=None).stdout.strip()
+    host, _, slug = _normalized(url).partition("/") if url else ("", "", "")
+    return slug if host == "github.com" and slug.count("/") == 1 else ""
+
+
+def gitops_checkout(repo: str | None) -> Path | None:
+    """The working tree of a local, non-bare GitOps checkout (where a file can be added): the
+    folder given must be the root of its own checkout, not a folder inside another one."""
+    if not repo:
+        return None
+    path = Path(repo.removeprefix("file://"))
+    if not path.is_dir():
+        return None
+    top = _toplevel(path)
+    return top if top is not None and top == path.resolve() else None
+
+
+def gitops_tree(repo: str | None) -> list[str]:
     """The files of a GitOps repository reachable on this machine (a path or file:// URL)."""
+    if not repo:
+        return []
     path = Path(repo.removeprefix("file://"))
     if not path.exists():
         return []
@@ -367,11 +391,13 @@ COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 def _compose(root: Path) -> tuple[str, dict[str, Any]] | None:
     import yaml
 
+    from ci_actions import yamlsafe
+
     for name in COMPOSE_FILES:
         path = root / name
         if path.is_file():
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = yamlsafe.load(path.read_text(encoding="utf-8"))
             except yaml.YAMLError:
                 return None
             services = data.get("services") if isinstance(data, dict) else None
@@ -468,9 +494,11 @@ def workflow_services(root: Path) -> dict[str, Any]:
     """The `services:` of a job in an existing workflow that runs the tests."""
     import yaml
 
+    from ci_actions import yamlsafe
+
     for path in sorted((root / ".github" / "workflows").glob("*.y*ml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlsafe.load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError:
             continue
         jobs = data.get("jobs") if isinstance(data, dict) else None
@@ -502,6 +530,8 @@ def overlay_images(repo: str, overlays: list[str]) -> list[str]:
     """Image names (`images[].name` and `newName`) of the overlays' kustomizations."""
     import yaml
 
+    from ci_actions import yamlsafe
+
     path = Path(repo.removeprefix("file://"))
     git = Git(path)
     names: list[str] = []
@@ -517,7 +547,7 @@ def overlay_images(repo: str, overlays: list[str]) -> list[str]:
             else:
                 continue
             try:
-                data = yaml.safe_load(text)
+                data = yamlsafe.load(text)
             except yaml.YAMLError:
                 continue
             for image in (data or {}).get("images", []) or []:

@@ -75,6 +75,18 @@ class Options:
     test_services: str = ""
     services_todo: tuple[str, ...] = ()
     test_command: str = "python -m pytest"
+    # carried over from the project's own workflows (see render/existing.py)
+    platforms: str = ""
+    cache_from: str = ""
+    cache_to: str = ""
+    # log in to the registry with the job's token (ghcr.io: no stored secret, packages: write)
+    registry_token_login: bool = False
+    release_branches: tuple[str, ...] = ()
+    release_tags: tuple[str, ...] = ("v*",)
+    # docker/metadata-action tag rules, added after the two that make the version
+    tag_rules: tuple[str, ...] = ()
+    # validate-manifests' policy file, relative to the GitOps repository's root ("" = none)
+    policy_file: str = ""
     preset: str = "multi"
     scanners: tuple[str, ...] = ("bandit", "semgrep", "pip-audit")
     scan_paths: tuple[str, ...] = (".",)
@@ -137,6 +149,23 @@ class Options:
         if not self.environments:
             raise ConfigError(
                 "no environments", hint="pass --overlays env=path (one per environment)"
+            )
+        runs = (*self.install_commands, *self.lint_commands, *self.root_lint_commands)
+        for command in (*runs, self.test_command):
+            if "${{" in command:
+                raise ConfigError(
+                    f"the command {command!r} holds a ${{{{ }}}} expression; it would be "
+                    "expanded into a run: script (template injection)",
+                    hint="pass the value through an environment variable instead",
+                )
+        if any("\n" in v for v in (*self.tag_rules, *self.release_branches, *self.release_tags)):
+            raise ConfigError("a tag rule, release branch or tag pattern spans several lines")
+        if self.policy_file and (
+            self.policy_file.startswith("/") or ".." in self.policy_file.split("/")
+        ):
+            raise ConfigError(
+                f"policy-file {self.policy_file!r} is not a path inside the GitOps repository",
+                hint="give it relative to the GitOps repository's root",
             )
         if not self.runs_on or not self.python_versions:
             raise ConfigError("runs-on and python versions must not be empty")
