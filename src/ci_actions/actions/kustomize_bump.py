@@ -6,12 +6,11 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from ci_actions import grammar
-from ci_actions.choices import assert_never
+from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import (
     ConfigError,
     EnvironmentFailure,
@@ -60,7 +59,7 @@ from ci_actions.kustomize.rendered import OverlayImages, closest, overlay_images
 from ci_actions.result import Annotation, Result, refusal
 
 
-class Mode(str, Enum):
+class Mode(Choice):
     EDIT = "edit"
     COMMIT = "commit"
     PULL_REQUEST = "pull-request"

@@ -12,11 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ci_actions.choices import assert_never
+from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import CiActionsError, EnvironmentFailure
 from ci_actions.github.context import Context
 from ci_actions.gitops import GitOpsTarget
@@ -34,17 +33,17 @@ from ci_actions.probes.wait import RolloutOutcome, wait_for_all
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
-class Rollback(str, Enum):
+class Rollback(Choice):
     NEVER = "never"
     ON_FAILURE = "on-failure"
 
 
-class RollbackMode(str, Enum):
+class RollbackMode(Choice):
     KUBERNETES = "kubernetes"
     GITOPS = "gitops"
 
 
-class Refresh(str, Enum):
+class Refresh(Choice):
     NONE = ""
     NORMAL = "normal"
     HARD = "hard"

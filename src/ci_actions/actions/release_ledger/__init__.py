@@ -8,11 +8,10 @@ over the ledger kept by `ci_actions.ledger`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ci_actions.choices import assert_never
+from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import InputError
 from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Identity
 from ci_actions.github.context import Context
@@ -27,7 +26,7 @@ from ci_actions.gitops import GitOpsTarget
 from ci_actions.result import Result
 
 
-class Command(str, Enum):
+class Command(Choice):
     RECORD = "record"
     SET_STATUS = "set-status"
     LIST = "list"
