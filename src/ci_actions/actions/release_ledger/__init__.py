@@ -270,33 +270,39 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
     )
 
 
-def _require(inputs: LedgerInputs, *names: str) -> None:
-    for name in names:
+# The inputs each command cannot do without (besides `command`).
+REQUIRED: dict[Command, tuple[str, ...]] = {
+    Command.RECORD: ("service", "environment", "image"),
+    Command.LAST_GOOD: ("service", "environment"),
+    Command.ROLLBACK_TARGET: ("service", "environment"),
+    Command.ROLLBACK: ("service", "environment", "paths"),
+}
+
+
+def _require(inputs: LedgerInputs) -> None:
+    for name in REQUIRED.get(inputs.command, ()):
         if not getattr(inputs, name.replace("-", "_")):
-            raise InputError(name, f"is required for command {inputs.command.value}")
+            raise InputError(name, f"is required for command {inputs.command}")
 
 
 def run(inputs: LedgerInputs, ctx: Context) -> Result:
     from ci_actions.actions.release_ledger import read, rollback, write
 
+    _require(inputs)
     workdir = ctx.cwd / inputs.target.working_directory  # an absolute path stays as it is
     inputs = replace(inputs, target=replace(inputs.target, working_directory=workdir))
     match inputs.command:
         case Command.RECORD:
-            _require(inputs, "service", "environment", "image")
             return write.record(inputs, ctx)
         case Command.SET_STATUS:
             return write.set_status(inputs, ctx)
         case Command.LIST:
             return read.list_entries(inputs, ctx)
         case Command.LAST_GOOD:
-            _require(inputs, "service", "environment")
             return read.last_good(inputs, ctx)
         case Command.ROLLBACK_TARGET:
-            _require(inputs, "service", "environment")
             return read.rollback_target(inputs, ctx)
         case Command.ROLLBACK:
-            _require(inputs, "service", "environment", "paths")
             return rollback.rollback(inputs, ctx)
         case Command.STATS:
             return read.stats(inputs, ctx)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from ci_actions.actions import kustomize_bump
 from ci_actions.actions.release_ledger import common
 from ci_actions.actions.release_ledger.read import rollback_pair
@@ -106,21 +108,13 @@ def _restored_entry(
     metadata: dict[str, Any] = {"rollback-of": failed_id, "restored-from": good.id}
     if inputs.reason:
         metadata["reason"] = inputs.reason
-    return EntryLine(
+    return msgspec.structs.replace(  # the same release, deployed again by this run
+        good,
         v=1,
         id=common.new_id(good.service, ctx),
-        service=good.service,
-        environment=good.environment,
-        image=good.image,
-        tag=good.tag,
-        digest=good.digest,
-        git_commit=good.git_commit,
-        git_branch=good.git_branch,
         workflow_run=ctx.github.run_url,
         actor=ctx.github.actor,
         created=format_time(ctx.now()),
         status="deployed",
-        scan=good.scan,
-        vulnerabilities=good.vulnerabilities,
         metadata=metadata,
     )
