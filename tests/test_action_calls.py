@@ -127,3 +127,13 @@ def test_a_refused_bump_is_the_ledger_rollback_s_refusal(tmp_path: Path) -> None
     assert "### release-ledger failed" in run.summary
     assert run.outputs["changed"] == "false"  # kustomize-bump's outputs go along
     assert lines(remote) == before
+
+
+def test_actions_are_found_as_modules_and_as_packages() -> None:
+    """release-ledger is a package; its modules are not actions; every action has an action.yml."""
+    from ci_actions.actions import ACTIONS
+
+    assert ACTIONS["release-ledger"] == "ci_actions.actions.release_ledger"
+    assert not {"common", "read", "write", "rollback"} & set(ACTIONS)
+    shipped = Path(__file__).parents[1] / "actions"
+    assert set(ACTIONS) == {p.name for p in shipped.iterdir() if (p / "action.yml").is_file()}
