@@ -10,7 +10,7 @@ import pytest
 from ci_actions import __version__
 from ci_actions.actions import changes
 from ci_actions.cli import main
-from ci_actions.errors import EnvironmentFailure, VerdictFailure
+from ci_actions.errors import EnvironmentFailure
 from tests.support.cli import invoke
 
 
@@ -35,7 +35,7 @@ def test_unknown_flag_is_exit_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("error", "code"),
     [
-        (VerdictFailure("gate failed", outputs={"head": "abc"}), 1),
+        (EnvironmentFailure("clone failed", outputs={"head": "abc"}), 3),
         (EnvironmentFailure("registry unreachable"), 3),
         (RuntimeError("boom"), 3),
         (KeyError("k"), 3),
@@ -54,8 +54,27 @@ def test_error_handler_maps_exit_codes_and_writes_outputs(
     assert "::error title=changes " in run.stdout
     assert str(error).strip("'") in run.summary  # the step summary says why, not only the log
     assert "Traceback" not in run.log
-    if isinstance(error, VerdictFailure):
+    if isinstance(error, EnvironmentFailure) and error.outputs:
         assert run.outputs["head"] == "abc"
+
+
+def test_a_refusal_is_exit_1_with_its_reason_and_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one verdict channel: Result(ok=False), reported as an error with every output."""
+    from ci_actions.result import refusal
+
+    monkeypatch.setattr(
+        changes,
+        "run",
+        lambda *_: refusal("changes", "gate failed", hint="why", outputs={"head": "abc"}),
+    )
+    run = invoke(tmp_path, "changes")
+    assert run.code == 1
+    assert set(run.outputs) == {o.name for o in changes.SPEC.outputs} | {"head"}
+    assert run.outputs["head"] == "abc"
+    assert "::error title=changes failed::gate failed (why)" in run.stdout
+    assert "### changes failed\n\ngate failed (why)" in run.summary
 
 
 def test_interrupt_exits_130_and_writes_every_output(

@@ -2,6 +2,11 @@
 
 0 = done and the verdict is good (no error), 1 = the verdict is bad,
 2 = bad input or configuration, 3 = the environment failed.
+
+A bad verdict is not an error: an action returns it as `Result(ok=False)`
+(`result.refusal` when the reason is all there is to report), with its
+outputs, summary and annotations, and the CLI exits 1. The errors here are
+for what kept an action from answering.
 """
 
 from __future__ import annotations
@@ -44,12 +49,6 @@ class CiActionsError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
-
-
-class VerdictFailure(CiActionsError):
-    """The action did its job and the answer is 'no' (gate failed, probe unhealthy)."""
-
-    exit_code = EXIT_VERDICT
 
 
 class InputError(CiActionsError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,3 +42,22 @@ def output_text(value: object) -> str:
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return str(value)
+
+
+def refusal(
+    action: str, message: str, *, hint: str = "", outputs: Mapping[str, object] | None = None
+) -> Result:
+    """A bad verdict (exit 1) whose whole report is why: `### <action> failed` and one error.
+
+    The one way an action says "no": a Result with ok=False. Errors
+    (errors.py) are for what kept it from answering (exit 2 or 3).
+    """
+    text = f"{message} ({hint})" if hint else message
+    title = f"{action} failed"
+    return Result(
+        outputs=dict(outputs or {}),
+        ok=False,
+        summary=f"### {title}\n\n{text}\n",
+        annotations=[Annotation(text, "error", title=title)],
+        message=text,
+    )

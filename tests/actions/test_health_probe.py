@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ci_actions import actions
 from tests.support.cli import invoke
 from tests.support.fake_k8s import FakeCluster
 from tests.support.fake_service import FakeService
@@ -303,23 +302,40 @@ def test_flapping_service_is_unhealthy_and_its_flaps_are_reported(
 # ---- gitops rollback through kustomize-bump and release-ledger (stubs registered here only)
 
 
-@pytest.fixture
-def stub_actions(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, str]]]:
-    from tests.support import stub_actions as stubs
+Call = tuple[str, object]  # (action, the typed inputs it was called with)
 
-    stubs.CALLS.clear()
-    monkeypatch.setitem(
-        actions.ACTIONS, "kustomize-bump", "tests.support.stub_actions.kustomize_bump"
-    )
-    monkeypatch.setitem(
-        actions.ACTIONS, "release-ledger", "tests.support.stub_actions.release_ledger"
-    )
-    return stubs.CALLS
+
+@pytest.fixture
+def stub_actions(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    """kustomize-bump and release-ledger replaced by recorders that answer as they document."""
+    from ci_actions.actions import kustomize_bump, release_ledger
+    from ci_actions.result import Result
+
+    calls: list[Call] = []
+
+    def bump(inputs: object, ctx: object) -> Result:
+        calls.append(("kustomize-bump", inputs))
+        return Result(outputs={"changed": True, "commit-sha": "f" * 40, "previous-images": {}})
+
+    def ledger(inputs: object, ctx: object) -> Result:
+        calls.append(("release-ledger", inputs))
+        image = "127.0.0.1:5000/team/web"
+        return Result(outputs={"id": "e1", "image": image, "tag": "1.3.0", "digest": DIGEST_D})
+
+    monkeypatch.setattr(kustomize_bump, "run", bump)
+    monkeypatch.setattr(release_ledger, "run", ledger)
+    return calls
+
+
+DIGEST_D = "sha256:" + "d" * 64
 
 
 def test_gitops_rollback_from_previous_images(
-    service: FakeService, tmp_path: Path, stub_actions: list[tuple[str, dict[str, str]]]
+    service: FakeService, tmp_path: Path, stub_actions: list[Call]
 ) -> None:
+    from ci_actions.actions.kustomize_bump import BumpInputs, Mode
+    from ci_actions.gitops import GitOpsTarget
+
     run = invoke(
         tmp_path,
         "health-probe",
@@ -333,7 +349,13 @@ def test_gitops_rollback_from_previous_images(
             "--rollback-mode",
             "gitops",
             "--gitops-paths",
-            "envs/prod",
+            "envs/prod\n# a comment\nenvs/prod-eu",
+            "--gitops-repository",
+            "https://git.example/team/gitops.git",
+            "--gitops-branch",
+            "live",
+            "--gitops-token",
+            "gitops-s3cret",
             "--previous-images",
             json.dumps({"reg/web": "reg/web:1.4.0@sha256:" + "c" * 64, "reg/side": ""}),
         ],
@@ -342,15 +364,23 @@ def test_gitops_rollback_from_previous_images(
     assert run.outputs["rolled-back"] == "true"
     [(name, values)] = stub_actions
     assert name == "kustomize-bump"
-    assert values["mode"] == "commit"
-    assert values["paths"] == "envs/prod"
-    assert values["images"] == "reg/web:1.4.0@sha256:" + "c" * 64
+    assert isinstance(values, BumpInputs)
+    assert values.mode is Mode.COMMIT
+    assert values.paths == ("envs/prod", "envs/prod-eu")
+    assert [str(i) for i in values.images] == ["reg/web:1.4.0@sha256:" + "c" * 64]
+    assert values.target == GitOpsTarget(
+        repository="https://git.example/team/gitops.git", branch="live", token="gitops-s3cret"
+    )
+    assert "gitops-s3cret" not in shown(run.log)
     assert "Rollback (gitops): done" in run.summary
 
 
 def test_gitops_rollback_from_the_ledger(
-    service: FakeService, tmp_path: Path, stub_actions: list[tuple[str, dict[str, str]]]
+    service: FakeService, tmp_path: Path, stub_actions: list[Call]
 ) -> None:
+    from ci_actions.actions.kustomize_bump import BumpInputs
+    from ci_actions.actions.release_ledger import Command, LedgerInputs
+
     run = invoke(
         tmp_path,
         "health-probe",
@@ -373,12 +403,12 @@ def test_gitops_rollback_from_the_ledger(
     )
     assert run.code == 1, run.log
     assert [name for name, _ in stub_actions] == ["release-ledger", "kustomize-bump"]
-    assert stub_actions[0][1] == {
-        "command": "rollback-target",
-        "service": "web",
-        "environment": "prod",
-    }
-    assert stub_actions[1][1]["images"] == "127.0.0.1:5000/team/web:1.3.0@sha256:" + "d" * 64
+    assert stub_actions[0][1] == LedgerInputs(
+        Command.ROLLBACK_TARGET, service="web", environment="prod"
+    )
+    bump = stub_actions[1][1]
+    assert isinstance(bump, BumpInputs)
+    assert [str(i) for i in bump.images] == [f"127.0.0.1:5000/team/web:1.3.0@{DIGEST_D}"]
     assert run.outputs["rolled-back"] == "true"
 
 
@@ -451,8 +481,6 @@ def test_gitops_rollback_through_kustomize_bump_for_real(
     service: FakeService, tmp_path: Path
 ) -> None:
     """The real kustomize-bump puts the previous tag back in the overlay and pushes it."""
-    if "kustomize-bump" not in actions.ACTIONS:
-        pytest.skip("kustomize-bump is not part of this checkout")
     from tests.support.act import git
     from tests.support.gitops import clone, gitops_files, make_remote
 

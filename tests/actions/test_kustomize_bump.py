@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ci_actions import actions
+from ci_actions.actions import kustomize_bump
+from ci_actions.actions.kustomize_bump import BumpInputs
 from ci_actions.github.context import Context, GitHubContext
 from ci_actions.github.runner import Runner
+from ci_actions.gitops import GitOpsTarget
+from ci_actions.kustomize.message import compile_template
 from tests.support.act import git
 from tests.support.cli import invoke
 from tests.support.gitops import OVERLAY, clone, gitops_files, make_remote, show
@@ -290,26 +294,19 @@ def test_edit_mode_with_repository_is_refused(tmp_path: Path, remote: Path) -> N
     assert "input 'mode'" in run.log
 
 
-def test_invoke_in_process_for_a_rollback(tmp_path: Path, remote: Path) -> None:
+def test_called_in_process_for_a_rollback(tmp_path: Path, remote: Path) -> None:
+    """Another action calls run() with typed inputs; previous-images sets the images back."""
     work = clone(tmp_path, remote, "work")
     ctx = Context(github=GitHubContext(), environ={}, cwd=work, log=Runner({}))
-    first = actions.invoke(
-        "kustomize-bump",
-        {"paths": "overlays/prod", "images": f"{API}:2.0.0", "mode": "commit"},
-        ctx,
-    )
+    here = GitOpsTarget()  # the checkout in cwd
+    first = kustomize_bump.run(BumpInputs.commit(["overlays/prod"], [f"{API}:2.0.0"], here), ctx)
     previous = json.loads(json.dumps(first.outputs["previous-images"]))
     assert previous == {API: f"{API}:1.0.0"}
-    back = actions.invoke(
-        "kustomize-bump",
-        {
-            "paths": "overlays/prod",
-            "images": "\n".join(f"{name}={ref}" for name, ref in previous.items()),
-            "mode": "commit",
-            "commit-message": "rollback {{ images[0].name }} to {{ images[0].current }}",
-        },
-        ctx,
+    back = BumpInputs.commit(
+        ["overlays/prod"], [f"{name}={ref}" for name, ref in previous.items()], here
     )
+    template = compile_template("rollback {{ images[0].name }} to {{ images[0].current }}")
+    back = kustomize_bump.run(dataclasses.replace(back, message=template), ctx)
     assert back.outputs["changed"] is True
     # `name=name:tag` writes newName too: the same image, rendered the same way
     text = show(remote, "overlays/prod/kustomization.yaml")

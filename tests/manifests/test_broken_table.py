@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ci_actions.manifests.model import Problem
-from ci_actions.manifests.policies import PolicyConfig
+from ci_actions.manifests.policies import PolicyConfig, Setting
 from ci_actions.manifests.sources import load_paths
 from ci_actions.manifests.validate import Options, validate
 from tests.manifests.support import FIXTURES, ROOT, marked_line
@@ -76,7 +76,7 @@ def test_fail_on_unknown_kinds_makes_it_an_error() -> None:
 
 def test_a_policy_turned_off_is_not_checked() -> None:
     policy = PolicyConfig(
-        settings={**OPTIONS.policy.settings, "privileged": "off"},
+        settings={**OPTIONS.policy.settings, "privileged": Setting.OFF},
         required_labels=("app.kubernetes.io/name",),
     )
     options = Options(kubernetes_version=(1, 33), policy=policy)

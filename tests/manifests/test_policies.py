@@ -12,6 +12,7 @@ from ci_actions.manifests.policies import (
     DEFAULTS,
     PolicyConfig,
     ResolvedPolicy,
+    Setting,
     check,
     parse_policy_file,
     parse_settings,
@@ -100,7 +101,7 @@ GOOD_CONTAINER = {
     "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
     "securityContext": {"runAsNonRoot": True},
 }
-EVERYTHING = ResolvedPolicy(dict.fromkeys(DEFAULTS, "error"), ("team",), True)
+EVERYTHING = ResolvedPolicy(dict.fromkeys(DEFAULTS, Setting.ERROR), ("team",), True)
 
 
 @pytest.mark.parametrize("kind", ["Pod", "CronJob", "Job", "DaemonSet"])
@@ -146,7 +147,7 @@ def test_pod_level_run_as_non_root_is_overridden_by_a_container() -> None:
 
 
 def test_warning_severity_is_carried() -> None:
-    policy = ResolvedPolicy({"image-tag": "warning"}, (), False)
+    policy = ResolvedPolicy({"image-tag": Setting.WARNING}, (), False)
     latest = {**GOOD_CONTAINER, "image": "app:latest"}
     (found,) = check(workload("Pod", {"containers": [latest]}), policy)
     assert (found.check, found.severity) == ("image-tag", "warning")
@@ -159,7 +160,7 @@ def test_a_warning_set_explicitly_does_not_claim_to_be_an_error_in_production() 
     (found,) = [p for p in check(pod, defaulted) if p.check == "resources"]
     assert found.severity == "warning"
     assert found.message.endswith("(a warning here; an error in `production-paths`)")
-    explicit = PolicyConfig(settings={"resources": "warning"}, production_globs=("**/prod",))
+    explicit = PolicyConfig(settings={"resources": Setting.WARNING}, production_globs=("**/prod",))
     (found,) = [p for p in check(pod, explicit.for_paths(paths)) if p.check == "resources"]
     assert found.severity == "warning"
     assert "production-paths" not in found.message

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_actions.probes.http import (
+from ci_actions.probes.checks import (
     Check,
-    Prober,
     StatusSet,
     Timing,
     VersionSource,
@@ -19,6 +18,7 @@ from ci_actions.probes.http import (
     lookup,
     percentile,
 )
+from ci_actions.probes.http import Prober
 from tests.support.fake_service import FakeService, closed_port
 
 

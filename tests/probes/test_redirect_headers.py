@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from ci_actions.probes.http import Check, Prober, Timing, redirect_keeps_headers
+from ci_actions.probes.checks import Check, Timing, redirect_keeps_headers
+from ci_actions.probes.http import Prober
 from tests.support.cli import invoke
 
 SECRETS = {

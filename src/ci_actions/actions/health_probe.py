@@ -6,19 +6,34 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ci_actions import grammar
-from ci_actions.errors import CiActionsError, InputError
+from ci_actions.actions import kustomize_bump, release_ledger
+from ci_actions.choices import assert_never
+from ci_actions.errors import CiActionsError, EnvironmentFailure, InputError
 from ci_actions.fsutil import write_atomic
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import ActionSpec, InputSpec, OutputSpec, RawInputs
-from ci_actions.probes import http as httpprobe
-from ci_actions.probes.images import Expected, parse_expected
-from ci_actions.probes.probe import Probe, ProbeSettings, run_probe
-from ci_actions.probes.rollout import Workload, parse_workload
+from ci_actions.gitops import GitOpsTarget
+from ci_actions.probes import checks as httpchecks
+from ci_actions.probes.checks import latency_summary
+from ci_actions.probes.images import parse_expected
+from ci_actions.probes.probe import (
+    ArgoCD,
+    GitOpsRollback,
+    ProbeOutcome,
+    ProbeSettings,
+    Refresh,
+    Rollback,
+    RollbackMode,
+    RollbackOutcome,
+    run_probe,
+)
+from ci_actions.probes.rollback import image_from_ledger, images_from_previous
+from ci_actions.probes.rollout import parse_workload
+from ci_actions.probes.summary import render
 from ci_actions.result import Result
 
 SPEC = ActionSpec(
@@ -173,41 +188,16 @@ SPEC = ActionSpec(
 )
 
 
-@dataclass(frozen=True)
-class HealthProbeInputs:
-    workloads: tuple[Workload, ...]
-    namespace: str
-    kubeconfig: str
-    kube_context: str
-    rollout_timeout: float
-    expected_images: tuple[Expected, ...]
-    checks: tuple[httpprobe.Check, ...]
-    timing: httpprobe.Timing
-    argocd_server: str
-    argocd_app: str
-    argocd_token: str
-    expected_revision: str
-    refresh: str
-    argocd_timeout: float
-    rollback: str
-    rollback_mode: str
-    previous_images: dict[str, str] | None
-    gitops: dict[str, str]
-    ledger_service: str
-    ledger_environment: str
-    report_file: str
-
-
-def _status_set(name: str, value: Any) -> httpprobe.StatusSet:
+def _status_set(name: str, value: Any) -> httpchecks.StatusSet:
     try:
-        return httpprobe.StatusSet.parse(str(value))
+        return httpchecks.StatusSet.parse(str(value))
     except ValueError as exc:
         raise InputError(name, str(exc), hint="e.g. 200, 200-299 or 200,204,301-302") from None
 
 
-def _version_from(name: str, value: str) -> httpprobe.VersionSource:
+def _version_from(name: str, value: str) -> httpchecks.VersionSource:
     try:
-        return httpprobe.VersionSource.parse(value)
+        return httpchecks.VersionSource.parse(value)
     except ValueError as exc:
         raise InputError(
             name, str(exc), hint="e.g. json:version, json:build.sha or header:X-Version"
@@ -238,13 +228,13 @@ def _auth_header(raw: RawInputs) -> dict[str, str]:
     return {name.strip(): value.strip()}
 
 
-def _checks(raw: RawInputs) -> tuple[httpprobe.Check, ...]:
+def _checks(raw: RawInputs) -> tuple[httpchecks.Check, ...]:
     auth = _auth_header(raw)
     default_from = _version_from("version-from", raw.text("version-from") or "json:version")
     checks = []
     if raw.text("url"):
         checks.append(
-            httpprobe.Check(
+            httpchecks.Check(
                 url=raw.text("url"),
                 headers=auth,
                 status=_status_set("expected-status", raw.text("expected-status") or "200-299"),
@@ -294,7 +284,7 @@ def _checks(raw: RawInputs) -> tuple[httpprobe.Check, ...]:
             ) from None
         body = item.get("body")
         checks.append(
-            httpprobe.Check(
+            httpchecks.Check(
                 url=str(item["url"]),
                 method=str(item.get("method") or "GET").upper(),
                 headers={**{str(k): str(v) for k, v in headers.items()}, **auth},
@@ -314,7 +304,7 @@ def _checks(raw: RawInputs) -> tuple[httpprobe.Check, ...]:
     return tuple(checks)
 
 
-def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
+def parse_inputs(raw: RawInputs) -> ProbeSettings:
     namespace = raw.text("namespace")
     workloads = tuple(parse_workload(line, namespace) for line in raw.items("workloads"))
     previous = raw.json_value("previous-images")
@@ -330,7 +320,8 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
     for name, ref in (previous or {}).items():  # each becomes one kustomize-bump `images` line
         if error := grammar.image_error(name) or (ref and grammar.image_error(ref)):
             raise InputError("previous-images", f"{name!r}: {error}", hint="one image per entry")
-    inputs = HealthProbeInputs(
+    argocd_app = raw.text("argocd-app")
+    inputs = ProbeSettings(
         workloads=workloads,
         namespace=namespace,
         kubeconfig=raw.raw_text("kubeconfig"),
@@ -338,7 +329,7 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
         rollout_timeout=raw.duration("rollout-timeout"),
         expected_images=tuple(parse_expected(raw.items("expected-images"))),
         checks=_checks(raw),
-        timing=httpprobe.Timing(
+        timing=httpchecks.Timing(
             timeout=raw.duration("timeout"),
             interval=raw.duration("interval"),
             attempt_timeout=raw.duration("attempt-timeout"),
@@ -348,63 +339,64 @@ def parse_inputs(raw: RawInputs) -> HealthProbeInputs:
             verify_tls=not raw.flag("insecure"),
             redirect_allowed_hosts=_redirect_allowed_hosts(raw),
         ),
-        argocd_server=raw.text("argocd-server"),
-        argocd_app=raw.text("argocd-app"),
-        argocd_token=raw.text("argocd-token"),
-        expected_revision=raw.text("expected-revision"),
-        refresh=raw.choice("refresh", ("", "normal", "hard")),
-        argocd_timeout=raw.duration("argocd-timeout"),
-        rollback=raw.choice("rollback", ("never", "on-failure")),
-        rollback_mode=raw.choice("rollback-mode", ("kubernetes", "gitops")),
-        previous_images={str(k): str(v or "") for k, v in previous.items()} if previous else None,
-        gitops={
-            "paths": raw.raw_text("gitops-paths"),
-            "repository": raw.text("gitops-repository"),
-            "branch": raw.text("gitops-branch"),
-            "token": raw.text("gitops-token"),
-            "working-directory": raw.text("gitops-working-directory"),
-        },
-        ledger_service=raw.text("ledger-service"),
-        ledger_environment=raw.text("ledger-environment"),
+        argocd=ArgoCD(
+            server=raw.text("argocd-server"),
+            app=argocd_app,
+            token=raw.text("argocd-token"),
+            expected_revision=raw.text("expected-revision"),
+            refresh=raw.choice("refresh", Refresh),
+            timeout=raw.duration("argocd-timeout"),
+        )
+        if argocd_app or raw.text("argocd-server")
+        else None,
+        rollback=raw.choice("rollback", Rollback),
+        rollback_mode=raw.choice("rollback-mode", RollbackMode),
+        gitops=GitOpsRollback(
+            paths=tuple(raw.items("gitops-paths")),
+            target=GitOpsTarget(
+                repository=raw.text("gitops-repository"),
+                branch=raw.text("gitops-branch"),
+                token=raw.text("gitops-token"),
+                working_directory=Path(raw.text("gitops-working-directory") or "."),
+            ),
+            previous_images={str(k): str(v or "") for k, v in previous.items()}
+            if previous
+            else None,
+            ledger_service=raw.text("ledger-service"),
+            ledger_environment=raw.text("ledger-environment"),
+        ),
         report_file=raw.text("report-file"),
     )
     _check_combinations(inputs)
     return inputs
 
 
-def _check_combinations(inputs: HealthProbeInputs) -> None:
-    if not (inputs.workloads or inputs.checks or inputs.argocd_app):
+def _check_combinations(inputs: ProbeSettings) -> None:
+    argocd = inputs.argocd
+    if not (inputs.workloads or inputs.checks or (argocd and argocd.app)):
         raise InputError(
             "workloads", "nothing to probe", hint="give workloads, url, checks or argocd-app"
         )
     if inputs.expected_images and not inputs.workloads:
         raise InputError("expected-images", "needs `workloads` (whose pods to check)")
-    if bool(inputs.argocd_app) != bool(inputs.argocd_server):
+    if argocd is not None and bool(argocd.app) != bool(argocd.server):
         raise InputError(
-            "argocd-server" if inputs.argocd_app else "argocd-app",
+            "argocd-server" if argocd.app else "argocd-app",
             "argocd-server and argocd-app go together",
         )
-    if (
-        inputs.rollback == "on-failure"
-        and inputs.rollback_mode == "kubernetes"
-        and not inputs.workloads
-    ):
-        raise InputError(
-            "rollback-mode",
-            "kubernetes rollback needs `workloads`",
-            hint="or use rollback-mode: gitops",
-        )
-    if inputs.rollback == "on-failure" and inputs.rollback_mode == "gitops":
-        if not inputs.gitops["paths"].strip():
-            raise InputError("gitops-paths", "gitops rollback needs the kustomization paths")
-        if inputs.previous_images is None and not (
-            inputs.ledger_service and inputs.ledger_environment
-        ):
-            raise InputError(
-                "previous-images",
-                "gitops rollback needs the previous images",
-                hint="give previous-images (kustomize-bump's output) or ledger-service and ledger-environment",
-            )
+    if inputs.rollback is Rollback.ON_FAILURE:
+        match inputs.rollback_mode:
+            case RollbackMode.KUBERNETES:
+                if not inputs.workloads:
+                    raise InputError(
+                        "rollback-mode",
+                        "kubernetes rollback needs `workloads`",
+                        hint="or use rollback-mode: gitops",
+                    )
+            case RollbackMode.GITOPS:
+                _check_gitops(inputs.gitops)
+            case _:
+                assert_never(inputs.rollback_mode)
     for check in inputs.checks:
         if not check.url.startswith(("http://", "https://")):
             raise InputError(
@@ -412,7 +404,18 @@ def _check_combinations(inputs: HealthProbeInputs) -> None:
             )
 
 
-def _kubeconfig_path(inputs: HealthProbeInputs, ctx: Context) -> tuple[Path | None, bool]:
+def _check_gitops(gitops: GitOpsRollback) -> None:
+    if not gitops.paths:
+        raise InputError("gitops-paths", "gitops rollback needs the kustomization paths")
+    if gitops.previous_images is None and not (gitops.ledger_service and gitops.ledger_environment):
+        raise InputError(
+            "previous-images",
+            "gitops rollback needs the previous images",
+            hint="give previous-images (kustomize-bump's output) or ledger-service and ledger-environment",
+        )
+
+
+def _kubeconfig_path(inputs: ProbeSettings, ctx: Context) -> tuple[Path | None, bool]:
     """(path, is_temporary); None = in-cluster configuration."""
     if inputs.kubeconfig.strip():
         fd, name = tempfile.mkstemp(prefix="kubeconfig-", dir=str(ctx.temp_dir()))
@@ -426,7 +429,7 @@ def _kubeconfig_path(inputs: HealthProbeInputs, ctx: Context) -> tuple[Path | No
     return (home if home.is_file() else None), False
 
 
-def _mask_credentials(inputs: HealthProbeInputs, ctx: Context) -> None:
+def _mask_credentials(inputs: ProbeSettings, ctx: Context) -> None:
     """Mask the secret values themselves, not only the lines that hold them."""
     values = [
         v
@@ -453,48 +456,22 @@ def _mask_credentials(inputs: HealthProbeInputs, ctx: Context) -> None:
     ctx.log.mask(values)
 
 
-def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
+def run(inputs: ProbeSettings, ctx: Context) -> Result:
     _mask_credentials(inputs, ctx)
     if not inputs.timing.verify_tls:
         ctx.log.warning("insecure: true, TLS certificates are not verified")
-    settings = ProbeSettings(
-        workloads=list(inputs.workloads),
-        rollout_timeout=inputs.rollout_timeout,
-        expected_images=list(inputs.expected_images),
-        checks=list(inputs.checks),
-        timing=inputs.timing,
-        argocd={
-            "server": inputs.argocd_server,
-            "app": inputs.argocd_app,
-            "token": inputs.argocd_token,
-            "expected_revision": inputs.expected_revision,
-            "refresh": inputs.refresh,
-            "timeout": str(inputs.argocd_timeout),
-        },
-        rollback=inputs.rollback,
-        rollback_mode=inputs.rollback_mode,
-        previous_images=inputs.previous_images,
-        gitops=inputs.gitops,
-        ledger={"service": inputs.ledger_service, "environment": inputs.ledger_environment},
-    )
     kubeconfig, temporary = (None, False)
     if inputs.workloads:
         kubeconfig, temporary = _kubeconfig_path(inputs, ctx)
     try:
-        probe = Probe(
-            settings,
-            ctx,
-            kubeconfig=kubeconfig,
-            kube_context=inputs.kube_context,
-            namespace=inputs.namespace,
-        )
-        outcome = run_probe(probe)
+        outcome = run_probe(inputs, ctx, kubeconfig=kubeconfig, gitops_rollback=rollback_gitops)
     except CiActionsError as exc:  # exit 2 or 3; consumers' `if:` still read these
         exc.outputs = {"healthy": False, "rolled-back": False, **exc.outputs}
         raise
     finally:
         if temporary and kubeconfig is not None:
             kubeconfig.unlink(missing_ok=True)
+    report = _report(outcome)
     report_path = (
         Path(inputs.report_file)
         if inputs.report_file
@@ -502,22 +479,123 @@ def run(inputs: HealthProbeInputs, ctx: Context) -> Result:
     )
     report_path = ctx.cwd / report_path  # an absolute path stays as it is
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(report_path, json.dumps(outcome.report, indent=2, sort_keys=True) + "\n")
-    latency = outcome.report.get("http", {}).get("latency_ms", {})
+    write_atomic(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    http = outcome.http or []
+    latency = latency_summary(http)  # no answer, no figure
     outputs: dict[str, object] = {
         "healthy": outcome.healthy,
         "rolled-back": outcome.rolled_back,
         "failure-reason": outcome.failure,
         "report-file": str(report_path),
-        "latency-p50-ms": _ms(latency.get("p50")),
-        "latency-p95-ms": _ms(latency.get("p95")),
-        "flaps": int(outcome.report.get("http", {}).get("flaps", 0)),
+        "latency-p50-ms": _ms(latency["p50"]),
+        "latency-p95-ms": _ms(latency["p95"]),
+        "flaps": sum(r.flaps for r in http),
     }
+    message = (
+        "healthy"
+        if outcome.healthy
+        else f"unhealthy: {outcome.failure}" + (" (rolled back)" if outcome.rolled_back else "")
+    )
     return Result(
         outputs=outputs,
         ok=outcome.healthy,
-        summary=outcome.summary,
-        message=outcome.message,
+        summary=render(report, outcome.diagnostics or []),
+        message=message,
+    )
+
+
+def _report(outcome: ProbeOutcome) -> dict[str, Any]:
+    """The JSON report: each step that ran, then the verdict."""
+    report: dict[str, Any] = {}
+    if outcome.argocd is not None:
+        report["argocd"] = outcome.argocd.as_dict()
+    if outcome.rollouts is not None:
+        report["rollouts"] = [r.as_dict() for r in outcome.rollouts]
+    if outcome.images is not None:
+        report["images"] = {
+            "expected": outcome.images.expected,
+            "workloads": [entry.as_dict() for entry in outcome.images.workloads],
+        }
+    if outcome.http is not None:
+        report["http"] = {
+            "checks": [
+                {
+                    "check": r.check.label,
+                    "healthy": r.healthy,
+                    "reason": r.reason,
+                    "flaps": r.flaps,
+                    "attempts": [a.as_dict() for a in r.attempts],
+                }
+                for r in outcome.http
+            ],
+            "flaps": sum(r.flaps for r in outcome.http),
+            "latency_ms": latency_summary(outcome.http),
+        }
+    if outcome.diagnostics is not None:
+        report["diagnostics"] = [d.as_dict() for d in outcome.diagnostics]
+    if outcome.rollback is not None:
+        report["rollback"] = outcome.rollback.as_dict()
+    report.update(
+        {
+            "healthy": outcome.healthy,
+            "failure": outcome.failure,
+            "reasons": outcome.reasons,
+            "rolled_back": outcome.rolled_back,
+            "namespace": outcome.namespace,
+            "seconds": outcome.seconds,
+        }
+    )
+    return report
+
+
+def rollback_gitops(gitops: GitOpsRollback, ctx: Context) -> RollbackOutcome:
+    """Put the previous images back in the GitOps repository with kustomize-bump (commit mode).
+
+    The images come from `previous-images`, else from the release ledger's
+    rollback-target of ledger-service in ledger-environment (read in this checkout).
+    """
+    details: dict[str, Any] = {}
+    try:
+        if gitops.previous_images is not None:
+            lines = images_from_previous(gitops.previous_images)
+            details["source"] = "previous-images"
+        else:
+            lines = [_ledger_image(gitops, ctx)]
+            details["source"] = "release-ledger"
+        if not lines:
+            raise EnvironmentFailure("no previous image to put back")
+        details["images"] = lines
+        bump = kustomize_bump.BumpInputs.commit(gitops.paths, lines, gitops.target)
+        bumped = kustomize_bump.run(bump, ctx)
+        if not bumped.ok:
+            raise EnvironmentFailure(bumped.message)
+    except CiActionsError as exc:
+        details["error"] = str(exc)
+        ctx.log.error(f"gitops rollback failed: {exc}")
+        return RollbackOutcome(RollbackMode.GITOPS, False, details)
+    details["kustomize-bump"] = {k: v for k, v in bumped.outputs.items() if k != "diff"}
+    ctx.log.info(f"gitops rollback: {', '.join(lines)} -> {bumped.outputs.get('commit-sha', '')}")
+    return RollbackOutcome(RollbackMode.GITOPS, True, details)
+
+
+def _ledger_image(gitops: GitOpsRollback, ctx: Context) -> str:
+    """The image of the ledger's rollback-target, as one kustomize-bump `images` line."""
+    service, environment = gitops.ledger_service, gitops.ledger_environment
+    good = release_ledger.run(
+        release_ledger.LedgerInputs(
+            release_ledger.Command.ROLLBACK_TARGET, service=service, environment=environment
+        ),
+        ctx,
+    )
+    if not good.ok:
+        raise EnvironmentFailure(good.message)
+    out = good.outputs
+    if not out.get("image"):
+        raise EnvironmentFailure(
+            f"the ledger has no healthy version of {service} in {environment} to roll back to"
+        )
+    return image_from_ledger(
+        str(out["image"]), str(out.get("tag") or ""), str(out.get("digest") or "")
     )
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ci_actions import grammar
+from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import (
     ConfigError,
     EnvironmentFailure,
     InputError,
     ToolNotFound,
-    VerdictFailure,
 )
 from ci_actions.git import (
     DEFAULT_AUTHOR_EMAIL,
@@ -35,6 +35,7 @@ from ci_actions.github.inputs import (
     OutputSpec,
     RawInputs,
 )
+from ci_actions.gitops import DEFAULT_PUSH_RETRIES, GitOpsTarget
 from ci_actions.kustomize import (
     ImageArgError,
     ImageSetting,
@@ -56,10 +57,15 @@ from ci_actions.kustomize.message import (
 )
 from ci_actions.kustomize.ordering import ORDERINGS, Downgrade, downgrades
 from ci_actions.kustomize.rendered import OverlayImages, closest, overlay_images
-from ci_actions.result import Annotation, Result
+from ci_actions.result import Annotation, Result, refusal
 from ci_actions.scratch import make_dir
 
-MODES = ("edit", "commit", "pull-request")
+
+class Mode(Choice):
+    EDIT = "edit"
+    COMMIT = "commit"
+    PULL_REQUEST = "pull-request"
+
 
 SPEC = ActionSpec(
     name="kustomize-bump",
@@ -108,7 +114,7 @@ SPEC = ActionSpec(
         InputSpec(
             "push-retries",
             "How many times (0 to 100) a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
-            "5",
+            str(DEFAULT_PUSH_RETRIES),
         ),
         InputSpec(
             "ordering",
@@ -159,36 +165,54 @@ SPEC = ActionSpec(
 class BumpInputs:
     paths: tuple[str, ...]
     images: tuple[ImageSetting, ...]
-    mode: str
-    repository: str
-    branch: str
-    token: str
+    mode: Mode
+    target: GitOpsTarget  # the repository and branch to edit and push to
     message: Any  # a compiled Jinja2 template (None in edit mode)
-    identity: Identity
-    push_retries: int
-    ordering: str
-    dry_run: bool
-    allow_missing: bool
-    environment: str
-    pull_request_branch: str
-    working_directory: Path
+    dry_run: bool = False
+    allow_missing: bool = False
+    environment: str = ""
+    pull_request_branch: str = ""
+    ordering: str = "none"  # semver: never replace a newer version with an older one
+
+    @classmethod
+    def commit(
+        cls,
+        paths: Sequence[str],
+        images: Sequence[str],
+        target: GitOpsTarget,
+        environment: str = "",
+    ) -> BumpInputs:
+        """Set `images` in `paths` and push one commit with the default message (a rollback)."""
+        return cls(
+            paths=tuple(paths),
+            images=_images(images),
+            mode=Mode.COMMIT,
+            target=target,
+            message=compile_template(DEFAULT_MESSAGE),
+            environment=environment,
+        )
 
 
-def parse_inputs(raw: RawInputs) -> BumpInputs:
+def _images(lines: Sequence[str]) -> tuple[ImageSetting, ...]:
     images: list[ImageSetting] = []
-    for line in raw.items("images"):
+    for line in lines:
         try:
             images.append(parse_image_arg(line))
         except ImageArgError as exc:
             raise InputError("images", str(exc)) from None
     if not images:
         raise InputError("images", "names no image", hint="e.g.  app=registry:5000/team/app:1.2.3")
+    return tuple(images)
+
+
+def parse_inputs(raw: RawInputs) -> BumpInputs:
+    images = _images(raw.items("images"))
     paths = raw.items("paths")
     if not paths:
         raise InputError("paths", "names no file", hint="e.g.  overlays/prod")
-    mode = raw.choice("mode", MODES)
+    mode = raw.choice("mode", Mode)
     message: Any = None  # edit mode writes no message: spare compiling the template
-    if mode != "edit":
+    if mode is not Mode.EDIT:
         try:
             message = compile_template(raw.raw_text("commit-message") or DEFAULT_MESSAGE)
         except TemplateError as exc:
@@ -197,26 +221,29 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
     email = raw.text("author-email") or DEFAULT_AUTHOR_EMAIL
     return BumpInputs(
         paths=tuple(paths),
-        images=tuple(images),
+        images=images,
         mode=mode,
-        repository=raw.text("repository"),
-        branch=raw.text("branch"),
-        token=raw.text("token"),
+        target=GitOpsTarget(
+            repository=raw.text("repository"),
+            branch=raw.text("branch"),
+            token=raw.text("token"),
+            working_directory=Path(raw.text("working-directory") or "."),
+            identity=Identity(name, email),
+            push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES),
+        ),
         message=message,
-        identity=Identity(name, email),
-        push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES),
-        ordering=raw.choice("ordering", ORDERINGS),
         dry_run=raw.flag("dry-run"),
         allow_missing=raw.flag("allow-missing"),
         environment=raw.text("environment"),
         pull_request_branch=raw.text("pull-request-branch"),
-        working_directory=Path(raw.text("working-directory") or "."),
+        ordering=raw.choice("ordering", ORDERINGS),
     )
 
 
 def run(inputs: BumpInputs, ctx: Context) -> Result:
-    if inputs.repository:
-        if inputs.mode == "edit" and not inputs.dry_run:
+    ctx.log.mask([inputs.target.token])  # also when another action calls this one
+    if inputs.target.repository:
+        if inputs.mode is Mode.EDIT and not inputs.dry_run:
             raise InputError(
                 "mode",
                 "edit leaves its change in a temporary clone of `repository`",
@@ -224,14 +251,14 @@ def run(inputs: BumpInputs, ctx: Context) -> Result:
             )
         with _clone(inputs, ctx) as git:
             return _run_in(git, inputs, ctx)
-    workdir = ctx.cwd / inputs.working_directory  # an absolute path stays as it is
+    workdir = ctx.cwd / inputs.target.working_directory  # an absolute path stays as it is
     if not workdir.is_dir():
         raise InputError("working-directory", f"{workdir} is not a directory")
-    git = Git(workdir, identity=inputs.identity, token=inputs.token)
-    if inputs.mode != "edit" and not git.is_repo():
+    git = Git(workdir, identity=inputs.target.identity, token=inputs.target.token)
+    if inputs.mode is not Mode.EDIT and not git.is_repo():
         raise InputError(
             "working-directory",
-            f"{workdir} is not a git checkout (mode {inputs.mode} commits)",
+            f"{workdir} is not a git checkout (mode {inputs.mode.value} commits)",
             hint="run actions/checkout first, or set `repository`",
         )
     return _run_in(git, inputs, ctx)
@@ -239,20 +266,20 @@ def run(inputs: BumpInputs, ctx: Context) -> Result:
 
 @contextmanager
 def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
-    url = repository_url(inputs.repository, ctx.github.server_url)
+    url = repository_url(inputs.target.repository, ctx.github.server_url)
     tmp = make_dir("kustomize-bump", ctx.temp_dir())  # stale ones of killed runs go first
     try:
-        outside = Git(tmp, identity=inputs.identity, token=inputs.token)
+        outside = Git(tmp, identity=inputs.target.identity, token=inputs.target.token)
         args = ["clone", "--quiet", "--no-tags", "--single-branch"]
-        if inputs.branch:
-            args += [f"--branch={check_ref(inputs.branch, 'branch')}"]
+        if inputs.target.branch:
+            args += [f"--branch={check_ref(inputs.target.branch, 'branch')}"]
         cloned = outside.run(*args, "--", url, "repo", ok_codes=None)
         if cloned.returncode != 0:
             raise EnvironmentFailure(
-                f"cannot clone {inputs.repository}: {cloned.stderr.strip()}",
+                f"cannot clone {inputs.target.repository}: {cloned.stderr.strip()}",
                 hint="check `repository`, `branch` and that `token` may read it",
             )
-        yield Git(tmp / "repo", identity=inputs.identity, token=inputs.token)
+        yield Git(tmp / "repo", identity=inputs.target.identity, token=inputs.target.token)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -274,9 +301,11 @@ class _Bump:
         self.rendered: str | None = None
         self.overlays: list[OverlayImages] = []
         self._noticed: set[Downgrade] = set()
+        self.refused: Result | None = None  # the plan may not be written (exit 1)
 
     def compute(self) -> Plan:
-        """Plan on the files as they are now (after each fetch, on a retry)."""
+        """The plan on the files as they are; `refused` says when it must not be written."""
+        self.refused = None
         try:
             result = _plan(self.git, self.inputs)
             if self.inputs.ordering == "semver":
@@ -286,11 +315,13 @@ class _Bump:
             raise
         missing = result.unmatched()
         if missing and not self.inputs.allow_missing:
-            raise VerdictFailure(
+            self.refused = refusal(
+                SPEC.name,
                 f"image(s) {', '.join(missing)} found in none of the paths; nothing was written",
                 hint="check the names (registry and port included) or set allow-missing: true",
                 outputs=_outputs(result, (), "", ""),
             )
+            return result
         for name in missing:
             self.ctx.log.warning(f"image {name} found in none of the paths")
         self.overlays = self._rendered(result)
@@ -317,17 +348,21 @@ class _Bump:
             if unused:
                 where = Path(overlay.file.rel).parent.as_posix()
                 images = closest(unused[0], overlay.images())
-                raise VerdictFailure(
+                self.refused = refusal(
+                    SPEC.name,
                     f"image(s) {', '.join(unused)} change no container of {where}: "
                     f"it renders {', '.join(images) or 'no container'}; nothing was written",
                     hint="set the name the overlay renders, registry and port included "
                     "(a base may rename it), or set allow-missing: true",
                     outputs=_outputs(result, (), "", ""),
                 )
+                break
         return overlays
 
     def __call__(self) -> Sequence[str]:
         result = self.compute()
+        if self.refused:
+            return ()  # nothing written, nothing to commit
         if self.inputs.message is not None and result.changed_files:  # before any file is touched
             self.rendered = self.render_message(result.changed_files)
         return result.write()
@@ -378,8 +413,8 @@ class _Bump:
                 self.last,
                 self.environment(),
                 changed,
-                repository=self.inputs.repository or self.ctx.github.repository,
-                branch=self.inputs.branch,
+                repository=self.inputs.target.repository or self.ctx.github.repository,
+                branch=self.inputs.target.branch,
             )
         except TemplateError as exc:
             raise InputError(
@@ -395,8 +430,10 @@ class _Bump:
 
 def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
     bump = _Bump(git, inputs, ctx)
-    if inputs.dry_run or inputs.mode == "edit":
+    if inputs.dry_run or inputs.mode is Mode.EDIT:
         result = bump.compute()
+        if bump.refused:
+            return bump.refused
         if inputs.dry_run and inputs.message is not None and result.changed_files:
             message = bump.render_message(result.changed_files)
             with ctx.log.group("commit message (dry run)"):
@@ -407,23 +444,31 @@ def _run_in(git: Git, inputs: BumpInputs, ctx: Context) -> Result:
             _show_deploy(ctx, bump.overlays)
             done.summary += _deploy_summary(bump.overlays)
         return done
-    branch = inputs.branch or git.current_branch()
+    branch = inputs.target.branch or git.current_branch()
     if not branch:
         raise InputError(
             "branch", "the checkout is on no branch", hint="set `branch` to the branch to push to"
         )
     bump.check_message()
-    if inputs.mode == "commit":
-        return _commit(git, bump, branch, inputs, ctx)
-    return _pull_request(git, bump, branch, inputs, ctx)
+    match inputs.mode:
+        case Mode.COMMIT:
+            return _commit(git, bump, branch, inputs, ctx)
+        case Mode.PULL_REQUEST:
+            return _pull_request(git, bump, branch, inputs, ctx)
+        case Mode.EDIT:
+            raise AssertionError("edit mode writes above, without git")
+        case _:
+            assert_never(inputs.mode)
 
 
 def _commit(git: Git, bump: _Bump, branch: str, inputs: BumpInputs, ctx: Context) -> Result:
     from ci_actions.publish import commit_and_push
 
     published = commit_and_push(
-        git, bump, bump.message, branch=branch, retries=inputs.push_retries, rng=ctx.rng
+        git, bump, bump.message, branch=branch, retries=inputs.target.push_retries, rng=ctx.rng
     )
+    if bump.refused:
+        return bump.refused
     assert bump.last is not None
     if published.attempts > 1 and published.commit_sha:
         ctx.log.info(f"pushed after {published.attempts} attempts (concurrent updates re-applied)")
@@ -439,6 +484,8 @@ def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Con
         raise ConfigError(f"cannot fetch branch {base!r}: {fetched.stderr.strip()}")
     git.run("checkout", "--quiet", "--force", "--detach", "FETCH_HEAD")
     changed = bump()
+    if bump.refused:
+        return bump.refused
     result = bump.last
     assert result is not None
     if not changed:
@@ -459,8 +506,8 @@ def _pull_request(git: Git, bump: _Bump, base: str, inputs: BumpInputs, ctx: Con
     # The bot branch belongs to this action alone: it is the one ref ever force-updated.
     git.run("push", "--quiet", "--force", EOO, "origin", f"HEAD:refs/heads/{head}")
     title, _, body = message.partition("\n")
-    api = GitHubRest(ctx.github.api_url, inputs.token)
-    repo = repository_slug(inputs.repository, ctx.github.repository)
+    api = GitHubRest(ctx.github.api_url, inputs.target.token)
+    repo = repository_slug(inputs.target.repository, ctx.github.repository)
     if not repo:
         raise InputError(
             "repository", "no OWNER/NAME for the pull request (GITHUB_REPOSITORY is unset)"

@@ -58,6 +58,20 @@ def _repeat(flag: str, values: Iterable[str]) -> list[str]:
     return [arg for value in values for arg in (flag, value)]
 
 
+def _described(req: BuildRequest, tags: Iterable[str]) -> list[str]:
+    """What every builder takes alike: the Dockerfile, tags, metadata, target, platforms."""
+    argv = ["--file", req.file]
+    argv += _repeat("--tag", tags)
+    argv += _repeat("--label", req.labels)
+    argv += _repeat("--annotation", req.annotations)
+    argv += _repeat("--build-arg", req.build_args)
+    if req.target:
+        argv += ["--target", req.target]
+    if req.platforms:
+        argv += ["--platform", ",".join(req.platforms)]
+    return argv
+
+
 def _secret_args(secrets: Iterable[Secret]) -> list[str]:
     return _repeat("--secret", (f"id={s.id},src={s.path}" for s in secrets))
 
@@ -96,15 +110,7 @@ def docker_build_argv(
     argv = ["docker", "buildx", "build"]
     if builder:
         argv += ["--builder", builder]
-    argv += ["--file", req.file]
-    argv += _repeat("--tag", req.tags)
-    argv += _repeat("--label", req.labels)
-    argv += _repeat("--annotation", req.annotations)
-    argv += _repeat("--build-arg", req.build_args)
-    if req.target:
-        argv += ["--target", req.target]
-    if req.platforms:
-        argv += ["--platform", ",".join(req.platforms)]
+    argv += _described(req, req.tags)
     argv += _secret_args(req.secrets)
     argv += _repeat("--cache-from", req.cache_from)
     argv += _repeat("--cache-to", req.cache_to)
@@ -176,16 +182,8 @@ def oci_build_argv(
     argv = [tool, *storage.global_args(), "build"]
     if storage.isolation:
         argv += ["--isolation", storage.isolation]
-    argv += ["--file", req.file]
     multi = len(req.platforms) > 1
-    argv += _repeat("--tag", () if multi else req.tags)
-    argv += _repeat("--label", req.labels)
-    argv += _repeat("--annotation", req.annotations)
-    argv += _repeat("--build-arg", req.build_args)
-    if req.target:
-        argv += ["--target", req.target]
-    if req.platforms:
-        argv += ["--platform", ",".join(req.platforms)]
+    argv += _described(req, () if multi else req.tags)
     if multi:  # one image per platform, gathered in a manifest list
         argv += ["--manifest", local_name(req)]
     argv += _secret_args(req.secrets)

@@ -15,7 +15,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar, overload
 
 from ci_actions import grammar
 from ci_actions.errors import InputError
@@ -45,6 +46,7 @@ HINTS = {
 }
 MAX_INTEGER = 1_000_000
 MAX_SECONDS = 7 * 24 * 3600.0
+E = TypeVar("E", bound=Enum)
 MAX_PUSH_RETRIES = 100  # each retry fetches, re-applies and pushes: more is a mistake
 
 
@@ -281,11 +283,17 @@ class RawInputs:
     def items(self, name: str, *, commas: bool = False) -> list[str]:
         return parse_list(self.raw_text(name), commas=commas)
 
-    def choice(self, name: str, choices: Sequence[str]) -> str:
+    @overload
+    def choice(self, name: str, choices: type[E]) -> E: ...
+    @overload
+    def choice(self, name: str, choices: Sequence[str]) -> str: ...
+    def choice(self, name: str, choices: type[E] | Sequence[str]) -> E | str:
+        """One of `choices`: the member of an enum (by value), or one of the strings."""
+        allowed = [str(c.value) for c in choices] if isinstance(choices, type) else list(choices)
         value = self.text(name)
-        if value not in choices:
-            raise InputError(name, f"{value!r} is not one of {', '.join(choices)}")
-        return value
+        if value not in allowed:
+            raise InputError(name, f"{value!r} is not one of {', '.join(allowed)}")
+        return choices(value) if isinstance(choices, type) else value
 
     def choices(self, name: str, choices: Iterable[str], *, commas: bool = True) -> list[str]:
         allowed = list(choices)

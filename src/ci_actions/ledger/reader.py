@@ -119,6 +119,11 @@ class Release(msgspec.Struct, gc=False):
         return data
 
 
+def release_of(entry: EntryLine) -> Release:
+    """A release for an entry being written: its own status, not yet in any file."""
+    return Release(entry, 0, entry.status, entry.created, "", entry.status != "built", "")
+
+
 def _load_entry(release: Release) -> EntryLine:
     source = release.source
     assert source is not None, "a head-only release always knows its file"

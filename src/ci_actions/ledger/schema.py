@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -133,8 +133,9 @@ class _Version(msgspec.Struct):
     v: Any = None
 
 
-_decoder = msgspec.json.Decoder(Line)
-_head_decoder = msgspec.json.Decoder(Head)
+T = TypeVar("T")
+_decoder: msgspec.json.Decoder[Line] = msgspec.json.Decoder(Line)
+_head_decoder: msgspec.json.Decoder[Head] = msgspec.json.Decoder(Head)
 _lines_decoder = msgspec.json.Decoder(list[Line])
 _heads_decoder = msgspec.json.Decoder(list[Head])
 _version_decoder = msgspec.json.Decoder(_Version)
@@ -151,22 +152,20 @@ class InvalidLine(ValueError):
 
 def decode_line(data: bytes, where: str) -> Line:
     """One line to a typed record; InvalidLine or NewerSchema when it is not one."""
-    try:
-        line: Line = _decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
-        _check_version(data, where)
-        raise InvalidLine(str(exc)) from None
-    return line
+    return _decode(_decoder, data, where)
 
 
 def decode_head(data: bytes, where: str) -> Head:
     """decode_line for queries: only the fields they read are decoded and checked."""
+    return _decode(_head_decoder, data, where)
+
+
+def _decode(decoder: msgspec.json.Decoder[T], data: bytes, where: str) -> T:
     try:
-        line: Head = _head_decoder.decode(data)
+        return decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
         _check_version(data, where)
         raise InvalidLine(str(exc)) from None
-    return line
 
 
 def decode_block(block: bytes, count: int, full: bool) -> Sequence[Head] | None:

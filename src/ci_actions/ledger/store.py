@@ -29,7 +29,8 @@ from pathlib import Path
 
 from ci_actions.errors import ConfigError, EnvironmentFailure, InputError
 from ci_actions.fsutil import escape_reason
-from ci_actions.git import EOO, Git, Identity
+from ci_actions.git import EOO, Git
+from ci_actions.gitops import GitOpsTarget
 from ci_actions.ledger.reader import Corrupt, LedgerFile, ledger_files, read_ledger
 from ci_actions.ledger.schema import Line, encode_line
 from ci_actions.ledger.torn import TornLine
@@ -54,15 +55,11 @@ class Location:
 
 @dataclass(frozen=True)
 class Target:
-    """The inputs that say where the ledger is."""
+    """Where the ledger is: the repository (its URL resolved), the folder in it, whether to push."""
 
-    working_directory: Path
+    gitops: GitOpsTarget
     ledger_dir: str
-    repository: str
-    branch: str
-    token: str
     push: bool | None  # None: push when the checkout has a remote
-    identity: Identity
     fallback_branch: str  # from the event, when the checkout is detached
 
 
@@ -114,7 +111,7 @@ def files(location: Location, service: str = "", environment: str = "") -> list[
 
 @contextlib.contextmanager
 def _open(target: Target, temp_dir: Path) -> Iterator[Location]:
-    if target.repository:
+    if target.gitops.repository:
         if target.push is False:
             raise InputError(
                 "push",
@@ -124,10 +121,10 @@ def _open(target: Target, temp_dir: Path) -> Iterator[Location]:
         with _scratch_clone(target, temp_dir) as location:
             yield location
         return
-    workdir = target.working_directory
+    workdir = target.gitops.working_directory
     if not workdir.is_dir():
         raise InputError("working-directory", f"{workdir} is not a directory")
-    git = Git(workdir, identity=target.identity, token=target.token)
+    git = Git(workdir, identity=target.gitops.identity, token=target.gitops.token)
     has_remote = git.is_repo() and "origin" in git.remotes()
     push = has_remote if target.push is None else target.push
     if push and not has_remote:
@@ -156,26 +153,28 @@ def _remote_default_branch(git: Git) -> str:
 def _scratch_clone(target: Target, temp_dir: Path) -> Iterator[Location]:
     scratch = make_dir("release-ledger", temp_dir)  # stale ones of killed runs go first
     try:
-        git = Git(scratch, identity=target.identity, token=target.token)
+        git = Git(scratch, identity=target.gitops.identity, token=target.gitops.token)
         git.run("init", "--quiet")
-        git.run("remote", "add", EOO, "origin", target.repository)
-        branch = target.branch or _remote_default_branch(git)
+        git.run("remote", "add", EOO, "origin", target.gitops.repository)
+        branch = target.gitops.branch or _remote_default_branch(git)
         if not branch:
             raise InputError(
                 "branch",
-                f"{target.repository} has no default branch yet",
+                f"{target.gitops.repository} has no default branch yet",
                 hint="name the branch to write the ledger to",
             )
         if git.fetch_branch("origin", branch):
             git.run("reset", "--quiet", "--hard", "FETCH_HEAD")
-        yield Location(scratch, scratch / target.ledger_dir, git, branch, True, target.repository)
+        yield Location(
+            scratch, scratch / target.ledger_dir, git, branch, True, target.gitops.repository
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
-    branch = target.branch or git.current_branch() or target.fallback_branch
+    branch = target.gitops.branch or git.current_branch() or target.fallback_branch
     if not branch:
         raise InputError(
             "branch",
@@ -183,14 +182,14 @@ def _scratch_worktree(target: Target, git: Git) -> Iterator[Location]:
             hint="name the branch the ledger is pushed to",
         )
     top = git.toplevel()
-    inside = target.working_directory.resolve().relative_to(top.resolve())
+    inside = target.gitops.working_directory.resolve().relative_to(top.resolve())
     start = "FETCH_HEAD" if git.fetch_branch("origin", branch) else "HEAD"
     prune_worktrees(git, "release-ledger")  # what a killed run left in the user's checkout
     scratch = make_dir("release-ledger")
     scratch.rmdir()  # `git worktree add` creates it
     git.run("worktree", "add", "--quiet", "--detach", EOO, str(scratch), start)
     try:
-        tree = Git(scratch, identity=target.identity, token=target.token)
+        tree = Git(scratch, identity=target.gitops.identity, token=target.gitops.token)
         yield Location(scratch, scratch / inside / target.ledger_dir, tree, branch, True, "", top)
     finally:
         git.run("worktree", "remove", "--force", str(scratch), ok_codes=None)

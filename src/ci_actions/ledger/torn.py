@@ -16,13 +16,13 @@ have led to (status changes only move forward).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import msgspec
 
 from ci_actions.errors import EnvironmentFailure
-from ci_actions.ledger.reader import LedgerFile, Release, Torn
+from ci_actions.ledger.reader import Corrupt, LedgerFile, Release, Torn
 from ci_actions.ledger.schema import BAD, INITIAL_STATUSES, STATUSES, TRANSITIONS, EntryHead
 
 # Readings tried before giving up and calling the line ambiguous (fail closed).
@@ -102,3 +102,24 @@ def ambiguity(
         if answer(reading.ledger) != expected:
             return reading.says
     return ""
+
+
+def settle(
+    ledger: LedgerFile, corrupt: Sequence[Corrupt], answer: Callable[[LedgerFile], object]
+) -> None:
+    """Refuse (exit 3) to answer when a torn line could have changed the answer."""
+    for problem in corrupt:
+        if problem.torn is None:
+            continue
+        reading = ambiguity(ledger, problem.torn, problem.line, answer)
+        if reading:
+            raise TornLine(
+                f"{problem.file}:{problem.line} is a torn line (its writer stopped mid-line);"
+                f" read as {reading} it changes the answer, so none is given",
+                hint="complete or delete that line (a rescue file may hold it whole), then run again",
+            )
+
+
+def ids(*releases: Release | None) -> tuple[object, ...]:
+    """What an answer made of releases is, for `settle` to compare readings."""
+    return tuple((r.head.id, r.status) if r else None for r in releases)

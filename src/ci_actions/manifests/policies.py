@@ -10,15 +10,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
+from ci_actions.choices import Choice, assert_never
 from ci_actions.imageref import ImageRef, ImageRefError
 from ci_actions.imageref import parse as parse_image
-from ci_actions.manifests.model import FieldPath, Manifest, Problem, problem
+from ci_actions.manifests.model import FieldPath, Manifest, Problem, Severity, problem
 from ci_actions.pathfilter.globs import compile_glob
 
-Setting = Literal["off", "warning", "error"]
-SETTINGS: tuple[Setting, ...] = ("off", "warning", "error")
+
+class Setting(Choice):
+    """How a policy counts: not checked, a warning, or an error (exit 1)."""
+
+    OFF = "off"
+    WARNING = "warning"
+    ERROR = "error"
+
+    def severity(self) -> Severity | None:
+        """The severity of what it finds; None when it is off."""
+        match self:
+            case Setting.OFF:
+                return None
+            case Setting.WARNING:
+                return "warning"
+            case Setting.ERROR:
+                return "error"
+            case _:
+                assert_never(self)
+
+
+OFF, WARNING, ERROR = Setting.OFF, Setting.WARNING, Setting.ERROR
 
 
 @dataclass(frozen=True)
@@ -38,28 +59,26 @@ class Default:
 # the object is in a production path.
 DEFAULTS: dict[str, Default] = {
     "image-tag": Default(
-        "error", "error", "a moving tag makes every later step (bump, ledger, probe) untrue"
+        ERROR, ERROR, "a moving tag makes every later step (bump, ledger, probe) untrue"
     ),
-    "image-digest": Default("off", "off", "a version tag is enough for most teams"),
+    "image-digest": Default(OFF, OFF, "a version tag is enough for most teams"),
     "resources": Default(
-        "warning",
-        "error",
+        WARNING,
+        ERROR,
         "without requests the scheduler guesses; without a limit a leak takes the node",
     ),
     "probes": Default(
-        "warning", "error", "without them a rollout cannot tell a ready pod from a running one"
+        WARNING, ERROR, "without them a rollout cannot tell a ready pod from a running one"
     ),
     "run-as-non-root": Default(
-        "warning", "error", "a root container makes every escape worse; many images need changes"
+        WARNING, ERROR, "a root container makes every escape worse; many images need changes"
     ),
-    "privileged": Default("error", "error", "a privileged container owns the node"),
-    "host-path": Default("error", "error", "a hostPath volume reaches into the node"),
+    "privileged": Default(ERROR, ERROR, "a privileged container owns the node"),
+    "host-path": Default(ERROR, ERROR, "a hostPath volume reaches into the node"),
     "required-labels": Default(
-        "warning", "error", "labels route ownership, cost and alerts; only checked when set"
+        WARNING, ERROR, "labels route ownership, cost and alerts; only checked when set"
     ),
-    "replicas": Default(
-        "off", "error", "one replica in production is an outage at every node drain"
-    ),
+    "replicas": Default(OFF, ERROR, "one replica in production is an outage at every node drain"),
 }
 DESCRIPTIONS = {
     "image-tag": "every image has a tag other than `latest` (or a digest)",
@@ -158,7 +177,7 @@ class ResolvedPolicy:
         if name not in self.defaulted or self.production:
             return ""
         default = DEFAULTS[name]
-        if (default.elsewhere, default.production) != ("warning", "error"):
+        if (default.elsewhere, default.production) != (WARNING, ERROR):
             return ""
         return " (a warning here; an error in `production-paths`)"
 
@@ -178,11 +197,11 @@ def settings_from_mapping(data: Mapping[str, Any], where: str) -> dict[str, Sett
         if name not in DEFAULTS:
             raise ValueError(f"{where}: unknown policy {name!r}; known: {', '.join(DEFAULTS)}")
         text = "off" if value is False else str(value).strip().lower()  # YAML reads `off` as false
-        if text not in SETTINGS:
+        if text not in {s.value for s in Setting}:
             raise ValueError(
                 f"{where}: policy {name!r} must be off, warning or error, not {value!r}"
             )
-        out[name] = text  # type: ignore[assignment]
+        out[name] = Setting(text)
     return out
 
 
@@ -235,11 +254,11 @@ Check = Callable[[Manifest, ResolvedPolicy], Iterator[Finding]]
 def check(manifest: Manifest, policy: ResolvedPolicy) -> list[Problem]:
     problems = []
     for name, run in CHECKS.items():
-        setting = policy.settings.get(name, "off")
-        if setting == "off":
+        severity = policy.settings.get(name, OFF).severity()
+        if severity is None:
             continue
         for path, message in run(manifest, policy):
-            problems.append(problem(manifest, name, setting, message + policy.note(name), path))
+            problems.append(problem(manifest, name, severity, message + policy.note(name), path))
     return problems
 
 

@@ -1,83 +1,171 @@
 """The probe in order: Argo CD synced the revision, the rollouts completed, the pods
 run the expected images, the HTTP checks pass; on failure, diagnostics and
-(when asked) a rollback. Produces the verdict, the JSON report and the summary."""
+(when asked) a rollback. Takes one `ProbeSettings`, gives one `ProbeOutcome`;
+the action turns the outcome into the JSON report, the summary and the outputs.
+
+A gitops rollback writes to the GitOps repository through kustomize-bump, an
+action: the action hands it in as `GitOpsRollbacker`, so this core calls no action.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import CiActionsError, EnvironmentFailure
 from ci_actions.github.context import Context
-from ci_actions.probes import http as httpprobe
-from ci_actions.probes.argocd import wait_for_app
+from ci_actions.gitops import GitOpsTarget
+from ci_actions.probes import checks as httpchecks
+from ci_actions.probes.argocd import ArgoOutcome, wait_for_app
 from ci_actions.probes.diagnose import Diagnostics, diagnose, log_text, new_pods, wanted_pods
+from ci_actions.probes.http import Prober
 from ci_actions.probes.images import Expected, Mismatch, applies_to, check_pods, check_template
 from ci_actions.probes.kube import KubeClient
 from ci_actions.probes.registry import IndexLookup
-from ci_actions.probes.rollback import (
-    RollbackRefused,
-    image_from_ledger,
-    images_from_previous,
-    undo_deployment,
-)
+from ci_actions.probes.rollback import RollbackRefused, undo_deployment
 from ci_actions.probes.rollout import Workload
-from ci_actions.probes.summary import render
 from ci_actions.probes.wait import RolloutOutcome, wait_for_all
 
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
-@dataclass
+class Rollback(Choice):
+    NEVER = "never"
+    ON_FAILURE = "on-failure"
+
+
+class RollbackMode(Choice):
+    KUBERNETES = "kubernetes"
+    GITOPS = "gitops"
+
+
+class Refresh(Choice):
+    NONE = ""
+    NORMAL = "normal"
+    HARD = "hard"
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    server: str
+    app: str
+    token: str
+    expected_revision: str
+    refresh: Refresh
+    timeout: float
+
+
+@dataclass(frozen=True)
+class GitOpsRollback:
+    """Where a gitops rollback writes, and where the previous images come from."""
+
+    paths: tuple[str, ...]
+    target: GitOpsTarget
+    previous_images: dict[str, str] | None  # kustomize-bump's previous-images, when given
+    ledger_service: str  # else the release ledger's rollback-target of service/environment
+    ledger_environment: str
+
+
+@dataclass(frozen=True)
 class ProbeSettings:
-    workloads: list[Workload] = field(default_factory=list)
-    rollout_timeout: float = 300.0
-    expected_images: list[Expected] = field(default_factory=list)
-    checks: list[httpprobe.Check] = field(default_factory=list)
-    timing: httpprobe.Timing = field(default_factory=httpprobe.Timing)
-    argocd: Mapping[str, str] = field(default_factory=dict)
-    rollback: str = "never"
-    rollback_mode: str = "kubernetes"
-    previous_images: dict[str, str] | None = None
-    gitops: Mapping[str, str] = field(default_factory=dict)
-    ledger: Mapping[str, str] = field(default_factory=dict)
+    """Everything health-probe was asked, typed: parse_inputs makes it, run_probe takes it."""
+
+    workloads: tuple[Workload, ...]
+    namespace: str
+    kubeconfig: str  # content; "" = KUBECONFIG, ~/.kube/config, else in-cluster
+    kube_context: str
+    rollout_timeout: float
+    expected_images: tuple[Expected, ...]
+    checks: tuple[httpchecks.Check, ...]
+    timing: httpchecks.Timing
+    argocd: ArgoCD | None
+    rollback: Rollback
+    rollback_mode: RollbackMode
+    gitops: GitOpsRollback
+    report_file: str
 
 
-@dataclass
-class Probe:
-    settings: ProbeSettings
-    ctx: Context
-    kubeconfig: Path | None = None
-    kube_context: str = ""
-    namespace: str = ""
+@dataclass(frozen=True)
+class ImageEntry:
+    workload: str
+    expected: list[str]
+    pods: list[str]
+    mismatches: list[Mismatch]
+    wanted_pods: int | None = None  # None: the expectation applies to no workload
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "workload": self.workload,
+            "expected": self.expected,
+            "pods": self.pods,
+            "mismatches": [m.__dict__ for m in self.mismatches],
+        }
+        if self.wanted_pods is not None:
+            data["wanted_pods"] = self.wanted_pods
+        return data
+
+
+@dataclass(frozen=True)
+class ImagesOutcome:
+    expected: list[str]
+    workloads: list[ImageEntry]
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    mode: RollbackMode
+    done: bool
+    details: dict[str, Any] = field(default_factory=dict)  # what was undone or pushed, errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode.value, "done": self.done, **self.details}
+
+
+# A gitops rollback: given by the action, which runs kustomize-bump (and reads the ledger).
+GitOpsRollbacker = Callable[[GitOpsRollback, Context], RollbackOutcome]
 
 
 @dataclass
 class ProbeOutcome:
-    healthy: bool
-    failure: str
-    rolled_back: bool
-    report: dict[str, Any]
-    summary: str
-    message: str
+    """What the probe found; a step that did not run leaves its part None."""
+
+    failure: str = ""  # the first failure, "" when healthy
+    reasons: list[str] = field(default_factory=list)
+    namespace: str = ""
+    seconds: float = 0.0
+    argocd: ArgoOutcome | None = None
+    rollouts: list[RolloutOutcome] | None = None
+    images: ImagesOutcome | None = None
+    http: list[httpchecks.CheckResult] | None = None
+    diagnostics: list[Diagnostics] | None = None
+    rollback: RollbackOutcome | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return not self.failure
+
+    @property
+    def rolled_back(self) -> bool:
+        return self.rollback is not None and self.rollback.done
 
 
-def resolve_namespace(probe: Probe) -> str:
-    if probe.namespace:
-        return probe.namespace
-    if probe.kubeconfig is not None:
+def resolve_namespace(settings: ProbeSettings, kubeconfig: Path | None) -> str:
+    if settings.namespace:
+        return settings.namespace
+    if kubeconfig is not None:
         from kubernetes import config
 
         try:
-            contexts, current = config.list_kube_config_contexts(str(probe.kubeconfig))  # type: ignore[no-untyped-call]
+            contexts, current = config.list_kube_config_contexts(str(kubeconfig))  # type: ignore[no-untyped-call]
         except Exception:  # a broken kubeconfig is reported when the client loads it
             return "default"
         chosen = (
-            next((c for c in contexts if c.get("name") == probe.kube_context), current)
-            if probe.kube_context
+            next((c for c in contexts if c.get("name") == settings.kube_context), current)
+            if settings.kube_context
             else current
         )
         return str(((chosen or {}).get("context") or {}).get("namespace") or "default")
@@ -87,55 +175,58 @@ def resolve_namespace(probe: Probe) -> str:
 
 
 class _Run:
-    def __init__(self, probe: Probe) -> None:
-        self.probe = probe
-        self.s = probe.settings
-        self.log = probe.ctx.log
+    def __init__(
+        self,
+        settings: ProbeSettings,
+        ctx: Context,
+        kubeconfig: Path | None,
+        gitops_rollback: GitOpsRollbacker,
+    ) -> None:
+        self.s = settings
+        self.ctx = ctx
+        self.log = ctx.log
+        self.kubeconfig = kubeconfig
+        self.gitops_rollback = gitops_rollback
         self.kube: KubeClient | None = None
-        self.failure = ""
-        self.reasons: list[str] = []
-        self.rollouts: list[RolloutOutcome] = []
-        self.image_problems: list[Mismatch] = []
-        self.http_results: list[httpprobe.CheckResult] = []
-        self.diagnostics: list[Diagnostics] = []
-        self.report: dict[str, Any] = {}
-        self.rolled_back = False
-        self.namespace = ""
+        self.outcome = ProbeOutcome()
 
     def fail(self, failure: str, reason: str) -> None:
-        if not self.failure:
-            self.failure = failure
-        self.reasons.append(reason)
+        if not self.outcome.failure:
+            self.outcome.failure = failure
+        self.outcome.reasons.append(reason)
         self.log.error(reason)
 
     def client(self) -> KubeClient:
         if self.kube is None:
-            self.kube = KubeClient.from_kubeconfig(self.probe.kubeconfig, self.probe.kube_context)
+            self.kube = KubeClient.from_kubeconfig(self.kubeconfig, self.s.kube_context)
         return self.kube
 
     def workloads(self) -> list[Workload]:
-        return [Workload(w.kind, w.name, self.namespace) for w in self.s.workloads]
+        return [Workload(w.kind, w.name, self.outcome.namespace) for w in self.s.workloads]
+
+    def rollouts(self) -> list[RolloutOutcome]:
+        return self.outcome.rollouts or []
 
     # ---- steps
 
     def argocd(self) -> None:
         a = self.s.argocd
-        if not a.get("app"):
+        if a is None:
             return
-        with self.log.group(f"Argo CD: {a['app']}"):
+        with self.log.group(f"Argo CD: {a.app}"):
             outcome = wait_for_app(
-                a["server"],
-                a["app"],
-                a.get("token", ""),
-                a.get("expected_revision", ""),
-                timeout=float(a.get("timeout") or 300),
+                a.server,
+                a.app,
+                a.token,
+                a.expected_revision,
+                timeout=a.timeout,
                 interval=max(0.2, min(self.s.timing.interval, 5.0)),
-                refresh=a.get("refresh", ""),
+                refresh=a.refresh.value,
                 verify_tls=self.s.timing.verify_tls,
             )
             for obs in outcome.observations:
                 self.log.info(f"+{obs['t']:.1f}s {obs['state']}")
-        self.report["argocd"] = outcome.as_dict()
+        self.outcome.argocd = outcome
         if not outcome.healthy:
             self.fail(outcome.failure, outcome.message)
         else:
@@ -146,27 +237,26 @@ class _Run:
             return
         kube = self.client()
         with self.log.group("rollout status"):
-            self.rollouts = wait_for_all(
+            self.outcome.rollouts = wait_for_all(
                 kube,
                 self.workloads(),
                 self.s.rollout_timeout,
                 on_status=lambda w, message: self.log.info(f"{w}: {message}"),
             )
-        self.report["rollouts"] = [r.as_dict() for r in self.rollouts]
-        for r in self.rollouts:
+        for r in self.outcome.rollouts:
             if not r.healthy:
                 self.fail(r.failure, f"{r.workload}: {r.message}")
 
     def images_step(self) -> None:
         """Each expectation applies to the workloads that run its container (by name,
         or by repository); one that applies to none is a mismatch too."""
-        if not self.s.expected_images or self.failure:
+        if not self.s.expected_images or self.outcome.failure:
             return
         kube = self.client()
         lookup = IndexLookup()
-        entries = []
+        entries: list[ImageEntry] = []
         used: set[Expected] = set()
-        for r in self.rollouts:
+        for r in self.rollouts():
             obj = r.obj or {}
             template = (obj.get("spec") or {}).get("template") or {}
             mine = [e for e in self.s.expected_images if applies_to(e, template)]
@@ -178,23 +268,22 @@ class _Run:
                 check_pods(mine, pods, lookup.related) if mine and wanted else []
             )
             entries.append(
-                {
-                    "workload": str(r.workload),
-                    "expected": [str(e) for e in mine],
-                    "wanted_pods": wanted,
-                    "pods": [p["metadata"]["name"] for p in pods],
-                    "mismatches": [m.__dict__ for m in problems],
-                }
+                ImageEntry(
+                    str(r.workload),
+                    [str(e) for e in mine],
+                    [p["metadata"]["name"] for p in pods],
+                    problems,
+                    wanted,
+                )
             )
             for m in problems:
-                self.image_problems.append(m)
                 self.fail("image-mismatch", f"{r.workload}: {m}")
         for e in self.s.expected_images:
             if e not in used:
                 found = sorted(
                     {
                         str(c.get("image", ""))
-                        for r in self.rollouts
+                        for r in self.rollouts()
                         for c in (
                             (((r.obj or {}).get("spec") or {}).get("template") or {}).get("spec")
                             or {}
@@ -202,63 +291,39 @@ class _Run:
                     }
                 )
                 m = Mismatch("workloads", str(e), ", ".join(found))
-                entries.append(
-                    {
-                        "workload": "(none)",
-                        "expected": [str(e)],
-                        "pods": [],
-                        "mismatches": [m.__dict__],
-                    }
-                )
-                self.image_problems.append(m)
+                entries.append(ImageEntry("(none)", [str(e)], [], [m]))
                 self.fail(
                     "image-mismatch", f"no workload runs {e} (they run {m.actual or 'nothing'})"
                 )
-        self.report["images"] = {
-            "expected": [str(e) for e in self.s.expected_images],
-            "workloads": entries,
-        }
+        self.outcome.images = ImagesOutcome([str(e) for e in self.s.expected_images], entries)
 
     def http_step(self) -> None:
-        if not self.s.checks or self.failure:
+        if not self.s.checks or self.outcome.failure:
             return
 
-        def show(a: httpprobe.Attempt) -> None:
-            verdict = "ok" if a.ok else a.reason
+        def show(a: httpchecks.Attempt) -> None:
+            verdict = "ok" if a.ok else a.message
             latency = f"{a.latency_ms:.0f} ms" if a.latency_ms is not None else "-"
             self.log.info(f"+{a.t:.1f}s {a.check}: {a.status or '-'} {latency} {verdict}")
 
         with self.log.group("HTTP checks"):
-            self.http_results = httpprobe.Prober(self.s.timing, on_attempt=show).run(self.s.checks)
-        self.report["http"] = {
-            "checks": [
-                {
-                    "check": r.check.label,
-                    "healthy": r.healthy,
-                    "reason": r.reason,
-                    "flaps": r.flaps,
-                    "attempts": [a.as_dict() for a in r.attempts],
-                }
-                for r in self.http_results
-            ],
-            "flaps": sum(r.flaps for r in self.http_results),
-            "latency_ms": httpprobe.latency_summary(self.http_results),
-        }
-        for r in self.http_results:
+            self.outcome.http = Prober(self.s.timing, on_attempt=show).run(list(self.s.checks))
+        for r in self.outcome.http:
             if not r.healthy:
                 self.fail("http-check-failed", f"{r.check.label}: {r.reason}")
 
     def diagnose_step(self) -> None:
-        if not self.failure or not self.s.workloads:
+        if not self.outcome.failure or not self.s.workloads:
             return
         try:
             kube = self.client()
         except CiActionsError:
             return
-        outcomes = {str(r.workload): r for r in self.rollouts}
+        outcomes = {str(r.workload): r for r in self.rollouts()}
         targets = [
             w for w in self.workloads() if str(w) not in outcomes or not outcomes[str(w)].healthy
         ] or self.workloads()
+        self.outcome.diagnostics = []
         for w in targets:
             obj = outcomes[str(w)].obj if str(w) in outcomes else None
             if obj is None:
@@ -267,30 +332,37 @@ class _Run:
                 except EnvironmentFailure:
                     obj = None
             diag = diagnose(kube, w, obj)
-            self.diagnostics.append(diag)
+            self.outcome.diagnostics.append(diag)
             with self.log.group(f"diagnostics: {w}"):
                 for line in log_text(diag).splitlines():
                     self.log.info(line)
-        self.report["diagnostics"] = [d.as_dict() for d in self.diagnostics]
 
     def rollback_step(self) -> None:
-        if not self.failure or self.s.rollback != "on-failure":
+        if not self.outcome.failure:
             return
-        if self.failure in ("not-found", "deleted"):
-            self.report["rollback"] = {
-                "mode": self.s.rollback_mode,
-                "done": False,
-                "error": "nothing to roll back: the workload is gone",
-            }
+        match self.s.rollback:
+            case Rollback.NEVER:
+                return
+            case Rollback.ON_FAILURE:
+                pass
+            case _:
+                assert_never(self.s.rollback)
+        mode = self.s.rollback_mode
+        if self.outcome.failure in ("not-found", "deleted"):
+            self.outcome.rollback = RollbackOutcome(
+                mode, False, {"error": "nothing to roll back: the workload is gone"}
+            )
             return
-        with self.log.group(f"rollback ({self.s.rollback_mode})"):
-            if self.s.rollback_mode == "kubernetes":
-                self.report["rollback"] = self._rollback_kubernetes()
-            else:
-                self.report["rollback"] = self._rollback_gitops()
-        self.rolled_back = bool(self.report["rollback"].get("done"))
+        with self.log.group(f"rollback ({mode.value})"):
+            match mode:
+                case RollbackMode.KUBERNETES:
+                    self.outcome.rollback = self._rollback_kubernetes()
+                case RollbackMode.GITOPS:
+                    self.outcome.rollback = self.gitops_rollback(self.s.gitops, self.ctx)
+                case _:
+                    assert_never(mode)
 
-    def _rollback_kubernetes(self) -> dict[str, Any]:
+    def _rollback_kubernetes(self) -> RollbackOutcome:
         kube = self.client()
         undone, errors = [], []
         for w in self.workloads():
@@ -317,100 +389,39 @@ class _Run:
         for outcome in waits:
             if not outcome.healthy:
                 errors.append(f"{outcome.workload} after rollback: {outcome.message}")
-        return {
-            "mode": "kubernetes",
-            "done": bool(undone) and not errors,
-            "undone": [
-                {
-                    "workload": str(u.workload),
-                    "from_revision": u.from_revision,
-                    "to_revision": u.to_revision,
-                    "images": u.images,
-                }
-                for u in undone
-            ],
-            "rollouts": [o.as_dict() for o in waits],
-            "errors": errors,
-        }
-
-    def _gitops_extras(self) -> dict[str, str]:
-        """repository, branch, token, working-directory: where the GitOps repo (and the ledger) live."""
-        return {k: v for k, v in self.s.gitops.items() if k != "paths" and v}
-
-    def _rollback_gitops(self) -> dict[str, Any]:
-        from ci_actions.actions import ACTIONS, invoke
-
-        ctx = self.probe.ctx
-        result: dict[str, Any] = {"mode": "gitops", "done": False}
-        try:
-            if self.s.previous_images is not None:
-                lines = images_from_previous(self.s.previous_images)
-                result["source"] = "previous-images"
-            else:
-                if "release-ledger" not in ACTIONS:
-                    raise EnvironmentFailure("release-ledger is not part of this installation")
-                good = invoke(
-                    "release-ledger",
+        return RollbackOutcome(
+            RollbackMode.KUBERNETES,
+            bool(undone) and not errors,
+            {
+                "undone": [
                     {
-                        "command": "rollback-target",
-                        "service": self.s.ledger["service"],
-                        "environment": self.s.ledger["environment"],
-                    },
-                    ctx,
-                )
-                out = good.outputs
-                if not good.ok or not out.get("image"):
-                    raise EnvironmentFailure(
-                        f"the ledger has no healthy version of {self.s.ledger['service']} in {self.s.ledger['environment']} to roll back to"
-                    )
-                lines = [
-                    image_from_ledger(
-                        str(out["image"]), str(out.get("tag") or ""), str(out.get("digest") or "")
-                    )
-                ]
-                result["source"] = "release-ledger"
-            if not lines:
-                raise EnvironmentFailure("no previous image to put back")
-            result["images"] = lines
-            if "kustomize-bump" not in ACTIONS:
-                raise EnvironmentFailure("kustomize-bump is not part of this installation")
-            values = {
-                **self._gitops_extras(),
-                "paths": self.s.gitops["paths"],
-                "images": "\n".join(lines),
-                "mode": "commit",
-            }
-            bumped = invoke("kustomize-bump", _declared("kustomize-bump", values), ctx)
-            result["kustomize-bump"] = {k: v for k, v in bumped.outputs.items() if k != "diff"}
-            result["done"] = bumped.ok
-            self.log.info(
-                f"gitops rollback: {', '.join(lines)} -> {bumped.outputs.get('commit-sha', '')}"
-            )
-        except CiActionsError as exc:
-            result["error"] = str(exc)
-            self.log.error(f"gitops rollback failed: {exc}")
-        return result
+                        "workload": str(u.workload),
+                        "from_revision": u.from_revision,
+                        "to_revision": u.to_revision,
+                        "images": u.images,
+                    }
+                    for u in undone
+                ],
+                "rollouts": [o.as_dict() for o in waits],
+                "errors": errors,
+            },
+        )
 
 
-def _declared(action: str, values: dict[str, str]) -> dict[str, str]:
-    """The values another action declares inputs for (optional extras it lacks are left out)."""
-    import importlib
-
-    from ci_actions.actions import ACTIONS
-
-    spec = importlib.import_module(ACTIONS[action]).SPEC
-    names = {item.name for item in spec.inputs}
-    return {k: v for k, v in values.items() if k in names}
-
-
-def run_probe(probe: Probe) -> ProbeOutcome:
-    run = _Run(probe)
+def run_probe(
+    settings: ProbeSettings,
+    ctx: Context,
+    *,
+    kubeconfig: Path | None,
+    gitops_rollback: GitOpsRollbacker,
+) -> ProbeOutcome:
+    run = _Run(settings, ctx, kubeconfig, gitops_rollback)
     started = time.monotonic()
     try:
-        if probe.settings.workloads:
-            run.namespace = resolve_namespace(probe)
+        if settings.workloads:
+            run.outcome.namespace = resolve_namespace(settings, kubeconfig)
         run.argocd()
-        if not run.failure:
+        if not run.outcome.failure:
             run.rollouts_step()
         run.images_step()
         run.http_step()
@@ -419,21 +430,5 @@ def run_probe(probe: Probe) -> ProbeOutcome:
     finally:
         if run.kube is not None:
             run.kube.close()
-    healthy = not run.failure
-    run.report.update(
-        {
-            "healthy": healthy,
-            "failure": run.failure,
-            "reasons": run.reasons,
-            "rolled_back": run.rolled_back,
-            "namespace": run.namespace,
-            "seconds": round(time.monotonic() - started, 3),
-        }
-    )
-    summary = render(run.report, run.diagnostics)
-    message = (
-        "healthy"
-        if healthy
-        else f"unhealthy: {run.failure}" + (" (rolled back)" if run.rolled_back else "")
-    )
-    return ProbeOutcome(healthy, run.failure, run.rolled_back, run.report, summary, message)
+    run.outcome.seconds = round(time.monotonic() - started, 3)
+    return run.outcome

@@ -1,11 +1,17 @@
-"""`release-ledger`: record builds and deployments in git, query them, roll back to the last good one."""
+"""`release-ledger`: record builds and deployments in git, query them, roll back to the last good one.
+
+This module reads the inputs; `write` (record, set-status), `read` (list,
+last-good, rollback-target, stats, report) and `rollback` run the commands
+over the ledger kept by `ci_actions.ledger`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import InputError
 from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Identity
 from ci_actions.github.context import Context
@@ -16,18 +22,24 @@ from ci_actions.github.inputs import (
     OutputSpec,
     RawInputs,
 )
+from ci_actions.gitops import GitOpsTarget
 from ci_actions.result import Result
 
-COMMANDS = (
-    "record",
-    "set-status",
-    "list",
-    "last-good",
-    "rollback-target",
-    "rollback",
-    "stats",
-    "report",
-)
+
+class Command(Choice):
+    RECORD = "record"
+    SET_STATUS = "set-status"
+    LIST = "list"
+    LAST_GOOD = "last-good"
+    ROLLBACK_TARGET = "rollback-target"
+    ROLLBACK = "rollback"
+    STATS = "stats"
+    REPORT = "report"
+
+
+LEDGER_DIR = ".ci-ledger"
+REPORT_FILE = "release-ledger.html"
+PUSH_RETRIES = 15
 STATUS_NAMES = ("built", "deployed", "healthy", "failed", "rolled-back")
 
 SPEC = ActionSpec(
@@ -96,9 +108,7 @@ SPEC = ActionSpec(
             "rollback: the kustomization(s) of the environment's overlay to set (files, dirs or globs; one a line).",
             kind="text",
         ),
-        InputSpec(
-            "ledger-dir", "The ledger folder, relative to the repository root.", ".ci-ledger"
-        ),
+        InputSpec("ledger-dir", "The ledger folder, relative to the repository root.", LEDGER_DIR),
         InputSpec(
             "repository",
             "The repository the ledger lives in, when it is not this checkout (e.g. the GitOps repo): a git URL, a path, or OWNER/NAME on GITHUB_SERVER_URL.",
@@ -138,7 +148,7 @@ SPEC = ActionSpec(
             "until",
             "stats: the window ends here (excluded): a UTC time or date (ISO 8601). Default: now.",
         ),
-        InputSpec("report-file", "report: where to write the HTML page.", "release-ledger.html"),
+        InputSpec("report-file", "report: where to write the HTML page.", REPORT_FILE),
         InputSpec(
             "working-directory",
             "The application checkout (where git-tag tags; the ledger's home when `repository` is empty).",
@@ -149,7 +159,7 @@ SPEC = ActionSpec(
         InputSpec(
             "push-retries",
             "How many times (0 to 100) a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
-            "15",
+            str(PUSH_RETRIES),
         ),
     ),
     outputs=(
@@ -180,37 +190,35 @@ SPEC = ActionSpec(
 
 @dataclass(frozen=True)
 class LedgerInputs:
-    command: str
-    service: str
-    environment: str
-    image: str
-    tag: str
-    digest: str
-    git_commit: str
-    git_branch: str
-    git_commit_time: str
-    id: str
-    statuses: tuple[str, ...]
-    reason: str
-    scan: dict[str, Any] | None
-    vulnerabilities: int | None
-    metadata: dict[str, Any]
-    limit: int
-    paths: tuple[str, ...]
-    ledger_dir: str
-    repository: str
-    branch: str
-    token: str
-    git_tag_token: str
-    push: bool | None
-    git_tag: bool
-    block_if_vulnerable: bool
-    report_file: str
-    since: str
-    until: str
-    working_directory: Path
-    identity: Identity
-    push_retries: int
+    """What one command needs; fields not given take the inputs' defaults."""
+
+    command: Command
+    service: str = ""
+    environment: str = ""
+    image: str = ""
+    tag: str = ""
+    digest: str = ""
+    git_commit: str = ""
+    git_branch: str = ""
+    git_commit_time: str = ""
+    id: str = ""
+    statuses: tuple[str, ...] = ()
+    reason: str = ""
+    scan: dict[str, Any] | None = None
+    vulnerabilities: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    limit: int = 20
+    paths: tuple[str, ...] = ()
+    ledger_dir: str = LEDGER_DIR
+    # where the ledger lives; working_directory is the application checkout
+    target: GitOpsTarget = field(default_factory=lambda: GitOpsTarget(push_retries=PUSH_RETRIES))
+    git_tag_token: str = ""
+    push: bool | None = None
+    git_tag: bool = False
+    block_if_vulnerable: bool = False
+    report_file: str = REPORT_FILE
+    since: str = "30d"
+    until: str = ""
 
 
 def _name(raw: RawInputs, name: str) -> str:
@@ -234,11 +242,11 @@ def _json_object(raw: RawInputs, name: str) -> dict[str, Any] | None:
 
 
 def parse_inputs(raw: RawInputs) -> LedgerInputs:
-    command = raw.choice("command", COMMANDS)
+    command = raw.choice("command", Command)
     statuses = tuple(raw.choices("status", STATUS_NAMES))
-    if command != "list" and len(statuses) > 1:
+    if command is not Command.LIST and len(statuses) > 1:
         raise InputError("status", "give one status", hint="several are only for list")
-    ledger_dir = raw.text("ledger-dir") or ".ci-ledger"
+    ledger_dir = raw.text("ledger-dir") or LEDGER_DIR
     if Path(ledger_dir).is_absolute() or ".." in Path(ledger_dir).parts:
         raise InputError("ledger-dir", f"{ledger_dir!r} must stay inside the repository")
     vulnerabilities = (
@@ -263,47 +271,66 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
         limit=raw.integer("limit", minimum=0) if raw.text("limit") else 20,
         paths=tuple(raw.items("paths")),
         ledger_dir=ledger_dir,
-        repository=raw.text("repository"),
-        branch=raw.text("branch"),
-        token=raw.text("token"),
+        target=GitOpsTarget(
+            repository=raw.text("repository"),
+            branch=raw.text("branch"),
+            token=raw.text("token"),
+            working_directory=Path(raw.text("working-directory") or "."),
+            identity=Identity(
+                raw.text("author-name") or DEFAULT_AUTHOR_NAME,
+                raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
+            ),
+            push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES)
+            if raw.text("push-retries")
+            else PUSH_RETRIES,
+        ),
         git_tag_token=raw.text("git-tag-token"),
         push=raw.optional_flag("push"),
         git_tag=raw.flag("git-tag"),
         block_if_vulnerable=raw.flag("block-if-vulnerable"),
-        report_file=raw.text("report-file") or "release-ledger.html",
-        since=raw.text("since"),
+        report_file=raw.text("report-file") or REPORT_FILE,
+        since=raw.text("since") or "30d",
         until=raw.text("until"),
-        working_directory=Path(raw.text("working-directory") or "."),
-        identity=Identity(
-            raw.text("author-name") or DEFAULT_AUTHOR_NAME,
-            raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
-        ),
-        push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES)
-        if raw.text("push-retries")
-        else 15,
     )
 
 
-def _require(inputs: LedgerInputs, *names: str) -> None:
-    for name in names:
+# The inputs each command cannot do without (besides `command`).
+REQUIRED: dict[Command, tuple[str, ...]] = {
+    Command.RECORD: ("service", "environment", "image"),
+    Command.LAST_GOOD: ("service", "environment"),
+    Command.ROLLBACK_TARGET: ("service", "environment"),
+    Command.ROLLBACK: ("service", "environment", "paths"),
+}
+
+
+def _require(inputs: LedgerInputs) -> None:
+    for name in REQUIRED.get(inputs.command, ()):
         if not getattr(inputs, name.replace("-", "_")):
             raise InputError(name, f"is required for command {inputs.command}")
 
 
 def run(inputs: LedgerInputs, ctx: Context) -> Result:
-    from ci_actions.ledger import commands
+    from ci_actions.actions.release_ledger import read, rollback, write
 
-    inputs = replace(inputs, working_directory=ctx.cwd / inputs.working_directory)
-    handlers = {
-        "record": (("service", "environment", "image"), commands.record),
-        "set-status": ((), commands.set_status),
-        "list": ((), commands.list_entries),
-        "last-good": (("service", "environment"), commands.last_good),
-        "rollback-target": (("service", "environment"), commands.rollback_target),
-        "rollback": (("service", "environment", "paths"), commands.rollback),
-        "stats": ((), commands.stats),
-        "report": ((), commands.report),
-    }
-    required, handler = handlers[inputs.command]
-    _require(inputs, *required)
-    return handler(inputs, ctx)
+    _require(inputs)
+    workdir = ctx.cwd / inputs.target.working_directory  # an absolute path stays as it is
+    inputs = replace(inputs, target=replace(inputs.target, working_directory=workdir))
+    match inputs.command:
+        case Command.RECORD:
+            return write.record(inputs, ctx)
+        case Command.SET_STATUS:
+            return write.set_status(inputs, ctx)
+        case Command.LIST:
+            return read.list_entries(inputs, ctx)
+        case Command.LAST_GOOD:
+            return read.last_good(inputs, ctx)
+        case Command.ROLLBACK_TARGET:
+            return read.rollback_target(inputs, ctx)
+        case Command.ROLLBACK:
+            return rollback.rollback(inputs, ctx)
+        case Command.STATS:
+            return read.stats(inputs, ctx)
+        case Command.REPORT:
+            return read.report(inputs, ctx)
+        case _:
+            assert_never(inputs.command)
