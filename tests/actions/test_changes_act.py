@@ -33,6 +33,17 @@ jobs:
 
 
 def test_setup_and_changes_under_act(consumer: Consumer) -> None:
+    check_setup_and_changes(consumer)
+
+
+@pytest.mark.xdist_group("container-engine")
+def test_setup_and_changes_in_a_job_container(container_consumer: Consumer) -> None:
+    """The setup action installs the package inside the runner image (from PyPI, into the
+    tool cache), and `changes` reads the workspace copied into the container."""
+    check_setup_and_changes(container_consumer)
+
+
+def check_setup_and_changes(consumer: Consumer) -> None:
     consumer.commit({"src/app.py": "print(1)\n"}, "first")
     before = consumer.commit({"src/app.py": "print(2)\n"}, "code")
     after = consumer.commit({"README.md": "docs\n", "docs/a.md": "a\n"}, "docs")
