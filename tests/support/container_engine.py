@@ -2,15 +2,19 @@
 
 `scripts/container-engine` starts podman serving the Docker API with all its state in one
 folder; `scripts/runner-image` imports the runner image built from Debian packages into it.
-The session fixture keeps one engine per xdist worker (its own state folder; the image's root
-file system is built once and shared), and at the end checks that nothing was left running
-before it stops the engine.
+The session fixture keeps one engine per xdist worker in its own state folder, kept between
+sessions (the imported image, and act's tool-cache volume where the setup action's venv lives);
+the image's root file system is built once and shared. A folder is held under a lock for the
+session: a second pytest session running at the same time gets a folder of its own, removed
+at its end. At the end the fixture checks that nothing was left running, then stops the engine.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,7 +60,9 @@ def run_script(script: Path, state: Path, *args: str) -> str:
         [str(script), *args], env=script_env(state), capture_output=True, text=True, timeout=900
     )
     if proc.returncode != 0:
-        pytest.fail(f"{script.name} {' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+        pytest.fail(
+            f"{script.name} {' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}"
+        )
     return proc.stdout
 
 
@@ -84,9 +90,38 @@ def alive(pid: int) -> bool:
     return True
 
 
+def claim_state(worker_id: str) -> tuple[Path, int, bool]:
+    """A state folder locked for this session: (folder, lock fd, whether it is a throw-away)."""
+    base = ROOT / ".cache"
+    base.mkdir(parents=True, exist_ok=True)
+    names = [
+        f"container-engine-tests-{worker_id}",
+        f"container-engine-tests-{worker_id}-{os.getpid()}",
+    ]
+    for index, name in enumerate(names):
+        fd = os.open(base / f"{name}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return base / name, fd, index > 0
+    raise RuntimeError(f"no free container engine state folder among {names}")
+
+
 @pytest.fixture(scope="session")
 def container_engine(worker_id: str) -> Iterator[Engine]:
-    state = ROOT / ".cache" / f"container-engine-tests-{worker_id}"
+    state, lock, throwaway = claim_state(worker_id)
+    try:
+        yield from _engine(state)
+    finally:
+        if throwaway:
+            shutil.rmtree(state, ignore_errors=True)
+            Path(f"{state}.lock").unlink(missing_ok=True)
+        os.close(lock)
+
+
+def _engine(state: Path) -> Iterator[Engine]:
     run_script(ENGINE_SCRIPT, state, "start")
     pid = service_pid(state)
     try:
