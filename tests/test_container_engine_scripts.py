@@ -16,7 +16,10 @@ pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman n
 
 
 def run(script: Path, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "CI_ACTIONS_ENGINE_DIR": str(state)}
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "CI_ACTIONS_ENGINE_DIR": str(state),
+    }
     return subprocess.run(
         [str(script), *args], env=env, capture_output=True, text=True, timeout=120
     )

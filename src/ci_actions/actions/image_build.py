@@ -84,7 +84,8 @@ SPEC = ActionSpec(
         OutputSpec("image-ref", "NAME@DIGEST of the pushed image (empty without push)."),
         OutputSpec("tags", "The tags built (and pushed), newline-separated."),
         OutputSpec(
-            "metadata", "JSON: builder, command (the build command run: `docker buildx build`, `docker build`, ...), digest, image-id, tags, size, build-seconds, push-seconds."
+            "metadata",
+            "JSON: builder, command (the build command run: `docker buildx build`, `docker build`, ...), digest, image-id, tags, size, build-seconds, push-seconds.",
         ),
     ),
     icon="package",
