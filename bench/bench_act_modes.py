@@ -3,7 +3,7 @@ the runner image on the private podman engine), plus the runner image's own cost
 
 1. `scripts/runner-image` into a new engine state folder: the import of the kept root file
    system, and (with --cold) the mmdebstrap build too.
-2. A workflow of the setup action, `changes` and one shell step, warm caches in both modes (the
+2. (`--runs=N`, default 3) A workflow of the setup action, `changes` and one shell step, warm caches in both modes (the
    venv already in the tool cache), interleaved; wall time of the `act` process, medians.
 """
 
@@ -28,13 +28,15 @@ from tests.support.container_engine import (  # noqa: E402
     run_script,
 )
 
-RUNS = 3
+RUNS = int(next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--runs=")), "3"))
 WORKFLOW = """
 on: push
 jobs:
   detect:
     runs-on: ubuntu-latest
     steps:
+      - uses: actions/checkout@v4  # self-hosted: the workspace is empty until checked out
+        with: {fetch-depth: 0}
       - id: setup
         uses: ci-actions/ci-actions@v1
       - id: changes
