@@ -30,10 +30,19 @@ def consumer(tmp_path: Path) -> Consumer:
 
 
 @pytest.fixture
+def container_consumer(tmp_path: Path, container_engine: Engine) -> Consumer:  # noqa: F811
+    """A consumer repository whose jobs run in the runner image on the private engine."""
+    require("act")
+    return Consumer(tmp_path / "consumer", container_engine)
+
+
+@pytest.fixture
 def make_consumer(tmp_path: Path) -> Callable[[str], Consumer]:
     return lambda name: Consumer(tmp_path / name)
 
 
-# Shared fixtures: a real docker-registry on 127.0.0.1 (anonymous and basic auth).
+# Shared fixtures: a real docker-registry on 127.0.0.1 (anonymous and basic auth), and the
+# private podman engine with the runner image of act's container mode (one per xdist worker).
+from tests.support.container_engine import Engine, container_engine  # noqa: E402, F401
 from tests.support.registry import registry, registry_auth  # noqa: E402, F401
 from tests.support.token_server import registry_token  # noqa: E402, F401

@@ -33,6 +33,17 @@ jobs:
 
 
 def test_setup_and_changes_under_act(consumer: Consumer) -> None:
+    check_setup_and_changes(consumer)
+
+
+@pytest.mark.xdist_group("container-engine")
+def test_setup_and_changes_in_a_job_container(container_consumer: Consumer) -> None:
+    """The setup action installs the package inside the runner image (from PyPI, into the
+    tool cache), and `changes` reads the workspace copied into the container."""
+    check_setup_and_changes(container_consumer)
+
+
+def check_setup_and_changes(consumer: Consumer) -> None:
     consumer.commit({"src/app.py": "print(1)\n"}, "first")
     before = consumer.commit({"src/app.py": "print(2)\n"}, "code")
     after = consumer.commit({"README.md": "docs\n", "docs/a.md": "a\n"}, "docs")
@@ -110,3 +121,31 @@ def test_the_matrix_and_its_guard_under_act(consumer: Consumer) -> None:
     run = consumer.run(SERVICES_WORKFLOW, payload={"before": after, "after": docs})
     assert run.returncode == 0, run.log[-5000:]  # an empty include never reaches the matrix
     assert "building" not in run.log
+
+
+OWNED_BY_ANOTHER_USER = """
+on: push
+jobs:
+  detect:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4  # act copies the local repository here, with its owner
+        with: {fetch-depth: 0}
+      - name: the workspace belongs to the host user (uid 1000), as when act runs as them
+        run: chown -R 1000:1000 "$GITHUB_WORKSPACE"
+      - id: setup
+        uses: ci-actions/ci-actions@v1
+      - id: changes
+        uses: ci-actions/ci-actions/actions/changes@v1
+"""
+
+
+@pytest.mark.xdist_group("container-engine")
+def test_changes_reads_a_workspace_owned_by_the_host_user(container_consumer: Consumer) -> None:
+    """git refuses a repository owned by another uid ("dubious ownership"); in a job container
+    the setup action trusts the job's own workspace, so `changes` reads it."""
+    before = container_consumer.commit({"src/app.py": "print(1)\n"}, "first")
+    after = container_consumer.commit({"docs/a.md": "a\n"}, "docs")
+    run = container_consumer.run(OWNED_BY_ANOTHER_USER, payload={"before": before, "after": after})
+    assert run.returncode == 0, run.log[-5000:]
+    assert json.loads(run.outputs("changes")["changed-files"]) == ["docs/a.md"]

@@ -79,3 +79,34 @@ def test_probe_and_rollback_under_act(
     assert "CrashLoopBackOff" in run.log
     assert "unable to open database file" in run.log
     assert "act-cluster-token" not in run.log.replace("::add-mask::act-cluster-token", "")
+
+
+HTTP_WORKFLOW = """
+on: push
+jobs:
+  probe:
+    runs-on: ubuntu-latest
+    steps:
+      - id: setup
+        uses: ci-actions/ci-actions@v1
+      - id: http
+        uses: ci-actions/ci-actions/actions/health-probe@v1
+        with:
+          url: ${{ env.SERVICE_URL }}
+          expected-version: ${{ env.EXPECTED }}
+          timeout: 10s
+"""
+
+
+@pytest.mark.xdist_group("container-engine")
+def test_http_probe_from_a_job_container(container_consumer: Consumer) -> None:
+    """A service on the host's 127.0.0.1 is what the job's 127.0.0.1 reaches (host network)."""
+    container_consumer.commit({"README.md": "service\n"}, "first")
+    with FakeService(version="2.0.0") as service:
+        run = container_consumer.run(
+            HTTP_WORKFLOW, env={"SERVICE_URL": service.url(), "EXPECTED": "2.0.0"}
+        )
+    assert run.outcome("http") == "success", run.log[-6000:]
+    http = run.outputs("http")
+    assert http["healthy"] == "true"
+    assert float(http["latency-p95-ms"]) >= float(http["latency-p50-ms"]) > 0

@@ -44,6 +44,16 @@ REPO = {
 
 
 def test_branch_and_tag_pushes(consumer: Consumer) -> None:
+    check_branch_and_tag_pushes(consumer)
+
+
+@pytest.mark.xdist_group("container-engine")
+def test_branch_and_tag_pushes_in_a_job_container(container_consumer: Consumer) -> None:
+    """The fake GitHub API listens on the host's 127.0.0.1, which the job reaches (host network)."""
+    check_branch_and_tag_pushes(container_consumer)
+
+
+def check_branch_and_tag_pushes(consumer: Consumer) -> None:
     head = consumer.commit({"app.py": "print(1)\n"}, "app")
     short = head[:7]
     with FakeGitHub() as fake:

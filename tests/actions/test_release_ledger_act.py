@@ -88,6 +88,19 @@ jobs:
 
 
 def test_failed_deployment_is_rolled_back_under_act(consumer: Consumer, tmp_path: Path) -> None:
+    check_rollback(consumer, tmp_path)
+
+
+@pytest.mark.xdist_group("container-engine")
+def test_failed_deployment_is_rolled_back_in_a_job_container(
+    container_consumer: Consumer, tmp_path: Path
+) -> None:
+    """The GitOps bare remote is a host folder mounted into the job: kustomize-bump and the
+    ledger push to it from the container."""
+    check_rollback(container_consumer, tmp_path)
+
+
+def check_rollback(consumer: Consumer, tmp_path: Path) -> None:
     gitops = make_remote(tmp_path, gitops_files())
     # The version that ran before, recorded and judged healthy by an earlier pipeline.
     seed = tmp_path / "seed-runs"
@@ -127,7 +140,7 @@ def test_failed_deployment_is_rolled_back_under_act(consumer: Consumer, tmp_path
     assert healthy.code == 0, healthy.log
     consumer.commit({"app.py": "print('v1.1.0')\n"}, "release 1.1.0")
 
-    run = consumer.run(WORKFLOW.format(gitops=gitops, image=IMAGE, bad=BAD))
+    run = consumer.run(WORKFLOW.format(gitops=gitops, image=IMAGE, bad=BAD), mounts=[gitops])
     assert run.returncode == 0, run.log[-6000:]
     assert run.outcome("probe") == "failure"
     bad_id = run.outputs("record")["id"]

@@ -1,8 +1,12 @@
-"""Run a workflow that uses our actions under `act`, on this host, and read its results.
+"""Run a workflow that uses our actions under `act` and read its results.
 
-The consumer repo is a throwaway git repo; `uses: ci-actions/ci-actions/actions/<name>@v1`
-resolves to this checkout through `--local-repository`. A last step added to
-every job dumps `toJSON(steps)` to a file, so tests read real step outputs.
+Two modes, as act's users run it: self-hosted (every job on this host, `-P
+ubuntu-latest=-self-hosted`) and container (every job in the runner image on the private
+podman engine, see tests/support/container_engine.py). The consumer repo is a throwaway
+git repo; `uses: ci-actions/ci-actions/actions/<name>@v1` resolves to this checkout through
+`--local-repository`. A last step added to every job dumps `toJSON(steps)` to a file, so
+tests read real step outputs; in container mode that folder, and any folder the test names
+in `mounts`, is bind-mounted into the job container at the same path.
 """
 
 from __future__ import annotations
@@ -10,16 +14,19 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.support.container_engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 USES_PREFIX = "ci-actions/ci-actions"
@@ -109,8 +116,9 @@ class ActRun:
 class Consumer:
     """A throwaway repository with workflows that use our actions."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, engine: Engine | None = None) -> None:
         self.path = path
+        self.engine = engine  # None: self-hosted mode; else container mode on this engine
         path.mkdir(parents=True, exist_ok=True)
         git(path, "init", "-q", "-b", "main")
 
@@ -135,6 +143,7 @@ class Consumer:
         env: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
         job: str | None = None,
+        mounts: Sequence[Path] = (),
     ) -> ActRun:
         act = act_binary()
         if act is None:
@@ -165,8 +174,7 @@ class Consumer:
             str(wf),
             "-e",
             str(event_file),
-            "-P",
-            "ubuntu-latest=-self-hosted",
+            *self.platform_args([results, *mounts]),
             "--local-repository",
             f"{USES_PREFIX}@v1={action_snapshot()}",
             "--action-offline-mode",
@@ -183,7 +191,28 @@ class Consumer:
             capture_output=True,
             text=True,
             timeout=ACT_TIMEOUT,
-            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+            env={
+                **os.environ,
+                **(self.engine.env if self.engine else {}),
+                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            },
         )
         steps = {p.stem: json.loads(p.read_text() or "{}") for p in results.glob("*.json")}
         return ActRun(proc.returncode, proc.stdout + proc.stderr, steps)
+
+    def platform_args(self, mounts: Sequence[Path]) -> list[str]:
+        """act's runner selection: this host, or the runner image on our engine."""
+        if self.engine is None:
+            return ["-P", "ubuntu-latest=-self-hosted"]
+        options = ["--network", "host"]
+        for path in mounts:
+            options += ["-v", f"{path}:{path}"]
+        return [
+            "-P",
+            f"ubuntu-latest={self.engine.image}",
+            "--pull=false",
+            "--rm",  # remove the job container after a failed run too
+            "--container-daemon-socket=-",  # jobs get no engine socket
+            "--container-options",
+            shlex.join(options),
+        ]

@@ -84,7 +84,8 @@ SPEC = ActionSpec(
         OutputSpec("image-ref", "NAME@DIGEST of the pushed image (empty without push)."),
         OutputSpec("tags", "The tags built (and pushed), newline-separated."),
         OutputSpec(
-            "metadata", "JSON: builder, digest, image-id, tags, size, build-seconds, push-seconds."
+            "metadata",
+            "JSON: builder, command (the build command run: `docker buildx build`, `docker build`, ...), digest, image-id, tags, size, build-seconds, push-seconds.",
         ),
     ),
     icon="package",
@@ -209,6 +210,7 @@ def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
     image_ref = f"{image_name(request.tags[0])}@{outcome.digest}" if outcome.digest else ""
     metadata = {
         "builder": outcome.builder,
+        "command": outcome.command,
         "digest": outcome.digest,
         "image-id": outcome.image_id,
         "tags": outcome.tags,
@@ -224,7 +226,7 @@ def run(inputs: ImageBuildInputs, ctx: Context) -> Result:
             "metadata": metadata,
         },
         summary=summary(metadata, outcome.tags, request.push),
-        message=f"built with {builder}"
+        message=f"built with {outcome.command or builder}"
         + (f", pushed {len(outcome.tags)} tag(s) as {outcome.digest}" if request.push else ""),
     )
 

@@ -1,7 +1,9 @@
 """The command lines image-build runs, as pure functions of the request.
 
 docker: `docker buildx build` (a docker-container builder with a buildkitd
-config when some registry is insecure). buildah and podman: `build`, then
+config when some registry is insecure); without buildx, plain `docker build`
+on the engine, then one `docker push` per tag (the engine knows which
+registries are insecure). buildah and podman: `build`, then
 one `push` per tag (the second and later pushes find every blob present and
 upload only the manifest).
 """
@@ -126,6 +128,42 @@ def docker_build_argv(
         argv += ["--metadata-file", metadata_file]
     argv += ["--", req.context]  # operands from inputs come after `--`: never an option
     return argv
+
+
+def buildx_only_inputs(req: BuildRequest) -> list[str]:
+    """The inputs of `req` that plain `docker build` (no buildx) cannot honour."""
+    needs = {
+        "secrets": bool(req.secrets),
+        "annotations": bool(req.annotations),
+        "platforms (more than one)": len(req.platforms) > 1,
+        "cache-from": bool(req.cache_from),
+        "cache-to": bool(req.cache_to),
+    }
+    return [name for name, used in needs.items() if used]
+
+
+def docker_plain_build_argv(req: BuildRequest, *, iidfile: str = "") -> list[str]:
+    """`docker build` without buildx: the engine's own builder, tags land in the engine."""
+    argv = ["docker", "build", "--file", req.file]
+    argv += _repeat("--tag", req.tags)
+    argv += _repeat("--label", req.labels)
+    argv += _repeat("--build-arg", req.build_args)
+    if req.target:
+        argv += ["--target", req.target]
+    if req.platforms:
+        argv += ["--platform", req.platforms[0]]
+    if req.no_cache:
+        argv.append("--no-cache")
+    if req.pull:
+        argv.append("--pull")
+    if iidfile:
+        argv += ["--iidfile", iidfile]
+    argv += ["--", req.context]
+    return argv
+
+
+def docker_push_argv(tag: str) -> list[str]:
+    return ["docker", "push", "--", tag]
 
 
 def docker_login_argv(registry: str, username: str) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ci_actions import proc
 from ci_actions.builders import commands as cmd
-from ci_actions.errors import EnvironmentFailure
+from ci_actions.errors import EnvironmentFailure, ToolNotFound
 from ci_actions.github.runner import Runner
 from ci_actions.imageref import parse
 from ci_actions.registry.auth import Credentials
@@ -37,6 +37,9 @@ class Login:
 @dataclass
 class BuildOutcome:
     builder: str
+    command: str = (
+        ""  # the build command run: `docker buildx build`, `docker build`, `buildah build`
+    )
     digest: str = ""  # of what was pushed, as the registry reports it
     image_id: str = ""
     tags: list[str] = field(default_factory=list)
@@ -177,7 +180,7 @@ def _oci(req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | Non
         ),
         what=f"{tool} build",
     )
-    outcome = BuildOutcome(tool, build_seconds=time.monotonic() - started)
+    outcome = BuildOutcome(tool, f"{tool} build", build_seconds=time.monotonic() - started)
     outcome.image_id = _read(iidfile)
     if not req.push:
         outcome.tags = list(req.tags)
@@ -191,14 +194,33 @@ def _oci(req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | Non
     return outcome
 
 
+def has_buildx(ex: Execution) -> bool:
+    return (
+        proc.run(["docker", "buildx", "version"], extra_env=ex.env, ok_codes=None).returncode == 0
+    )
+
+
 def _docker(
     req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | None
 ) -> BuildOutcome:
+    buildx = has_buildx(ex)
+    if not buildx:
+        needs = cmd.buildx_only_inputs(req)
+        if needs:
+            raise ToolNotFound(
+                f"builder 'docker': {', '.join(needs)} need(s) docker buildx, which is not installed",
+                hint="install docker-buildx, or use builder: buildah / podman",
+            )
     if login:
         ex.run(
             cmd.docker_login_argv(login.registry, login.username),
             stdin=login.password,
             what=f"docker login {login.registry}",
+        )
+    if not buildx:
+        ex.log.info("docker: buildx is not installed; building with plain `docker build`")
+        return _docker_plain(
+            req, replace(ex, env={**ex.env, "DOCKER_BUILDKIT": "0"}), scratch, login
         )
     builder = ""
     if req.insecure_registries:
@@ -215,13 +237,37 @@ def _docker(
             what="docker buildx build",
         )
         outcome = BuildOutcome(
-            "docker", build_seconds=time.monotonic() - started, tags=list(req.tags)
+            "docker",
+            "docker buildx build",
+            build_seconds=time.monotonic() - started,
+            tags=list(req.tags),
         )
     finally:
         if builder:
             proc.run(cmd.buildx_remove_argv(builder), extra_env=ex.env, ok_codes=None)
     if req.push:
         outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login, ex.retry)
+    return outcome
+
+
+def _docker_plain(
+    req: cmd.BuildRequest, ex: Execution, scratch: Path, login: Login | None
+) -> BuildOutcome:
+    """`docker build` into the engine, then `docker push` of each tag: the engine pushes
+    one image, so every tag lands on one digest (read back from the registry)."""
+    iidfile = scratch / "image-id"
+    started = time.monotonic()
+    ex.run(cmd.docker_plain_build_argv(req, iidfile=str(iidfile)), what="docker build")
+    outcome = BuildOutcome("docker", "docker build", build_seconds=time.monotonic() - started)
+    outcome.image_id = _read(iidfile)
+    outcome.tags = list(req.tags)
+    if not req.push:
+        return outcome
+    started = time.monotonic()
+    for tag in req.tags:
+        ex.run(cmd.docker_push_argv(tag), what=f"docker push {tag}")
+    outcome.push_seconds = time.monotonic() - started
+    outcome.digest, outcome.size = read_back(req.tags, req.insecure_registries, login)
     return outcome
 
 
