@@ -280,3 +280,25 @@ def test_real_bytes_in_the_environment_name_the_input(
     assert f"input '{named}': is not UTF-8 text: byte 0x" in log, log
     assert "Traceback" not in log and "unexpected error" not in log, log
     assert "s3cret" not in log.replace("::add-mask::X-Key: s3cret", ""), log  # masked first
+
+
+@pytest.mark.parametrize(
+    ("action", "args", "input_name"),
+    [
+        ("security-gate", ["--scanners", "bandit", "--sarif-file", "out"], "sarif-file"),
+        ("security-gate", ["--scanners", "bandit", "--report-file", "out"], "report-file"),
+        ("release-ledger", ["--command", "report", "--report-file", "out"], "report-file"),
+    ],
+)
+def test_an_output_file_that_is_a_directory_is_bad_input(
+    tmp_path: Path, action: str, args: list[str], input_name: str
+) -> None:
+    """Found before any work, named, never an `unexpected error` after the scan."""
+    project = tmp_path / "project"
+    (project / "out").mkdir(parents=True)
+    (project / "app.py").write_text("x = 1\n")
+    git(project, "init", "-q")
+    run = invoke(tmp_path / "runner", action, args, cwd=project)
+    assert run.code == 2, run.log
+    assert f"input '{input_name}'" in run.log and "is a directory" in run.log
+    assert "unexpected error" not in run.log

@@ -427,6 +427,9 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
     from ci_actions.scanners.targets import anchored_excludes
 
     root = request.root
+    for name, value in (("sarif-file", inputs.sarif_file), ("report-file", inputs.report_file)):
+        if value and (root / value).is_dir():  # found before scanning, not when writing
+            raise InputError(name, f"{root / value} is a directory", hint="name a file")
     config = _configuration(inputs, root)  # bad files are exit 2 before anything runs
     plan, fallback = _plan(inputs, request, ctx)
     cache = _cache(inputs, ctx)

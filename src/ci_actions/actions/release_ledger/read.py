@@ -182,6 +182,8 @@ def report(inputs: LedgerInputs, ctx: Context) -> Result:
         why := escape_reason(inputs.target.working_directory, target)
     ):  # no links in there
         raise InputError("report-file", f"{inputs.report_file} {why}")
+    if target.is_dir():
+        raise InputError("report-file", f"{target} is a directory", hint="name a file")
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, html)
     ctx.log.info(f"report written to {target}")
