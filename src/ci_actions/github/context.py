@@ -23,6 +23,29 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Each text field of GitHubContext and the variable it is read from.
+_VARIABLES = {
+    "event_name": "GITHUB_EVENT_NAME",
+    "sha": "GITHUB_SHA",
+    "ref": "GITHUB_REF",
+    "ref_name": "GITHUB_REF_NAME",
+    "head_ref": "GITHUB_HEAD_REF",
+    "base_ref": "GITHUB_BASE_REF",
+    "repository": "GITHUB_REPOSITORY",
+    "server_url": "GITHUB_SERVER_URL",
+    "api_url": "GITHUB_API_URL",
+    "run_id": "GITHUB_RUN_ID",
+    "run_number": "GITHUB_RUN_NUMBER",
+    "run_attempt": "GITHUB_RUN_ATTEMPT",
+    "actor": "GITHUB_ACTOR",
+    "workflow": "GITHUB_WORKFLOW",
+    "job": "GITHUB_JOB",
+    "workspace": "GITHUB_WORKSPACE",
+    "runner_temp": "RUNNER_TEMP",
+    "tool_cache": "RUNNER_TOOL_CACHE",
+}
+
+
 @dataclass(frozen=True)
 class GitHubContext:
     event_name: str = ""
@@ -68,29 +91,10 @@ class GitHubContext:
                 raise ConfigError(
                     f"GITHUB_EVENT_PATH {event_path} is not valid JSON: {exc}"
                 ) from None
-        get = environ.get
-        return cls(
-            event_name=get("GITHUB_EVENT_NAME", ""),
-            event=event,
-            sha=get("GITHUB_SHA", ""),
-            ref=get("GITHUB_REF", ""),
-            ref_name=get("GITHUB_REF_NAME", ""),
-            head_ref=get("GITHUB_HEAD_REF", ""),
-            base_ref=get("GITHUB_BASE_REF", ""),
-            repository=get("GITHUB_REPOSITORY", ""),
-            server_url=get("GITHUB_SERVER_URL", "") or "https://github.com",
-            api_url=get("GITHUB_API_URL", "") or "https://api.github.com",
-            run_id=get("GITHUB_RUN_ID", ""),
-            run_number=get("GITHUB_RUN_NUMBER", ""),
-            run_attempt=get("GITHUB_RUN_ATTEMPT", ""),
-            actor=get("GITHUB_ACTOR", ""),
-            workflow=get("GITHUB_WORKFLOW", ""),
-            job=get("GITHUB_JOB", ""),
-            workspace=get("GITHUB_WORKSPACE", ""),
-            runner_temp=get("RUNNER_TEMP", ""),
-            tool_cache=get("RUNNER_TOOL_CACHE", ""),
-            in_runner=get("GITHUB_ACTIONS", "") == "true",
-        )
+        texts = {name: environ.get(var, "") for name, var in _VARIABLES.items()}
+        texts["server_url"] = texts["server_url"] or "https://github.com"
+        texts["api_url"] = texts["api_url"] or "https://api.github.com"
+        return cls(event=event, in_runner=environ.get("GITHUB_ACTIONS", "") == "true", **texts)
 
 
 @dataclass(frozen=True)
