@@ -18,24 +18,20 @@ from ci_actions.errors import (
     ToolNotFound,
 )
 from ci_actions.git import (
-    DEFAULT_AUTHOR_EMAIL,
-    DEFAULT_AUTHOR_NAME,
     EOO,
     Git,
-    Identity,
     check_ref,
     repository_slug,
     repository_url,
 )
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import (
-    MAX_PUSH_RETRIES,
     ActionSpec,
     InputSpec,
     OutputSpec,
     RawInputs,
 )
-from ci_actions.gitops import DEFAULT_PUSH_RETRIES, GitOpsTarget
+from ci_actions.gitops import DEFAULT_PUSH_RETRIES, GitOpsTarget, parse_target, push_inputs
 from ci_actions.kustomize import (
     ImageArgError,
     ImageSetting,
@@ -109,13 +105,7 @@ SPEC = ActionSpec(
             DEFAULT_MESSAGE,
             kind="text",
         ),
-        InputSpec("author-name", "Commit author and committer name.", DEFAULT_AUTHOR_NAME),
-        InputSpec("author-email", "Commit author and committer email.", DEFAULT_AUTHOR_EMAIL),
-        InputSpec(
-            "push-retries",
-            "How many times (0 to 100) a rejected push is retried (fetch, re-apply the same edit, commit, push) before giving up with exit 3.",
-            str(DEFAULT_PUSH_RETRIES),
-        ),
+        *push_inputs("Commit", "re-apply the same edit", DEFAULT_PUSH_RETRIES),
         InputSpec(
             "ordering",
             "none (default): set what is asked. semver: never replace a newer version with an older one (tags compared by SemVer when both parse; decided again on the fetched head at every push retry); a skipped image is a notice and leaves the file as it is.",
@@ -217,20 +207,11 @@ def parse_inputs(raw: RawInputs) -> BumpInputs:
             message = compile_template(raw.raw_text("commit-message") or DEFAULT_MESSAGE)
         except TemplateError as exc:
             raise InputError("commit-message", f"is not a valid Jinja2 template: {exc}") from None
-    name = raw.text("author-name") or DEFAULT_AUTHOR_NAME
-    email = raw.text("author-email") or DEFAULT_AUTHOR_EMAIL
     return BumpInputs(
         paths=tuple(paths),
         images=images,
         mode=mode,
-        target=GitOpsTarget(
-            repository=raw.text("repository"),
-            branch=raw.text("branch"),
-            token=raw.text("token"),
-            working_directory=Path(raw.text("working-directory") or "."),
-            identity=Identity(name, email),
-            push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES),
-        ),
+        target=parse_target(raw),
         message=message,
         dry_run=raw.flag("dry-run"),
         allow_missing=raw.flag("allow-missing"),

@@ -197,37 +197,22 @@ def dora_numbers(item: metrics.Dora) -> list[dict[str, str]]:
     freq, lead = data["deployment-frequency"], data["lead-time"]
     rate, restore = data["change-failure-rate"], data["time-to-restore"]
     per_day = freq["per-day"]
+    judged, restored = rate["judged"], restore["restored"]
+    keys = [
+        ("Deployment frequency", "-" if per_day is None else f"{per_day:.2f}/day", freq),
+        ("Lead time for changes", _duration(lead["median-seconds"]), lead),
+        ("Change failure rate", _rate(rate["rate"]), rate),
+        ("Time to restore", _duration(restore["median-seconds"]), restore),
+    ]
+    details = [
+        "" if freq["count"] is None else f"{freq['count']} healthy deployment(s)",
+        "" if lead["median-seconds"] is None else f"median; p90 {_duration(lead['p90-seconds'])}",
+        "" if judged is None else f"{rate['failed']} of {judged} judged",
+        "" if restored is None else f"median of {restored}; {restore['unrestored']} not restored",
+    ]
     return [
-        {
-            "name": "Deployment frequency",
-            "value": "-" if per_day is None else f"{per_day:.2f}/day",
-            "band": freq["band"] or "",
-            "detail": "" if freq["count"] is None else f"{freq['count']} healthy deployment(s)",
-        },
-        {
-            "name": "Lead time for changes",
-            "value": _duration(lead["median-seconds"]),
-            "band": lead["band"] or "",
-            "detail": ""
-            if lead["median-seconds"] is None
-            else f"median; p90 {_duration(lead['p90-seconds'])}",
-        },
-        {
-            "name": "Change failure rate",
-            "value": _rate(rate["rate"]),
-            "band": rate["band"] or "",
-            "detail": ""
-            if rate["judged"] is None
-            else f"{rate['failed']} of {rate['judged']} judged",
-        },
-        {
-            "name": "Time to restore",
-            "value": _duration(restore["median-seconds"]),
-            "band": restore["band"] or "",
-            "detail": ""
-            if restore["restored"] is None
-            else f"median of {restore['restored']}; {restore['unrestored']} not restored",
-        },
+        {"name": name, "value": value, "band": key["band"] or "", "detail": detail}
+        for (name, value, key), detail in zip(keys, details, strict=True)
     ]
 
 

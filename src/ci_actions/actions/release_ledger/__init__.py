@@ -13,16 +13,14 @@ from typing import Any
 
 from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import InputError
-from ci_actions.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Identity
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import (
-    MAX_PUSH_RETRIES,
     ActionSpec,
     InputSpec,
     OutputSpec,
     RawInputs,
 )
-from ci_actions.gitops import GitOpsTarget
+from ci_actions.gitops import GitOpsTarget, parse_target, push_inputs
 from ci_actions.result import Result
 
 
@@ -154,13 +152,7 @@ SPEC = ActionSpec(
             "The application checkout (where git-tag tags; the ledger's home when `repository` is empty).",
             ".",
         ),
-        InputSpec("author-name", "Git author and committer name.", DEFAULT_AUTHOR_NAME),
-        InputSpec("author-email", "Git author and committer email.", DEFAULT_AUTHOR_EMAIL),
-        InputSpec(
-            "push-retries",
-            "How many times (0 to 100) a rejected push is retried (fetch, re-apply the append, commit, push) before giving up with exit 3.",
-            str(PUSH_RETRIES),
-        ),
+        *push_inputs("Git", "re-apply the append", PUSH_RETRIES),
     ),
     outputs=(
         OutputSpec("id", "The entry recorded, changed, found or restored."),
@@ -271,19 +263,7 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
         limit=raw.integer("limit", minimum=0) if raw.text("limit") else 20,
         paths=tuple(raw.items("paths")),
         ledger_dir=ledger_dir,
-        target=GitOpsTarget(
-            repository=raw.text("repository"),
-            branch=raw.text("branch"),
-            token=raw.text("token"),
-            working_directory=Path(raw.text("working-directory") or "."),
-            identity=Identity(
-                raw.text("author-name") or DEFAULT_AUTHOR_NAME,
-                raw.text("author-email") or DEFAULT_AUTHOR_EMAIL,
-            ),
-            push_retries=raw.integer("push-retries", minimum=0, maximum=MAX_PUSH_RETRIES)
-            if raw.text("push-retries")
-            else PUSH_RETRIES,
-        ),
+        target=parse_target(raw, PUSH_RETRIES),
         git_tag_token=raw.text("git-tag-token"),
         push=raw.optional_flag("push"),
         git_tag=raw.flag("git-tag"),
