@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,10 +43,13 @@ def write(
     compose: store.Compose,
     message: str,
     corrupt: list[Corrupt],
-    outputs: Callable[[], dict[str, object]],
+    released: Mapping[str, Release],
     keep: Sequence[Line] = (),
 ) -> store.Written:
-    """store.write; a push given up on still reports, in the outputs, what was kept aside."""
+    """store.write; a push given up on still reports, in the outputs, what was kept aside.
+
+    `released` holds (under any one key) the release the change is about, once compose found it.
+    """
     try:
         return store.write(
             location,
@@ -60,7 +63,7 @@ def write(
             keep=keep,
         )
     except EnvironmentFailure as exc:
-        exc.outputs.update(outputs())
+        exc.outputs.update(next((entry_outputs(r) for r in released.values()), {}))
         raise
 
 

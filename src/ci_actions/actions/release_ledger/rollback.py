@@ -76,16 +76,8 @@ def rollback(inputs: LedgerInputs, ctx: Context) -> Result:
             done["entry"] = release_of(entry)
             return [*lines, entry]
 
-        written = common.write(
-            inputs,
-            ctx,
-            location,
-            path,
-            compose,
-            f"release-ledger: roll back {inputs.service} in {inputs.environment} to {good.entry.reference}",
-            corrupt,
-            lambda: common.entry_outputs(done["entry"]) if done else {},
-        )
+        message = f"release-ledger: roll back {inputs.service} in {inputs.environment} to {good.entry.reference}"
+        written = common.write(inputs, ctx, location, path, compose, message, corrupt, done)
     restored = done["entry"]
     outputs = common.entry_outputs(restored)
     summary = (

@@ -131,16 +131,10 @@ def record(inputs: LedgerInputs, ctx: Context) -> Result:
             target, ctx.temp_dir(), keep=[entry], rescue=common.rescue(ctx)
         ) as location:
             path = ledger_path(location.ledger_dir, inputs.environment, inputs.service)
+            message = f"release-ledger: record {inputs.service} {ref} in {inputs.environment}"
+            released = {"entry": release_of(entry)}
             written = common.write(
-                inputs,
-                ctx,
-                location,
-                path,
-                compose,
-                f"release-ledger: record {inputs.service} {ref} in {inputs.environment}",
-                corrupt,
-                lambda: common.entry_outputs(release_of(entry)),
-                keep=[entry],
+                inputs, ctx, location, path, compose, message, corrupt, released, keep=[entry]
             )
     except EnvironmentFailure as exc:  # what was kept aside is still named
         exc.outputs.update(common.entry_outputs(release_of(entry)))
@@ -207,16 +201,9 @@ def set_status(inputs: LedgerInputs, ctx: Context) -> Result:
             release.status, release.updated, release.reason = status, line.at, line.reason
             return [line]
 
+        message = f"release-ledger: {path.stem} in {path.parent.name} {status}"
         written = common.write(
-            inputs,
-            ctx,
-            location,
-            path,
-            compose,
-            f"release-ledger: {path.stem} in {path.parent.name} {status}",
-            corrupt,
-            lambda: common.entry_outputs(changed["release"]) if changed else {},
-            keep=keep,
+            inputs, ctx, location, path, compose, message, corrupt, changed, keep=keep
         )
     if refused:
         return refused[0]
