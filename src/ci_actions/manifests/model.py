@@ -63,20 +63,21 @@ class Manifest:
     def api_version(self) -> str:
         return str(self.obj.get("apiVersion") or "")
 
+    def _metadata(self, key: str) -> str:
+        meta = self.obj.get("metadata")
+        return str(meta.get(key) or "") if isinstance(meta, dict) else ""
+
     @property
     def name(self) -> str:
-        meta = self.obj.get("metadata")
-        return str(meta.get("name") or "") if isinstance(meta, dict) else ""
+        return self._metadata("name")
 
     @property
     def generate_name(self) -> str:
-        meta = self.obj.get("metadata")
-        return str(meta.get("generateName") or "") if isinstance(meta, dict) else ""
+        return self._metadata("generateName")
 
     @property
     def namespace(self) -> str:
-        meta = self.obj.get("metadata")
-        return str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
+        return self._metadata("namespace")
 
     @property
     def ident(self) -> str:

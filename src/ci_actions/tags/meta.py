@@ -14,13 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cmp_to_key
-from typing import Any
+from typing import Any, TypeVar
 
 from ci_actions.tags import handlebars
 from ci_actions.tags.collate import locale_compare
 from ci_actions.tags.moment import UnknownTimeZone, format_in_zone, zone
 from ci_actions.tags.rules import Flavor, Image, TagRule, parse_flavor, parse_images, parse_rules
 from ci_actions.tags.versions import parse_pep440, parse_semver
+
+_V = TypeVar("_V")
 
 DEFAULT_SHORT_SHA_LENGTH = 7
 _SANITIZE = re.compile(r"[^a-zA-Z0-9._-]+")
@@ -330,15 +332,27 @@ class Meta:
                 raw = group
         return raw.replace("/", "-")
 
-    def _semver(self, rule: TagRule) -> tuple[str, bool] | None:
+    def _parsed_version(
+        self, rule: TagRule, parse: Callable[[str], _V | None], complaint: str
+    ) -> tuple[str, _V] | None:
+        """The rule's source after its `match`, parsed; None (and `complaint` when it does not parse)."""
         source = self._version_source(rule)
         if source is None:
             return None
         raw = self._apply_match(rule, source)
-        parsed = parse_semver(raw)
+        parsed = parse(raw)
         if parsed is None:
-            self.warnings.append(f"{raw} is not a valid semver. More info: https://semver.org/")
+            self.warnings.append(complaint.format(raw=raw))
             return None
+        return raw, parsed
+
+    def _semver(self, rule: TagRule) -> tuple[str, bool] | None:
+        found = self._parsed_version(
+            rule, parse_semver, "{raw} is not a valid semver. More info: https://semver.org/"
+        )
+        if found is None:
+            return None
+        parsed = found[1]
         pattern = rule.attrs["pattern"]
         if parsed.prerelease:
             template = pattern if _is_raw_statement(pattern) else "{{version}}"
@@ -346,16 +360,14 @@ class Meta:
         return self._with_affixes(self._render(pattern, parsed.scope()), rule), True
 
     def _pep440(self, rule: TagRule) -> tuple[str, bool] | None:
-        source = self._version_source(rule)
-        if source is None:
+        found = self._parsed_version(
+            rule,
+            parse_pep440,
+            "{raw} does not conform to PEP 440. More info: https://www.python.org/dev/peps/pep-0440",
+        )
+        if found is None:
             return None
-        raw = self._apply_match(rule, source)
-        parsed = parse_pep440(raw)
-        if parsed is None:
-            self.warnings.append(
-                f"{raw} does not conform to PEP 440. More info: https://www.python.org/dev/peps/pep-0440"
-            )
-            return None
+        raw, parsed = found
         pattern = rule.attrs["pattern"]
         if parsed.is_special:
             value = raw if _is_raw_statement(pattern) else parsed.clean
