@@ -307,16 +307,12 @@ def _checks(raw: RawInputs) -> tuple[httpchecks.Check, ...]:
 def parse_inputs(raw: RawInputs) -> ProbeSettings:
     namespace = raw.text("namespace")
     workloads = tuple(parse_workload(line, namespace) for line in raw.items("workloads"))
-    previous = raw.json_value("previous-images")
-    if previous is not None and not (
-        isinstance(previous, dict)
-        and all(isinstance(v, (str, type(None))) for v in previous.values())
-    ):
-        raise InputError(
-            "previous-images",
-            "must be a JSON object of image name to reference",
-            hint='e.g. {"reg/app":"reg/app:1.2.2"}',
-        )
+    previous = raw.json_object(
+        "previous-images",
+        what="a JSON object of image name to reference",
+        values=(str, type(None)),
+        hint='e.g. {"reg/app":"reg/app:1.2.2"}',
+    )
     for name, ref in (previous or {}).items():  # each becomes one kustomize-bump `images` line
         if error := grammar.image_error(name) or (ref and grammar.image_error(ref)):
             raise InputError("previous-images", f"{name!r}: {error}", hint="one image per entry")

@@ -13,7 +13,7 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar, overload
@@ -309,19 +309,34 @@ class RawInputs:
 
         from ci_actions import yamlsafe
 
-        text = self.raw_text(name)
-        if not text.strip():
-            return None
-        try:
-            return yamlsafe.load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(name, f"is not valid YAML: {exc}") from None
+        return self._document(name, yamlsafe.load, yaml.YAMLError, "YAML")
 
     def json_value(self, name: str) -> Any:
+        return self._document(name, json.loads, json.JSONDecodeError, "JSON")
+
+    def json_object(
+        self,
+        name: str,
+        *,
+        hint: str,
+        what: str = "a JSON object",
+        values: type | tuple[type, ...] = object,
+    ) -> dict[str, Any] | None:
+        """A JSON object whose values are all `values`; empty gives None."""
+        value = self.json_value(name)
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(v, values) for v in value.values())
+        ):
+            raise InputError(name, f"must be {what}", hint=hint)
+        return value
+
+    def _document(
+        self, name: str, load: Callable[[str], Any], error: type[Exception], what: str
+    ) -> Any:
         text = self.raw_text(name)
         if not text.strip():
             return None
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(name, f"is not valid JSON: {exc}") from None
+            return load(text)
+        except error as exc:
+            raise InputError(name, f"is not valid {what}: {exc}") from None

@@ -226,11 +226,7 @@ def _name(raw: RawInputs, name: str) -> str:
     return value
 
 
-def _json_object(raw: RawInputs, name: str) -> dict[str, Any] | None:
-    value = raw.json_value(name)
-    if value is not None and not isinstance(value, dict):
-        raise InputError(name, "must be a JSON object", hint='e.g. {"passed": true}')
-    return value
+_OBJECT_HINT = 'e.g. {"passed": true}'
 
 
 def parse_inputs(raw: RawInputs) -> LedgerInputs:
@@ -257,9 +253,9 @@ def parse_inputs(raw: RawInputs) -> LedgerInputs:
         id=raw.text("id"),
         statuses=statuses,
         reason=raw.text("reason"),
-        scan=_json_object(raw, "scan"),
+        scan=raw.json_object("scan", hint=_OBJECT_HINT),
         vulnerabilities=vulnerabilities,
-        metadata=_json_object(raw, "metadata") or {},
+        metadata=raw.json_object("metadata", hint=_OBJECT_HINT) or {},
         limit=raw.integer("limit", minimum=0) if raw.text("limit") else 20,
         paths=tuple(raw.items("paths")),
         ledger_dir=ledger_dir,
