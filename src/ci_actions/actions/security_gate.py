@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -707,31 +708,30 @@ def _write_reports(
     return outputs, cut
 
 
+def _require_in(
+    root: Path, name: str, given: Sequence[str], hint: str, *, files_only: bool = False
+) -> None:
+    """Each of `given` (an input's items, relative to root) is there: a file, or anything."""
+    for item in given:
+        path = root / item
+        if not (path.is_file() if files_only else path.exists()):
+            raise InputError(name, f"{item} does not exist in {root}", hint=hint)
+
+
 def _request(inputs: GateInputs, root: Path, ctx: Context) -> ScanRequest:
     from ci_actions.scanners.base import ScanRequest, search_path
     from ci_actions.scanners.targets import python_files
     from ci_actions.scanners.tools import BUNDLED_RULES
 
-    for p in inputs.paths:
-        if not (root / p).exists():
-            raise InputError(
-                "paths",
-                f"{p} does not exist in {root}",
-                hint="paths are relative to working-directory",
-            )
+    _require_in(root, "paths", inputs.paths, "paths are relative to working-directory")
     deps = {"safety", "pip-audit"} & set(inputs.scanners)
     if deps:
         if not inputs.requirements:
             raise InputError(
                 "requirements", f"{' and '.join(sorted(deps))} need a requirements file"
             )
-        for req in inputs.requirements:
-            if not (root / req).is_file():
-                raise InputError(
-                    "requirements",
-                    f"{req} does not exist in {root}",
-                    hint="or drop safety/pip-audit from scanners",
-                )
+        hint = "or drop safety/pip-audit from scanners"
+        _require_in(root, "requirements", inputs.requirements, hint, files_only=True)
     configs = []
     for config in inputs.semgrep_config:
         path = root / config
