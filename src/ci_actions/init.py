@@ -33,6 +33,13 @@ if TYPE_CHECKING:
 POLICY_FILE = "validate-manifests-policy.yaml"
 
 
+def _repeatable(
+    p: argparse._ActionsContainer, flag: str, help: str, metavar: str | None = None
+) -> None:
+    """An option that may be given several times; it collects a list."""
+    p.add_argument(flag, action="append", default=[], metavar=metavar, help=help)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ci-actions init",
@@ -61,35 +68,23 @@ def _parser() -> argparse.ArgumentParser:
         help="branch of the GitOps repository to commit to "
         "(default: its default branch, read with git ls-remote; main when unreachable)",
     )
-    p.add_argument(
+    _repeatable(
+        p,
         "--overlays",
-        action="append",
-        default=[],
-        metavar="ENV=PATH[,PATH...]",
-        help="overlay paths per environment in promotion order (several paths: one per tenant); "
+        "overlay paths per environment in promotion order (several paths: one per tenant); "
         "default: overlays/* found in the GitOps repository",
+        metavar="ENV=PATH[,PATH...]",
     )
-    p.add_argument(
-        "--health-url",
-        action="append",
-        default=[],
-        metavar="[TARGET=]URL",
-        help="URL probed after a deploy",
-    )
-    p.add_argument(
-        "--workloads",
-        action="append",
-        default=[],
-        metavar="[TARGET=]KIND/NAME",
-        help="workloads whose rollout is awaited",
+    _repeatable(p, "--health-url", "URL probed after a deploy", metavar="[TARGET=]URL")
+    _repeatable(
+        p, "--workloads", "workloads whose rollout is awaited", metavar="[TARGET=]KIND/NAME"
     )
     p.add_argument("--namespace", default="", help="Kubernetes namespace of the workloads")
-    p.add_argument(
+    _repeatable(
+        p,
         "--production",
-        action="append",
-        default=[],
+        "environments behind a protected GitHub environment (default: prod*, production, live)",
         metavar="ENV",
-        help="environments behind a protected GitHub environment (default: prod*, production, live)",
     )
     p.add_argument(
         "--runs-on",
@@ -97,12 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         help="runner labels, comma-separated (self-hosted supported)",
     )
     p.add_argument("--preset", default="multi", help="image-tags preset: multi, gitflow or none")
-    p.add_argument(
-        "--python",
-        action="append",
-        default=[],
-        help="Python versions of the test matrix (default: from requires-python)",
-    )
+    _repeatable(p, "--python", "Python versions of the test matrix (default: from requires-python)")
     p.add_argument(
         "--no-setup-python",
         action="store_true",
@@ -161,22 +151,11 @@ def _parser() -> argparse.ArgumentParser:
         help="log in with REGISTRY_USERNAME/REGISTRY_PASSWORD, or with the job's token "
         "(ghcr.io: no stored secret, packages: write)",
     )
-    carry.add_argument(
-        "--push-branch", action="append", default=[], help="another branch cicd.yml runs on"
-    )
-    carry.add_argument(
-        "--push-tag", action="append", default=[], help="a tag pattern cicd.yml runs on (v*)"
-    )
-    carry.add_argument(
-        "--tag-rule", action="append", default=[], help="an image-tags rule, added after ours"
-    )
-    carry.add_argument(
-        "--lint",
-        action="append",
-        default=[],
-        metavar="COMMAND",
-        help="a linter command run from the root (flake8, ruff, black, isort, mypy, pylint)",
-    )
+    _repeatable(carry, "--push-branch", "another branch cicd.yml runs on")
+    _repeatable(carry, "--push-tag", "a tag pattern cicd.yml runs on (v*)")
+    _repeatable(carry, "--tag-rule", "an image-tags rule, added after ours")
+    linters = "a linter command run from the root (flake8, ruff, black, isort, mypy, pylint)"
+    _repeatable(carry, "--lint", linters, metavar="COMMAND")
     p.add_argument(
         "--probe-timeout", default="3m", help="how long the health probe waits for the new version"
     )
