@@ -762,3 +762,11 @@ def test_stats_outputs_dora_per_service_and_for_the_set(tmp_path: Path, gitops: 
     assert "Delivery metrics (DORA)" in run.summary and "elite" in run.summary
     bad = ledger(tmp_path, command="stats", since="2026-11-01T00:00:00", repository=str(gitops))
     assert bad.code == 2 and "since" in bad.log
+
+
+def test_every_command_has_exactly_one_handler() -> None:
+    """Each module names the commands it carries out; together they cover every command once."""
+    from ci_actions.actions.release_ledger import Command, read, rollback, write
+
+    named = [c for module in (read, rollback, write) for c in module.COMMANDS]
+    assert sorted(named) == sorted(Command)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ci_actions.choices import Choice, assert_never
+from ci_actions.choices import Choice
 from ci_actions.errors import InputError
 from ci_actions.github.context import Context
 from ci_actions.github.inputs import (
@@ -22,6 +22,9 @@ from ci_actions.github.inputs import (
 )
 from ci_actions.gitops import GitOpsTarget, parse_target, push_inputs
 from ci_actions.result import Result
+
+if TYPE_CHECKING:
+    from ci_actions.actions.release_ledger.common import Handler
 
 
 class Command(Choice):
@@ -286,27 +289,14 @@ def _require(inputs: LedgerInputs) -> None:
 
 
 def run(inputs: LedgerInputs, ctx: Context) -> Result:
-    from ci_actions.actions.release_ledger import read, rollback, write
-
     _require(inputs)
     workdir = ctx.cwd / inputs.target.working_directory  # an absolute path stays as it is
     inputs = replace(inputs, target=replace(inputs.target, working_directory=workdir))
-    match inputs.command:
-        case Command.RECORD:
-            return write.record(inputs, ctx)
-        case Command.SET_STATUS:
-            return write.set_status(inputs, ctx)
-        case Command.LIST:
-            return read.list_entries(inputs, ctx)
-        case Command.LAST_GOOD:
-            return read.last_good(inputs, ctx)
-        case Command.ROLLBACK_TARGET:
-            return read.rollback_target(inputs, ctx)
-        case Command.ROLLBACK:
-            return rollback.rollback(inputs, ctx)
-        case Command.STATS:
-            return read.stats(inputs, ctx)
-        case Command.REPORT:
-            return read.report(inputs, ctx)
-        case _:
-            assert_never(inputs.command)
+    return handlers()[inputs.command](inputs, ctx)
+
+
+def handlers() -> dict[Command, Handler]:
+    """The function that carries out each command."""
+    from ci_actions.actions.release_ledger import read, rollback, write
+
+    return {**write.COMMANDS, **read.COMMANDS, **rollback.COMMANDS}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,11 +12,13 @@ from ci_actions.git import repository_url
 from ci_actions.ledger import store
 from ci_actions.ledger.reader import Corrupt, LedgerFile, Release
 from ci_actions.ledger.schema import Line, StatusLine, format_time
-from ci_actions.result import Annotation
+from ci_actions.result import Annotation, Result
 
 if TYPE_CHECKING:
     from ci_actions.actions.release_ledger import LedgerInputs
     from ci_actions.github.context import Context
+
+Handler = Callable[["LedgerInputs", "Context"], "Result"]  # what carries out one command
 
 RESCUE_FILE = "release-ledger-unpushed.jsonl"
 

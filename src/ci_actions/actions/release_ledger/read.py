@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_actions.actions.release_ledger import common
+from ci_actions.actions.release_ledger import Command, common
 from ci_actions.errors import InputError
 from ci_actions.fsutil import escape_reason, write_atomic
 from ci_actions.ledger import queries, store, torn
@@ -16,6 +16,7 @@ from ci_actions.result import Result, refusal
 
 if TYPE_CHECKING:
     from ci_actions.actions.release_ledger import LedgerInputs
+    from ci_actions.actions.release_ledger.common import Handler
     from ci_actions.github.context import Context
 
 
@@ -192,3 +193,13 @@ def report(inputs: LedgerInputs, ctx: Context) -> Result:
         annotations=common.corrupt_warnings(corrupt),
         summary=f"### Release ledger\n\nHTML report: `{target}` ({len(ledgers)} ledger file(s)).\n",
     )
+
+
+# The commands this module carries out.
+COMMANDS: dict[Command, Handler] = {
+    Command.LIST: list_entries,
+    Command.LAST_GOOD: last_good,
+    Command.ROLLBACK_TARGET: rollback_target,
+    Command.STATS: stats,
+    Command.REPORT: report,
+}

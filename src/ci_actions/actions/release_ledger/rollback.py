@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ci_actions.actions import kustomize_bump
-from ci_actions.actions.release_ledger import common
+from ci_actions.actions.release_ledger import Command, common
 from ci_actions.actions.release_ledger.read import rollback_pair
 from ci_actions.errors import InputError
 from ci_actions.ledger import store, torn
@@ -17,6 +17,7 @@ from ci_actions.result import Result, refusal
 
 if TYPE_CHECKING:
     from ci_actions.actions.release_ledger import LedgerInputs
+    from ci_actions.actions.release_ledger.common import Handler
     from ci_actions.github.context import Context
 
 
@@ -110,3 +111,9 @@ def _restored_entry(
         status="deployed",
         metadata=metadata,
     )
+
+
+# The commands this module carries out.
+COMMANDS: dict[Command, Handler] = {
+    Command.ROLLBACK: rollback,
+}

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_actions import imageref
-from ci_actions.actions.release_ledger import common
+from ci_actions.actions.release_ledger import Command, common
 from ci_actions.errors import ConfigError, EnvironmentFailure, InputError
 from ci_actions.git import Git
 from ci_actions.ledger import store, torn
@@ -26,6 +26,7 @@ from ci_actions.result import Annotation, Result, refusal
 
 if TYPE_CHECKING:
     from ci_actions.actions.release_ledger import LedgerInputs
+    from ci_actions.actions.release_ledger.common import Handler
     from ci_actions.github.context import Context
 
 
@@ -288,3 +289,10 @@ def _deploy_tag(inputs: LedgerInputs, entry: EntryLine) -> str:
         push=push,
         retries=inputs.target.push_retries,
     )
+
+
+# The commands this module carries out.
+COMMANDS: dict[Command, Handler] = {
+    Command.RECORD: record,
+    Command.SET_STATUS: set_status,
+}
