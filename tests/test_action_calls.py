@@ -31,7 +31,13 @@ def test_commit_inputs_read_images_as_the_images_input_does() -> None:
     lines = ["reg/web:1.4.0", "app=registry:5000/team/app@sha256:" + "c" * 64]
     raw = RawInputs(
         kustomize_bump.SPEC,
-        {"paths": "envs/prod", "images": "\n".join(lines), "mode": "commit", "push-retries": "5"},
+        {
+            "paths": "envs/prod",
+            "images": "\n".join(lines),
+            "mode": "commit",
+            "push-retries": "5",
+            "ordering": "none",
+        },
     )
     parsed = kustomize_bump.parse_inputs(raw)
     called = BumpInputs.commit(["envs/prod"], lines, GitOpsTarget())

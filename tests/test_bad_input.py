@@ -302,3 +302,13 @@ def test_an_output_file_that_is_a_directory_is_bad_input(
     assert run.code == 2, run.log
     assert f"input '{input_name}'" in run.log and "is a directory" in run.log
     assert "unexpected error" not in run.log
+
+
+@pytest.mark.parametrize("command", ["record", "list", "last-good"])
+def test_a_working_directory_that_is_a_file_is_bad_input(tmp_path: Path, command: str) -> None:
+    (tmp_path / "not-a-dir").write_text("x\n")
+    args = ["--command", command, "--service", "api", "--environment", "dev"]
+    args += ["--image", "registry.local:5000/team/api:1", "--working-directory", "not-a-dir"]
+    run = invoke(tmp_path / "runner", "release-ledger", args, cwd=tmp_path)
+    assert run.code == 2, run.log
+    assert "input 'working-directory'" in run.log and "unexpected error" not in run.log

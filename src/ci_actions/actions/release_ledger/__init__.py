@@ -291,6 +291,8 @@ def _require(inputs: LedgerInputs) -> None:
 def run(inputs: LedgerInputs, ctx: Context) -> Result:
     _require(inputs)
     workdir = ctx.cwd / inputs.target.working_directory  # an absolute path stays as it is
+    if workdir.exists() and not workdir.is_dir():
+        raise InputError("working-directory", f"{workdir} is not a directory")
     inputs = replace(inputs, target=replace(inputs.target, working_directory=workdir))
     return handlers()[inputs.command](inputs, ctx)
 
