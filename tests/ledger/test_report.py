@@ -216,49 +216,18 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(_render(), encoding="utf-8")
     shot = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            # no network: without these, chromium keeps trying to reach Google's hosts
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1200,900",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    proc = _chromium(
+        browser,
+        tmp_path / "profile",
+        "--window-size=1200,900",
+        f"--screenshot={shot}",
+        page.as_uri(),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = shot.read_bytes()
     assert _png_size(data) == (1200, 900)
     # Dump the DOM as the browser built it: the chart and the tables are there.
-    dom = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            # no network: without these, chromium keeps trying to reach Google's hosts
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile2'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    dom = _chromium(browser, tmp_path / "profile2", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count('<rect class="rate"') == 3 and "Environment prod" in dom.stdout
 
