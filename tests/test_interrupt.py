@@ -36,19 +36,24 @@ def wait_for(path: Path, seconds: float = 30) -> None:
         time.sleep(0.02)
 
 
+def _slow_remote(tmp_path: Path) -> tuple[Path, Path, Path, str]:
+    """A bare remote whose pre-receive hook writes its pid and sleeps 2 s, and a clone of it:
+    (remote, the hook's pid file, the clone, the remote's main before any push)."""
+    remote = make_remote(tmp_path, gitops_files())
+    hook_pid = tmp_path / "hook.pid"
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(f'#!/bin/sh\necho $$ > "{hook_pid}"\nsleep 2\nexit 0\n')
+    hook.chmod(0o755)
+    return remote, hook_pid, clone(tmp_path, remote, "work"), git(remote, "rev-parse", "main")
+
+
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"]
 )
 def test_a_signal_mid_push_stops_the_push_and_says_it_may_have_landed(
     tmp_path: Path, signum: int, code: int
 ) -> None:
-    remote = make_remote(tmp_path, gitops_files())
-    hook_pid = tmp_path / "hook.pid"
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text(f'#!/bin/sh\necho $$ > "{hook_pid}"\nsleep 2\nexit 0\n')
-    hook.chmod(0o755)
-    work = clone(tmp_path, remote, "work")
-    before = git(remote, "rev-parse", "main")
+    remote, hook_pid, work, before = _slow_remote(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
     cli = Path(sys.executable).parent / "ci-actions"
     bump = subprocess.Popen(
@@ -162,13 +167,7 @@ def test_interrupted_message_names_what_may_have_landed(
 def test_a_ledger_record_stopped_mid_push_leaves_no_worktree_in_the_checkout(
     tmp_path: Path,
 ) -> None:
-    remote = make_remote(tmp_path, gitops_files())
-    hook_pid = tmp_path / "hook.pid"
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text(f'#!/bin/sh\necho $$ > "{hook_pid}"\nsleep 2\nexit 0\n')
-    hook.chmod(0o755)
-    work = clone(tmp_path, remote, "work")
-    before = git(remote, "rev-parse", "main")
+    remote, hook_pid, work, before = _slow_remote(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
     cli = Path(sys.executable).parent / "ci-actions"
     record = subprocess.Popen(
