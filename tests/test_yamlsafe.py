@@ -119,3 +119,108 @@ def test_depth_counts_through_aliases() -> None:
     with pytest.raises(yaml.YAMLError, match="deeper than 100 levels"):
         yamlsafe.load(text)
     assert yamlsafe.load(text.replace("*a", "x")) is not None  # each half alone is fine
+
+
+def _collection_depth(text: str) -> int:
+    """How deep the collections of `text` nest, as libyaml composes them (0: a scalar)."""
+    deepest = 0
+    for root in yaml.compose_all(text, Loader=yaml.CSafeLoader):
+        stack: list[tuple[Any, int]] = [(root, 0)]
+        while stack:
+            node, level = stack.pop()
+            if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+                level += 1
+                deepest = max(deepest, level)
+                for item in node.value:  # a node, or a (key, value) pair of nodes
+                    parts = item if isinstance(item, tuple) else (item,)
+                    stack.extend((part, level) for part in parts)
+    return deepest
+
+
+def _indentless(levels: int, step: int) -> str:
+    """`k:` / `- k:` chains: a mapping and the sequence at its own column, `step` columns deeper each line."""
+    return (
+        "k:\n"
+        + "".join(" " * (step * i) + "- k:\n" for i in range(levels))
+        + " " * (step * levels)
+        + "- x\n"
+    )
+
+
+# Documents that nest as deep as their layout allows, each in a way of its own.
+DEEP_LAYOUTS = {
+    "compact block sequences on one line": "- " * 400 + "x\n",
+    "compact sequences, then a mapping": "- " * 300 + "k: x\n",
+    "indentless sequences": _indentless(300, 2),
+    "explicit keys": "? " * 300 + "x\n",
+    "flow sequences": "[" * 400 + "]" * 400 + "\n",
+    "flow mappings": "{a: " * 300 + "x" + "}" * 300 + "\n",
+    "single pairs in flow sequences": "[a: " * 300 + "x" + "]" * 300 + "\n",
+    "flow over several lines": "".join("[\n" for _ in range(300)) + "]" * 300 + "\n",
+    "block, then flow inside": _indentless(100, 2).replace("- x", "- " + "[" * 200 + "]" * 200),
+    "lines broken by NEL": "k:\x85"
+    + "".join(" " * (2 * i) + "- k:\x85" for i in range(200))
+    + " " * 400
+    + "- x\n",
+    "a long scalar on one line": "a: " + "x" * 5000 + "\nb: [" + "1, " * 2000 + "2]\n",
+}
+
+
+@pytest.mark.parametrize("text", DEEP_LAYOUTS.values(), ids=DEEP_LAYOUTS.keys())
+def test_the_cheap_nesting_bounds_are_never_below_the_real_depth(text: str) -> None:
+    """Both bounds must hold: a document that nests deeper than its bound would reach
+    libyaml's recursive composer without the event count that keeps it from crashing."""
+    depth = _collection_depth(text)
+    assert depth > 0
+    assert yamlsafe._indicator_bound(text) >= depth
+    assert yamlsafe._layout_bound(text) >= depth
+    assert yamlsafe._nesting_bound(text) >= depth
+
+
+def _nested(draw: Any, depth: int) -> object:
+    from hypothesis import strategies as st
+
+    if depth == 0 or draw(st.booleans()):
+        return draw(st.text("ab -:[]{}#'\"", max_size=6))
+    width = draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        return [_nested(draw, depth - 1) for _ in range(width)]
+    return {f"k{i}": _nested(draw, depth - 1) for i in range(width)}
+
+
+def test_the_nesting_bounds_hold_for_any_dumped_structure() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    @given(st.data(), st.sampled_from([True, False, None]), st.integers(2, 8))
+    def check(data: Any, flow: bool | None, indent: int) -> None:
+        value = _nested(data.draw, 40)
+        text = yaml.dump(
+            value, Dumper=yaml.CSafeDumper, default_flow_style=flow, indent=indent, width=60
+        )
+        depth = _collection_depth(text)
+        assert yamlsafe._indicator_bound(text) >= depth
+        assert yamlsafe._layout_bound(text) >= depth
+
+    check()
+
+
+def test_a_long_services_file_is_checked_without_a_second_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over a thousand indicators in short lines (100 services) prove their depth from the layout."""
+    service = (
+        "  - name: svc{i}\n    context: services/svc{i}\n    paths: [lib/**, pyproject.toml]\n"
+        "    environments:\n      dev: {{workloads: [deployment/svc{i}], health-url: 'http://x/h'}}\n"
+    )
+    text = "services:\n" + "".join(service.format(i=i) for i in range(100))
+    assert yamlsafe._indicator_bound(text) > yamlsafe._COMPOSER_SAFE_DEPTH
+    parsed: list[str] = []
+    monkeypatch.setattr(yamlsafe, "_check_events", lambda text, base: parsed.append(text))
+    assert yamlsafe.load(text) == yaml.safe_load(text)
+    assert parsed == []
+    deep = text + "x: " + "[" * 1200 + "]" * 1200 + "\n"
+    with pytest.raises(yaml.YAMLError, match="deeper than 100 levels"):
+        yamlsafe.load(deep)
+    assert parsed == [deep]  # still counted first when the layout cannot prove it

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from ci_actions.errors import ConfigError
+
+
+def _mkstemp(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path` (same folder: the rename that follows is atomic)."""
+    import tempfile  # here, not at the top: most runs write nothing
+
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
 
 
 def escape_reason(root: Path, path: Path, *, allow_links: bool = False) -> str:
@@ -71,7 +77,7 @@ def write_atomic(path: Path, content: str | bytes) -> bool:
         mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _mkstemp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -114,7 +120,7 @@ def write_atomic_many(
 
     def stage(item: tuple[Path, bytes, int | None]) -> str:
         path, data, mode = item
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _mkstemp(path)
         temps.append(tmp)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -14,7 +14,6 @@ only the variables the wrapper sets itself.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +92,8 @@ def token_config(token: str) -> list[tuple[str, str]]:
     """An HTTP Authorization header for git, as a config pair."""
     if not token:
         return []
+    import base64
+
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return [("http.extraHeader", f"Authorization: basic {basic}")]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import threading
@@ -69,12 +68,14 @@ def _tail(text: str, lines: int = _TAIL_LINES) -> str:
 
 
 def which(name: str) -> str | None:
+    import shutil  # (with bz2, lzma and fnmatch) only for the commands that look one up
+
     return shutil.which(name)
 
 
 def require(name: str, install_hint: str) -> str:
     """Path of an executable, or ToolNotFound saying how to install it."""
-    path = shutil.which(name)
+    path = which(name)
     if path is None:
         raise ToolNotFound(f"'{name}' is not installed or not on PATH", hint=install_hint)
     return path

@@ -112,9 +112,33 @@ def check_node(root: Node | None, *, aliases: bool = True) -> None:
 _DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?=\s|$)", re.M)  # never inside a scalar
 
 
+_LINE_BREAK = re.compile(r"[\r\n]")  # libyaml breaks lines on more (NEL, LS, PS): never fewer
+
+
+def _indicator_bound(doc: str) -> int:
+    """Every level of nesting needs an indicator of its own (`[`, `{`, `-`, `:`, `?`)."""
+    return sum(doc.count(c) for c in "[{-:?")
+
+
+def _layout_bound(doc: str) -> int:
+    """A block collection opens only at a column beyond its parent's (and a mapping may
+    hold one sequence at its own column): block levels are at most twice the longest
+    line plus 2. Inside a flow collection nothing is block, and each level needs a `[`
+    or `{` (a `[` may hold one `key: value` pair, a level of its own)."""
+    longest = max(map(len, _LINE_BREAK.split(doc)))
+    return 2 * (longest + 2) + 2 * (doc.count("[") + doc.count("{"))
+
+
 def _nesting_bound(text: str) -> int:
-    """No document nests deeper than this: every level needs an indicator of its own."""
-    return max(sum(doc.count(c) for c in "[{-:?") for doc in _DOCUMENT_MARKER.split(text))
+    """No document of `text` nests deeper than this. Both bounds hold; the second keeps
+    long ordinary files (many short lines) clear of the event count below."""
+    bound = 0
+    for doc in _DOCUMENT_MARKER.split(text):
+        levels = _indicator_bound(doc)
+        if levels > _COMPOSER_SAFE_DEPTH:
+            levels = min(levels, _layout_bound(doc))
+        bound = max(bound, levels)
+    return bound
 
 
 def _check_events(text: str, base: Any) -> None:
@@ -136,7 +160,8 @@ class BoundedLoader(_Base):  # type: ignore[misc]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._text = stream if isinstance(stream, str) else None
-        self._aliases = self._text is None or "*" in self._text
+        # an alias (`*a`) needs an anchor (`&a`) before it: a text without both has none
+        self._aliases = self._text is None or ("*" in self._text and "&" in self._text)
 
     def _before_composing(self) -> None:
         if self._checked:

@@ -9,16 +9,21 @@ A bad verdict is `Result(ok=False)`; errors (errors.py) are for exit 2 and 3.
 
 from __future__ import annotations
 
-import pkgutil
-from pathlib import Path
+import os
 
 
 def _discover() -> dict[str, str]:
-    return {
-        info.name.replace("_", "-"): f"{__name__}.{info.name}"
-        for info in pkgutil.iter_modules([str(Path(__file__).parent)])
-        if not info.name.startswith("_")
-    }
+    """Each module (`NAME.py`) or package (`NAME/__init__.py`) of this folder, by CLI name."""
+    here = os.path.dirname(__file__)
+    names = []
+    for entry in os.scandir(here):
+        if entry.name.startswith(("_", ".")):
+            continue
+        if entry.is_file() and entry.name.endswith(".py"):
+            names.append(entry.name[: -len(".py")])
+        elif entry.is_dir() and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+            names.append(entry.name)
+    return {name.replace("_", "-"): f"{__name__}.{name}" for name in sorted(names)}
 
 
 ACTIONS: dict[str, str] = _discover()

@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_actions.errors import ConfigError
 from ci_actions.github.runner import Runner
 
+if TYPE_CHECKING:  # imported where used: an action that never asks pays for neither
+    import random
+    from datetime import datetime
+
 
 def _utcnow() -> datetime:
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc)
+
+
+def _new_rng() -> random.Random:
+    import random
+
+    return random.Random()
 
 
 # Each text field of GitHubContext and the variable it is read from.
@@ -106,7 +116,7 @@ class Context:
     cwd: Path
     log: Runner
     clock: Callable[[], datetime] = _utcnow
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=_new_rng)
 
     def now(self) -> datetime:
         return self.clock()

@@ -9,7 +9,6 @@ surrogates, U+DC80 to U+DCFF) is refused for every input, before its kind.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -158,6 +157,8 @@ def parse_list(value: str, *, commas: bool = False) -> list[str]:
 
 def parse_csv_lines(value: str) -> list[list[str]]:
     """Each non-comment line CSV-parsed (docker/* actions' list syntax)."""
+    import csv
+
     rows: list[list[str]] = []
     for line in parse_list(value):
         rows.append([cell.strip() for cell in next(csv.reader([line], skipinitialspace=True))])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets as _secrets
+import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TextIO
@@ -55,10 +55,15 @@ def format_annotation(ann: Annotation) -> str:
     return f"{head}::{escape_data(ann.message)}"
 
 
+def _token() -> str:
+    """32 random hex digits (secrets.token_hex(16) without importing secrets)."""
+    return os.urandom(16).hex()
+
+
 def multiline_record(name: str, value: str) -> str:
     """`name<<DELIM\\nvalue\\nDELIM\\n` with a random delimiter that the value cannot hold."""
     while True:
-        delimiter = f"ghadelimiter_{_secrets.token_hex(16)}"
+        delimiter = f"ghadelimiter_{_token()}"
         if delimiter not in value:
             return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
@@ -108,7 +113,7 @@ class Runner:
     def _plain(self, stream: TextIO, text: str) -> None:
         """`text` as it is, as log lines the runner cannot take for commands."""
         if self.in_runner and could_be_command(text):
-            token = _secrets.token_hex(16)
+            token = _token()
             text = f"::stop-commands::{token}\n{text}\n::{token}::"
         stream.write(text + "\n")
         stream.flush()

@@ -216,7 +216,7 @@ def _service(data: object, index: int, root: Path | None, seen: set[str]) -> Ser
 def _context_exists(base: Path, context: str, service: str) -> Path:
     """The context folder, symlinks resolved; it must be a folder of the checkout `base`."""
     folder = (base / context).resolve()
-    if not folder.is_dir() or not (folder == base or base in folder.parents):
+    if not folder.is_dir() or not folder.is_relative_to(base):  # both resolved: by spelling
         raise ServicesError(
             f"{context!r} is not a folder of the repository", service=service, field="context"
         )
@@ -227,7 +227,7 @@ def _dockerfile_exists(base: Path, folder: Path, dockerfile: str, service: str) 
     file = (base / dockerfile).resolve()
     if not file.is_file():
         raise ServicesError(f"{dockerfile!r} does not exist", service=service, field="dockerfile")
-    if folder not in file.parents:  # a symlink out of the context
+    if not file.is_relative_to(folder):  # a symlink out of the context
         raise ServicesError(
             f"{dockerfile!r} resolves outside the build context {folder.relative_to(base)}",
             service=service, field="dockerfile",
