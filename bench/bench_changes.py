@@ -11,6 +11,14 @@ and B in turn, and the ratio is taken pair by pair:
 
 Targets: A <= 0.5 s, A/B <= 1.5.
 
+Where A's time goes beyond B, measured the same way:
+
+- C: B, then importing every module A loads (the CLI, `changes`, the services
+  code, PyYAML) and nothing else: A - C is the work itself;
+- S: B, then importing only the standard modules the code is written with
+  (dataclasses, pathlib, subprocess, json) and PyYAML: the floor of any `changes`
+  written with them, however lazy its own imports.
+
     .venv/bin/python bench/bench_changes.py [runs]
 """
 
@@ -32,6 +40,11 @@ SERVICES = 50
 FILES = 5000
 SHARED = ("lib/common/util.py", "pyproject.toml")
 BIN = Path(sys.executable).parent
+# What `ci-actions changes` loads with a services file (tests/test_import_cost.py keeps
+# it to that), and the standard modules and parser it is written with.
+LOADED = ("ci_actions.cli", "ci_actions.actions.changes", "ci_actions.services.parse",
+          "ci_actions.services.select", "ci_actions.yamlsafe")  # fmt: skip
+STDLIB = ("dataclasses", "pathlib", "subprocess", "json", "yaml")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
     "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
@@ -131,8 +144,11 @@ def main(runs: int) -> None:
         (plain / ".github" / "ci-actions.yml").unlink()
         count = len(git(repo, "ls-files").splitlines())
         ours = [str(BIN / "ci-actions"), "changes", "--base", base, "--head", head, "--json"]
-        floor = ["sh", "-c", f'git diff --name-only {base} {head} >/dev/null && exec "$0" -c pass',
-                 sys.executable]  # fmt: skip
+        floor, imports, stdlib = (
+            ["sh", "-c", f'git diff --name-only {base} {head} >/dev/null && exec "$0" -c "$1"',
+             sys.executable, code]
+            for code in ("pass", f"import {', '.join(LOADED)}", f"import {', '.join(STDLIB)}")
+        )  # fmt: skip
         # As on a runner whose cached venv has run before: bytecode written once and reused
         # (kept in a temp dir, not in the installation)
         env = {
@@ -144,12 +160,16 @@ def main(runs: int) -> None:
         _, out = wall(ours, repo, env)  # warm-up, and what it answers
         wall(ours, plain, env)
         wall(floor, repo, env)
+        wall(imports, repo, env)
+        wall(stdlib, repo, env)
         result = json.loads(out)
-        a, a0, b = [], [], []
+        a, a0, b, c, s = [], [], [], [], []
         for _ in range(runs):
             a.append(wall(ours, repo, env)[0])
             a0.append(wall(ours, plain, env)[0])
             b.append(wall(floor, repo, env)[0])
+            c.append(wall(imports, repo, env)[0])
+            s.append(wall(stdlib, repo, env)[0])
         ratios = [x / y for x, y in zip(a, b, strict=True)]
         plain_ratios = [x / y for x, y in zip(a0, b, strict=True)]
         files = json.loads(result["changed-files"])
@@ -160,12 +180,17 @@ def main(runs: int) -> None:
             ("A  ci-actions changes, services file", a),
             ("A0 ci-actions changes, no services file", a0),
             ("B  git diff --name-only + python -c pass", b),
+            ("C  B + import what A loads", c),
+            ("S  B + import dataclasses, pathlib, ..., yaml", s),
         ):
             print(f"{label:44} median {statistics.median(xs) * ms:6.1f} ms"
                   f"  (min {min(xs) * ms:.1f}, max {max(xs) * ms:.1f})")  # fmt: skip
         print(f"{'A/B, pair by pair':44} median {statistics.median(ratios):6.2f}x"
               f"  (min {min(ratios):.2f}, max {max(ratios):.2f}; target <= 1.5x, A <= 500 ms)")  # fmt: skip
         print(f"{'A0/B, pair by pair':44} median {statistics.median(plain_ratios):6.2f}x")
+        for label, xs in (("C/B", c), ("S/B", s)):
+            pairs = [x / y for x, y in zip(xs, b, strict=True)]
+            print(f"{label + ', pair by pair':44} median {statistics.median(pairs):6.2f}x")
         print(f"{'in process: read, check, select 50 services':44} median "
               f"{in_process(repo, files) * ms:6.1f} ms")  # fmt: skip
 

@@ -159,6 +159,60 @@ def test_abbreviated_or_unknown_flags_are_exit_2(
     assert "unrecognized arguments" in run.log
 
 
+# An argv is drawn from pieces: an input's flag and a value, one token of its own (the
+# forms argparse alone must decide among them), for the inputs of changes and kustomize-bump.
+_FLAGS = ["--base", "--head", "--paths", "--images", "--docs-globs", "--mode", "--docs", "--push"]
+_VALUES = ["main", "", "a b", "x=y", "-1", "-x y", "--json", "-", "*.md", "--base=x"]
+_SINGLES = [
+    "--json", "--debug", "--base=x", "--images=a:1", "--paths=", "--head=--x", "--json=true",
+    "--no-such-input", "--", "-h", "--help", "main", "--push-retries", "3",
+]  # fmt: skip
+
+
+def test_the_plain_flag_reader_agrees_with_argparse_or_leaves_the_argv_to_it() -> None:
+    """Whatever argv the fast reader accepts, argparse reads the same; the rest (help,
+    unknown and abbreviated flags, values like flags) is argparse's alone."""
+    import importlib
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from ci_actions.actions import ACTIONS
+    from ci_actions.cli import _action_parser, plain_flags
+
+    modules = {name: importlib.import_module(ACTIONS[name]) for name in ACTIONS}  # all load
+    accepted = []
+
+    pair = st.tuples(st.sampled_from(_FLAGS), st.sampled_from(_VALUES)).map(list)
+    piece = st.one_of(pair, st.sampled_from(_SINGLES).map(lambda token: [token]))
+
+    @settings(max_examples=1500, deadline=None, derandomize=True)
+    @given(st.sampled_from(["changes", "kustomize-bump"]), st.lists(piece, max_size=5))
+    def check(name: str, pieces: list[list[str]]) -> None:
+        argv = [token for part in pieces for token in part]
+        module = modules[name]
+        fast = plain_flags(argv, [i.name for i in module.SPEC.inputs])
+        if fast is not None:
+            accepted.append(argv)
+            assert fast == vars(_action_parser(name, module).parse_args(argv)), argv
+
+    check()
+    assert len([argv for argv in accepted if argv]) > 100  # it did take the common forms
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"], ["-h"], ["--docs", "*.md"], ["--base"], ["--base", "--json"],
+        ["--base", "-1"], ["main"], ["--", "--base", "x"], ["--json=true"], ["--base", "-x y"],
+    ],
+)  # fmt: skip
+def test_the_plain_flag_reader_leaves_help_and_odd_forms_to_argparse(argv: list[str]) -> None:
+    from ci_actions.cli import plain_flags
+
+    assert plain_flags(argv, [i.name for i in changes.SPEC.inputs]) is None
+
+
 def test_push_false_is_not_taken_for_push_retries(tmp_path: Path) -> None:
     """kustomize-bump has no `push` input: `--push` was read as `--push-retries`."""
     run = invoke(tmp_path, "kustomize-bump", ["--paths", "p", "--images", "a:1", "--push", "false"])

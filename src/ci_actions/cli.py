@@ -13,13 +13,13 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ci_actions import __version__
 
 if TYPE_CHECKING:  # imported lazily: `ci-actions --version` must cost little more than Python
     import argparse
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
     from types import FrameType, ModuleType
     from typing import TextIO
 
@@ -71,6 +71,29 @@ def _action_parser(name: str, module: ModuleType) -> argparse.ArgumentParser:
     return parser
 
 
+def plain_flags(argv: Sequence[str], names: Collection[str]) -> dict[str, Any] | None:
+    """What _action_parser makes of `argv` when it holds only `--INPUT VALUE`,
+    `--INPUT=VALUE`, `--json` and `--debug` (as every workflow step calls an action),
+    without importing argparse; None for anything else (help, an unknown or abbreviated
+    flag, a value that starts with `-`), which argparse then parses or refuses."""
+    args: dict[str, Any] = {"json": False, "debug": False}
+    values: dict[str, list[str]] = {}
+    rest = iter(argv)
+    for token in rest:
+        if token in ("--json", "--debug"):
+            args[token[2:]] = True
+            continue
+        name, eq, value = token.removeprefix("--").partition("=")
+        if not token.startswith("--") or name not in names:
+            return None
+        if not eq:
+            value = next(rest, "-")
+            if value.startswith("-"):
+                return None
+        values.setdefault(name, []).append(value)
+    return {**{name: values.get(name) for name in names}, **args}
+
+
 def run_action(
     name: str,
     argv: Sequence[str],
@@ -101,8 +124,11 @@ def run_action(
         print(f"error: {what}", file=stderr or sys.stderr)
         return EXIT_ENVIRONMENT
     spec = module.SPEC
-    args = vars(_action_parser(name, module).parse_args(list(argv)))
-    flags = {k: "\n".join(v) for k, v in args.items() if k in {i.name for i in spec.inputs} and v}
+    names = [i.name for i in spec.inputs]
+    args = plain_flags(argv, names)
+    if args is None:
+        args = vars(_action_parser(name, module).parse_args(list(argv)))
+    flags = {k: "\n".join(v) for k, v in args.items() if k in names and v}
     runner = Runner(
         environ,
         stdout=stdout or sys.stdout,

@@ -9,8 +9,6 @@ run still going in parallel.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +20,8 @@ STALE_AFTER = 3600.0  # seconds
 
 def make_dir(purpose: str, parent: Path | None = None) -> Path:
     """A new folder `ci-actions-<purpose>-*` under `parent` (the system temp dir when None)."""
+    import tempfile  # this module's modules load when a folder is made, not with the action
+
     base = parent or Path(tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
     remove_stale(base, purpose)
@@ -46,7 +46,7 @@ def remove_stale(base: Path, purpose: str) -> list[Path]:
     removed = []
     for path in sorted(base.glob(f"{PREFIX}{purpose}-*")):
         if path.is_dir() and not path.is_symlink() and is_stale(path):
-            shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
             removed.append(path)
     return removed
 
@@ -60,8 +60,14 @@ def prune_worktrees(git: Git, purpose: str) -> list[Path]:
         path = Path(line.removeprefix("worktree "))
         if line.startswith("worktree ") and is_ours(path, purpose) and is_stale(path):
             git.run("worktree", "remove", "--force", str(path), ok_codes=None)
-            shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
             removed.append(path)
     if removed:
         git.run("worktree", "prune", ok_codes=None)
     return removed
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ci_actions import grammar
-from ci_actions.actions import kustomize_bump, release_ledger
 from ci_actions.choices import assert_never
 from ci_actions.errors import CiActionsError, EnvironmentFailure, InputError
 from ci_actions.fsutil import write_atomic
@@ -414,6 +412,8 @@ def _check_gitops(gitops: GitOpsRollback) -> None:
 def _kubeconfig_path(inputs: ProbeSettings, ctx: Context) -> tuple[Path | None, bool]:
     """(path, is_temporary); None = in-cluster configuration."""
     if inputs.kubeconfig.strip():
+        import tempfile
+
         fd, name = tempfile.mkstemp(prefix="kubeconfig-", dir=str(ctx.temp_dir()))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp: mode 0600
             handle.write(inputs.kubeconfig)
@@ -561,6 +561,8 @@ def rollback_gitops(gitops: GitOpsRollback, ctx: Context) -> RollbackOutcome:
         if not lines:
             raise EnvironmentFailure("no previous image to put back")
         details["images"] = lines
+        from ci_actions.actions import kustomize_bump  # (and the YAML parser) for a rollback
+
         bump = kustomize_bump.BumpInputs.commit(gitops.paths, lines, gitops.target)
         bumped = kustomize_bump.run(bump, ctx)
         if not bumped.ok:
@@ -576,6 +578,8 @@ def rollback_gitops(gitops: GitOpsRollback, ctx: Context) -> RollbackOutcome:
 
 def _ledger_image(gitops: GitOpsRollback, ctx: Context) -> str:
     """The image of the ledger's rollback-target, as one kustomize-bump `images` line."""
+    from ci_actions.actions import release_ledger
+
     service, environment = gitops.ledger_service, gitops.ledger_environment
     good = release_ledger.run(
         release_ledger.LedgerInputs(

@@ -7,7 +7,6 @@ GitHub and `preset` rule sets. The logic lives in `ci_actions.tags`.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -274,6 +273,8 @@ def _outputs(
         "annotations": inputs.sep_annotations.join(meta.leveled_annotations(levels)),
         "json": js_json(meta.json_output(levels)),
     }
+    import tempfile
+
     folder = Path(tempfile.mkdtemp(prefix="image-tags-", dir=_temp_base(ctx)))
     for suffix, content in meta.bake_files(levels).items():
         path = folder / f"docker-metadata-action-bake{'-' + suffix if suffix else ''}.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -262,6 +261,8 @@ def _clone(inputs: BumpInputs, ctx: Context) -> Iterator[Git]:
             )
         yield Git(tmp / "repo", identity=inputs.target.identity, token=inputs.target.token)
     finally:
+        import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
 
 

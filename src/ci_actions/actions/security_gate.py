@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -331,6 +330,8 @@ def run(inputs: GateInputs, ctx: Context) -> Result:
     try:
         return _gate(inputs, request, ctx)
     finally:
+        import shutil
+
         shutil.rmtree(request.work_dir, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,6 @@ def _utcnow() -> datetime:
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc)
-
-
-def _new_rng() -> random.Random:
-    import random
-
-    return random.Random()
 
 
 # Each text field of GitHubContext and the variable it is read from.
@@ -116,7 +111,16 @@ class Context:
     cwd: Path
     log: Runner
     clock: Callable[[], datetime] = _utcnow
-    rng: random.Random = field(default_factory=_new_rng)
+    random_source: random.Random | None = None  # a seeded one in tests; else made when asked
+
+    @cached_property
+    def rng(self) -> random.Random:
+        """The run's randomness (jitter, unique names), made on first use."""
+        if self.random_source is not None:
+            return self.random_source
+        import random
+
+        return random.Random()
 
     def now(self) -> datetime:
         return self.clock()

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -293,6 +291,8 @@ def render(directory: Path, shown: str, scratch: Path | None = None) -> list[Con
 @contextmanager
 def planned_tree(root: Path, plan: Plan, scratch: Path) -> Iterator[Path]:
     """A scratch copy of `root` (hard links where possible) with the plan's files written."""
+    import tempfile  # (with shutil) when an overlay is rendered, not when the module loads
+
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kustomize-bump-render-", dir=scratch) as tmp:
         copy = Path(tmp) / "repo"
@@ -323,6 +323,8 @@ def _link_tree(source: Path, target: Path) -> None:
             try:
                 os.link(src, dst)
             except OSError:  # another file system, or links not allowed: copy
+                import shutil
+
                 shutil.copy2(src, dst)
 
 

@@ -9,7 +9,6 @@ removed again before anything is checked.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,6 +136,8 @@ def _mapping(doc: Document, file: str) -> dict[str, Any]:
 
 
 def render_kustomization(directory: Path, cwd: Path, scratch: Path, origin: str) -> list[Manifest]:
+    import tempfile  # (with shutil) for the one call that renders
+
     command = kustomize_command()
     shown = relative(directory, cwd)
     scratch.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_actions.choices import Choice, assert_never
 from ci_actions.errors import CiActionsError, EnvironmentFailure
@@ -22,13 +22,13 @@ from ci_actions.gitops import GitOpsTarget
 from ci_actions.probes import checks as httpchecks
 from ci_actions.probes.argocd import ArgoOutcome, wait_for_app
 from ci_actions.probes.diagnose import Diagnostics, diagnose, log_text, new_pods, wanted_pods
-from ci_actions.probes.http import Prober
 from ci_actions.probes.images import Expected, Mismatch, applies_to, check_pods, check_template
 from ci_actions.probes.kube import KubeClient
-from ci_actions.probes.registry import IndexLookup
 from ci_actions.probes.rollback import RollbackRefused, undo_deployment
 from ci_actions.probes.rollout import Workload
-from ci_actions.probes.wait import RolloutOutcome, wait_for_all
+
+if TYPE_CHECKING:  # requests and a thread pool, imported by the steps that use them
+    from ci_actions.probes.wait import RolloutOutcome
 
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -235,6 +235,8 @@ class _Run:
     def rollouts_step(self) -> None:
         if not self.s.workloads:
             return
+        from ci_actions.probes.wait import wait_for_all
+
         kube = self.client()
         with self.log.group("rollout status"):
             self.outcome.rollouts = wait_for_all(
@@ -252,6 +254,8 @@ class _Run:
         or by repository); one that applies to none is a mismatch too."""
         if not self.s.expected_images or self.outcome.failure:
             return
+        from ci_actions.probes.registry import IndexLookup
+
         kube = self.client()
         lookup = IndexLookup()
         entries: list[ImageEntry] = []
@@ -305,6 +309,8 @@ class _Run:
             verdict = "ok" if a.ok else a.message
             latency = f"{a.latency_ms:.0f} ms" if a.latency_ms is not None else "-"
             self.log.info(f"+{a.t:.1f}s {a.check}: {a.status or '-'} {latency} {verdict}")
+
+        from ci_actions.probes.http import Prober
 
         with self.log.group("HTTP checks"):
             self.outcome.http = Prober(self.s.timing, on_attempt=show).run(list(self.s.checks))
@@ -363,6 +369,8 @@ class _Run:
                     assert_never(mode)
 
     def _rollback_kubernetes(self) -> RollbackOutcome:
+        from ci_actions.probes.wait import wait_for_all
+
         kube = self.client()
         undone, errors = [], []
         for w in self.workloads():
