@@ -206,8 +206,8 @@ def main(runs: int) -> None:
         print(f"{'A/B, pair by pair':44} median {statistics.median(ratios):6.2f}x"
               f"  (min {min(ratios):.2f}, max {max(ratios):.2f}; target <= 1.5x, A <= 500 ms)")  # fmt: skip
         print(f"{'A0/B, pair by pair':44} median {statistics.median(plain_ratios):6.2f}x")
-        for label, xs in (("C/B", c), ("S/B", s)):
-            pairs = [x / y for x, y in zip(xs, b, strict=True)]
+        for label, xs, ys in (("C/B", c, b), ("S/B", s, b), ("A/S", a, s)):
+            pairs = [x / y for x, y in zip(xs, ys, strict=True)]
             print(f"{label + ', pair by pair':44} median {statistics.median(pairs):6.2f}x")
         print(f"{'in process: read, check, select 50 services':44} median "
               f"{in_process(repo, files) * ms:6.1f} ms")  # fmt: skip
