@@ -191,6 +191,10 @@ SPEC = ActionSpec(
             "diff-aware",
             "true when only the changes since diff-base were scanned; false for a full scan (also after a fallback).",
         ),
+        OutputSpec(
+            "semgrep-cli",
+            "The semgrep command line that ran: osemgrep (the OCaml one, `semgrep scan --experimental`) or pysemgrep (the Python one, when osemgrep cannot run); empty when semgrep did not run (not asked for, or every result came from the cache).",
+        ),
         OutputSpec("sarif-file", "Path of the SARIF file written."),
         OutputSpec("report-file", "Path of the normalised JSON report written."),
     ),
@@ -486,6 +490,7 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         "scan": {"passed": passed, "counts": table},
         "scanned-files": list(files),
         "diff-aware": plan is not None,
+        "semgrep-cli": next((r.cli for r in runs if r.tool == "semgrep"), ""),
     }
     summary = render_summary(verdict, runs, table, cut, scope)
     for entry in verdict.expired:
@@ -617,6 +622,8 @@ def _scan(
     runs, base_runs = every[: len(jobs)], every[len(jobs) :]
     _log_runs(runs, ctx)
     for r in base_runs:
+        if r.note:
+            ctx.log.warning(f"{r.tool} on the base: {r.note}")
         if not r.ok:
             ctx.log.warning(
                 f"{r.tool} could not scan the base ({r.error}): its findings all count as new"
@@ -673,6 +680,8 @@ def _refuse_empty_scans(runs: list[ToolRun], inputs: GateInputs) -> None:
 
 def _log_runs(runs: list[ToolRun], ctx: Context) -> None:
     for r in runs:
+        if r.note:
+            ctx.log.warning(f"{r.tool}: {r.note}")
         done = f"{len(r.findings)} finding(s) in {r.seconds:.1f}s" if r.ok else f"FAILED: {r.error}"
         ctx.log.info(f"{r.tool}: {done}")
         if r.stderr:

@@ -152,6 +152,8 @@ def report_json(
                 "error": r.error,
                 "seconds": round(r.seconds, 2),
                 "command": r.command,
+                "cli": r.cli,
+                "note": r.note,
                 "scanned": r.scanned,
             }
             for r in runs

@@ -36,6 +36,7 @@ def render_summary(
         lines += _suppressions(verdict, scope or Scope())
     if scope is not None:
         lines += _scope(scope)
+    lines += _command_lines(runs)
     for tool, n in cut.items():
         lines += [
             f"> SARIF: {n} {tool} result(s) left out (GitHub accepts at most 25,000 per run).",
@@ -134,6 +135,22 @@ def _diff(scope: Scope) -> list[str]:
         " only findings new relative to the base fail the gate.",
         "",
     ]
+
+
+_CLI = {
+    "osemgrep": "osemgrep, the OCaml command line (`semgrep scan --experimental`)",
+    "pysemgrep": "pysemgrep, the Python command line (`semgrep --legacy scan`)",
+}
+
+
+def _command_lines(runs: Sequence[ToolRun]) -> list[str]:
+    """Which command line ran, for a tool that has more than one, and why when not the first."""
+    lines = []
+    for run in runs:
+        if run.cli:
+            why = f" ({run.note})" if run.note else ""
+            lines += [f"**{run.tool} ran as** {_CLI.get(run.cli, run.cli)}{why}.", ""]
+    return lines
 
 
 def _broken(run: ToolRun) -> list[str]:
