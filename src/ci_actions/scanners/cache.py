@@ -230,6 +230,19 @@ def run_cached(scanner: Scanner, request: ScanRequest, cache: ResultCache | None
     return run
 
 
+def cached_run(scanner: Scanner, request: ScanRequest, cache: ResultCache | None) -> ToolRun | None:
+    """A dependency scanner's result for these requirements from the cache, without running
+    it; None when the cache does not hold one."""
+    version = _version(scanner.name) if cache is not None else ""
+    if cache is None or not version or scanner.name in CODE:
+        return None
+    settings = settings_hash(scanner.name, request, cache.today)
+    hit = cache.get(_deps_key(scanner.name, version, settings, request), None)
+    if hit is None:
+        return None
+    return ToolRun(scanner.name, tuple(hit), command="(from the result cache)", scanned=None)
+
+
 def _files(tool: str, request: ScanRequest) -> Sequence[str]:
     return request.python_files if tool == "bandit" else (request.semgrep_files or ())
 

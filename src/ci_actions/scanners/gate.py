@@ -35,6 +35,7 @@ class Scope:
     diff_base: str = ""  # the merge base a diff-aware scan compared with ("" = full scan)
     scanned_files: tuple[str, ...] = ()  # the Python files given to bandit and semgrep
     fallback: str = ""  # why a diff-aware scan was asked for and a full one ran
+    not_run: tuple[str, ...] = ()  # dependency scanners not run: no requirements file changed
 
 
 def drop_test_file_rules(
@@ -139,6 +140,7 @@ def report_json(
         "diff-aware": bool(scope.diff_base),
         "diff-base": scope.diff_base,
         "scanned-files": list(scope.scanned_files),
+        "not-run": list(scope.not_run),
         "excluded": list(scope.excluded),
         "test-file-rules": {
             "rules": list(scope.test_file_rules),

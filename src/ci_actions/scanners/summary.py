@@ -130,11 +130,18 @@ def _diff(scope: Scope) -> list[str]:
     what = (
         f"{len(files)} changed Python file(s): {shown}{more}" if files else "no changed Python file"
     )
-    return [
+    lines = [
         f"**Diff-aware scan** against the merge base `{scope.diff_base[:12]}`: {what};"
         " only findings new relative to the base fail the gate.",
         "",
     ]
+    if scope.not_run:
+        lines += [
+            f"**Not run:** {', '.join(scope.not_run)}: no requirements file changed since the"
+            " base, so none of their findings could be new (and the result cache held none).",
+            "",
+        ]
+    return lines
 
 
 _CLI = {
