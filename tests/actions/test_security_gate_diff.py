@@ -10,13 +10,17 @@ debug) that a full scan fails on; store.py has one (B324 md5).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.act import git
 from tests.support.cli import CliRun, invoke
+from tests.support.tools import HANG_GUARD
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security_gate"
 MD5 = "    return hashlib.md5(password.encode()).hexdigest()\n"
@@ -284,3 +288,33 @@ def test_a_changed_requirements_file_runs_safety_on_the_change_and_the_base(
     assert _new(run) == [("39611", "requirements.txt", 3)]
     report = json.loads(Path(run.outputs["report-file"]).read_text())
     assert report["not-run"] == []
+
+
+_BLOCKED_RUN = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # import of NAME now raises ModuleNotFoundError
+from ci_actions.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_gate_without_policy_files_or_requirements_imports_neither_yaml_nor_packaging(
+    repo: tuple[Path, str],
+) -> None:
+    # start-up counts on a pull request: yaml is for the policy and allowlist files,
+    # packaging for requirements; a code-only diff-aware gate needs neither
+    root, base = repo
+    _commit(root, _append(root, "service/store.py", HARMLESS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    args = ["security-gate", "--scanners", "bandit", "--diff-base", base, "--cache-dir", "off"]
+    done = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, "yaml,packaging", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "security gate passed" in done.stdout + done.stderr

@@ -9,8 +9,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from ci_actions.fsutil import read_text_strict
 from ci_actions.result import Annotation
 from ci_actions.scanners.base import ScanRequest, ToolRun
@@ -83,6 +81,10 @@ def locate_dependencies(
     findings: Sequence[Finding], root: Path, requirements: Sequence[str]
 ) -> list[Finding]:
     """Point a dependency finding at the requirements line that pins its package."""
+    if not requirements:
+        return list(findings)
+    from packaging.utils import canonicalize_name  # only when there are requirements
+
     where: dict[str, tuple[str, int]] = {}
     for req in requirements:
         try:
