@@ -6,10 +6,11 @@ schema, the scanner, its installed version, a hash of its rules and settings
 of its bytes; the entry holds that file's findings. Which of semgrep's
 command lines ran (osemgrep, or pysemgrep as the fallback) is not part of
 the key: tests/scanners/test_semgrep_cli.py holds their findings equal.
-Dependency scanners (safety, pip-audit) are cached per run: the key holds the contents of every
-requirements file in order, the database (a hash of safety-db) or the
-advisory service (osv-url, safety's API) and, for a service, the UTC date, so
-advisories published since are seen the next day at the latest.
+Dependency scanners (safety, pip-audit) are cached per run: the key holds
+the contents of every requirements file in order, the database (a hash of
+safety-db) or the advisory service (osv-url, safety's API) and, for a
+service, the UTC date, so advisories published since are seen the next day
+at the latest.
 
 An entry is trusted only when it is a regular file owned by this user and
 not writable by group or others (the cache folder too), parses as JSON of
