@@ -9,7 +9,8 @@ safety with the local database), runs interleaved, median of BENCH_ROUNDS:
   - diff-aware, warm: `diff-base`, the cache of a previous run of the same change;
   - full, warm, no change: the cache of a previous full run, nothing edited.
 Targets: diff cold <= 0.35x full cold; diff warm <= 0.2x; full warm <= 0.15x.
-    python bench/bench_security_gate_diff.py     (BENCH_ROUNDS=N, default 5)
+    python bench/bench_security_gate_diff.py     (BENCH_ROUNDS=N, default 5;
+        BENCH_SCANNERS=bandit,semgrep for the code scanners alone)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_security_gate import FIXTURES, generate  # noqa: E402
 
-SCANNERS = "bandit,semgrep,safety"
+SCANNERS = os.environ.get("BENCH_SCANNERS", "bandit,semgrep,safety")
 CHANGED = 5
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ci_actions.errors import ConfigError, EnvironmentFailure, ToolNotFound
 
@@ -92,6 +93,7 @@ def run(
     timeout: float | None = None,
     ok_codes: Iterable[int] | None = (0,),
     what: str = "",
+    stdout_file: Path | None = None,
 ) -> Completed:
     """Run a command to completion and capture its output as text.
 
@@ -100,6 +102,8 @@ def run(
     what the caller sets itself always reaches the command.
     ok_codes=None accepts any exit code (the caller judges it). A missing
     executable is ToolNotFound; a time-out kills the whole process group.
+    With `stdout_file` the command's standard output goes to that file
+    (created or emptied, mode 0600), byte for byte, and `stdout` is "".
     """
     argv = [str(a) for a in argv]
     if any("\0" in a for a in argv):  # data (an input, a ledger line) is never passed cut short
@@ -109,22 +113,12 @@ def run(
         )
     full_env = _environment(os.environ if env is None else env, extra_env or {}, drop_env)
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,  # so a time-out can kill the children too
-        )
-    except FileNotFoundError as exc:
-        raise ToolNotFound(f"'{argv[0]}' is not installed or not on PATH") from exc
-    except PermissionError as exc:
-        raise EnvironmentFailure(f"'{argv[0]}' cannot be executed: {exc}") from exc
+    with contextlib.ExitStack() as files:
+        out_to: int | IO[bytes] = subprocess.PIPE
+        if stdout_file is not None:
+            fd = os.open(stdout_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            out_to = files.enter_context(os.fdopen(fd, "wb"))
+        proc = _start(argv, cwd, full_env, stdin, out_to)
     with _lock:
         _live[proc.pid] = (proc, tuple(argv))
     try:
@@ -132,7 +126,7 @@ def run(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         out, err = proc.communicate()
-        raise ProcessTimeout(argv, timeout or 0.0, out, err) from None
+        raise ProcessTimeout(argv, timeout or 0.0, out or "", err) from None
     except KeyboardInterrupt:  # SIGINT, or SIGTERM through the CLI's handler
         _stop_group(proc, tuple(argv))
         raise
@@ -142,10 +136,35 @@ def run(
     finally:
         with _lock:
             _live.pop(proc.pid, None)
-    result = Completed(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
+    result = Completed(tuple(argv), proc.returncode, out or "", err, time.monotonic() - started)
     if ok_codes is not None and result.returncode not in set(ok_codes):
         raise ProcessFailed(result, what)
     return result
+
+
+def _start(
+    argv: list[str],
+    cwd: str | Path | None,
+    env: dict[str, str],
+    stdin: str | None,
+    stdout: int | IO[bytes],
+) -> subprocess.Popen[str]:
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,  # so a time-out can kill the children too
+        )
+    except FileNotFoundError as exc:
+        raise ToolNotFound(f"'{argv[0]}' is not installed or not on PATH") from exc
+    except PermissionError as exc:
+        raise EnvironmentFailure(f"'{argv[0]}' cannot be executed: {exc}") from exc
 
 
 def stop_all(grace: float = STOP_GRACE) -> list[tuple[str, ...]]:

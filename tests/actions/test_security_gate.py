@@ -20,7 +20,7 @@ import pytest
 from tests.support.cli import CliRun, invoke
 from tests.support.golden import assert_golden, assert_golden_data
 from tests.support.osv import FakeOsv, serve_osv
-from tests.support.tools import needs
+from tests.support.tools import needs, require
 
 pytestmark = needs("bandit", "semgrep", "safety", "pip-audit")
 
@@ -305,6 +305,81 @@ def test_a_broken_scanner_fails_closed(project: Project, tmp_path: Path, fault: 
         assert "timed out after 2s" in run.summary
     if fault == "not-utf8":
         assert "a report that is not UTF-8 text: byte 0xe9 at offset" in run.summary
+
+
+# osemgrep (`semgrep scan --experimental`) misbehaving; the Python CLI is the real one.
+# None of these is a reason to fall back: each fails the gate, and pysemgrep never runs.
+_CLEAN_REPORT = '{"results": [], "errors": [], "paths": {"scanned": ["service/app.py"]}}'
+FAKE_OSEMGREP = {
+    "killed": "kill -9 $$",
+    "truncated report": "printf '{\"results\": ['; exit 0",
+    "no report": "exit 0",
+    "traceback, exit 0": f"echo '{_CLEAN_REPORT}'; echo 'Traceback (most recent call last):' >&2; exit 0",
+    "error line, exit 0": f"echo '{_CLEAN_REPORT}'; echo '[00.10][ERROR]: Fatal error' >&2; exit 0",
+    "report not UTF-8": 'printf \'{"results": [], "errors": [], "x": "caf\\351"}\'',
+    "errors in the report, exit 0": 'echo \'{"results": [], "errors": [{"type": "Fatal", "message": "boom"}], "paths": {"scanned": []}}\'',
+    "crash, exit 2": "echo 'Fatal error: exception Stack_overflow' >&2; exit 2",
+    "hang": "sleep 300",
+}
+
+
+def _fake_semgrep(folder: Path, osemgrep: str, python: str = "") -> dict[str, str]:
+    """A `semgrep` that runs `osemgrep` for `--experimental`, else `python` (default: the real one)."""
+    real = require("semgrep")
+    folder.mkdir()
+    script = (
+        '#!/bin/sh\ncase " $* " in *" --experimental "*)\n'
+        + osemgrep
+        + "\n;; esac\n"
+        + (python or f'exec {real} "$@"')
+        + "\n"
+    )
+    (folder / "semgrep").write_text(script)
+    (folder / "semgrep").chmod(0o755)
+    return {"PATH": f"{folder}:/usr/bin:/bin"}
+
+
+@pytest.mark.parametrize("fault", sorted(FAKE_OSEMGREP))
+def test_a_broken_osemgrep_fails_closed(project: Project, tmp_path: Path, fault: str) -> None:
+    env = _fake_semgrep(tmp_path / "fakebin", FAKE_OSEMGREP[fault])
+    run = project.gate("--timeout", "2s", scanners="semgrep", env=env)
+    assert run.code == 3, run.log[-2000:]
+    assert run.outputs["passed"] == "false"
+    assert run.outputs["semgrep-cli"] == "osemgrep"  # judged, not retried with pysemgrep
+    assert "scanner error (not a pass)" in run.summary
+    assert "pysemgrep" not in run.summary
+
+
+FALLBACKS = {
+    "native program missing": "Failed to find semgrep-core in PATH or in the semgrep package.",
+    "an option it does not know": "semgrep scan: unknown option '--x-ignore-semgrepignore-files'.",
+}
+
+
+@pytest.mark.parametrize("why", sorted(FALLBACKS))
+def test_pysemgrep_runs_when_osemgrep_cannot(project: Project, tmp_path: Path, why: str) -> None:
+    env = _fake_semgrep(tmp_path / "fakebin", f'echo "{FALLBACKS[why]}" >&2; exit 2')
+    run = project.gate(scanners="semgrep", env=env)
+    assert run.code == 1, run.log[-2000:]  # the real pysemgrep's findings fail the gate
+    assert run.outputs["semgrep-cli"] == "pysemgrep"
+    counts = json.loads(run.outputs["counts"])["semgrep"]
+    assert {s: counts[s] for s in EXPECTED_COUNTS["semgrep"]} == EXPECTED_COUNTS["semgrep"]
+    said = FALLBACKS[why].removeprefix("semgrep scan: ")
+    assert f"::warning::semgrep: osemgrep could not run ({said}" in run.log
+    assert "**semgrep ran as** pysemgrep" in run.summary
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert (
+        report["tools"][0]["cli"] == "pysemgrep" and "could not run" in report["tools"][0]["note"]
+    )
+
+
+def test_a_failing_fallback_fails_closed(project: Project, tmp_path: Path) -> None:
+    missing = f'echo "{FALLBACKS["native program missing"]}" >&2; exit 2'
+    env = _fake_semgrep(tmp_path / "fakebin", missing, python="echo 'Traceback: boom' >&2; exit 2")
+    run = project.gate(scanners="semgrep", env=env)
+    assert run.code == 3, run.log[-2000:]
+    assert run.outputs["semgrep-cli"] == "pysemgrep"
+    assert "Traceback: boom" in run.summary
 
 
 def _write(root: Path, rel: str, text: str) -> str:

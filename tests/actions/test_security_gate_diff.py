@@ -10,13 +10,17 @@ debug) that a full scan fails on; store.py has one (B324 md5).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.act import git
 from tests.support.cli import CliRun, invoke
+from tests.support.tools import HANG_GUARD
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security_gate"
 MD5 = "    return hashlib.md5(password.encode()).hexdigest()\n"
@@ -231,3 +235,86 @@ def test_diff_base_and_update_baseline_together_are_exit_2(repo: tuple[Path, str
     run = _gate(root, "--diff-base", base, "--baseline", "b.txt", "--update-baseline", "true")
     assert run.code == 2
     assert "diff-base" in run.log
+
+
+SAFETY_DB = ["--safety-db", str(FIXTURES / "safety-db")]
+HARMLESS = "\n\ndef size(x: str) -> int:\n    return len(x)\n"
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["cold cache", "warm cache"])
+def test_unchanged_requirements_reuse_the_cached_result_or_are_not_run(
+    repo: tuple[Path, str], tmp_path: Path, cached: bool
+) -> None:
+    # the base pins pyyaml 5.3.1 (safety 39611) and requests 2.25.0 (58755); the change
+    # touches only Python, so those two findings are the base's and cannot be new
+    root, base = repo
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    if cached:
+        git(root, "checkout", "-q", base)
+        warm = _gate(root, *SAFETY_DB, *cache, scanners="safety")
+        assert warm.code == 1, warm.log[-3000:]  # a full scan fails on them
+        git(root, "checkout", "-q", "change")
+    _commit(root, _append(root, "service/store.py", HARMLESS))
+    run = _gate(root, "--diff-base", base, *SAFETY_DB, *cache, scanners="bandit,safety")
+    assert run.code == 0, run.log[-3000:]
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    tools = {t["tool"]: t for t in report["tools"]}
+    safety = sorted(f["rule-id"] for f in report["findings"] if f["tool"] == "safety")
+    if cached:
+        assert tools["safety"]["command"] == "(from the result cache)"
+        assert safety == ["39611", "58755"] and report["not-run"] == []
+        assert "**Not run:**" not in run.summary
+    else:
+        assert "safety" not in tools and safety == []
+        assert report["not-run"] == ["safety"]
+        assert "**Not run:** safety: no requirements file changed" in run.summary
+    assert run.outputs["new-findings"] == "0"
+
+
+def test_a_changed_requirements_file_runs_safety_on_the_change_and_the_base(
+    repo: tuple[Path, str],
+) -> None:
+    root, _ = repo
+    # a base without pyyaml; the change pins it again: safety 39611 (critical) is new,
+    # requests' 58755 is the base's
+    git(root, "checkout", "-q", "main")
+    pins = (root / "requirements.txt").read_text()
+    _commit(root, {"requirements.txt": pins.replace("pyyaml==5.3.1\n", "")})
+    base = git(root, "rev-parse", "HEAD")
+    git(root, "checkout", "-q", "-b", "pin-pyyaml")
+    _commit(root, {"requirements.txt": pins})
+    run = _gate(root, "--diff-base", base, *SAFETY_DB, scanners="safety")
+    assert run.code == 1, run.log[-3000:]
+    assert _new(run) == [("39611", "requirements.txt", 3)]
+    report = json.loads(Path(run.outputs["report-file"]).read_text())
+    assert report["not-run"] == []
+
+
+_BLOCKED_RUN = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # import of NAME now raises ModuleNotFoundError
+from ci_actions.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_gate_without_policy_files_or_requirements_imports_neither_yaml_nor_packaging(
+    repo: tuple[Path, str],
+) -> None:
+    # start-up counts on a pull request: yaml is for the policy and allowlist files,
+    # packaging for requirements; a code-only diff-aware gate needs neither
+    root, base = repo
+    _commit(root, _append(root, "service/store.py", HARMLESS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
+    args = ["security-gate", "--scanners", "bandit", "--diff-base", base, "--cache-dir", "off"]
+    done = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, "yaml,packaging", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "security gate passed" in done.stdout + done.stderr

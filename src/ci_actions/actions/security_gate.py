@@ -190,6 +190,10 @@ SPEC = ActionSpec(
             "diff-aware",
             "true when only the changes since diff-base were scanned; false for a full scan (also after a fallback).",
         ),
+        OutputSpec(
+            "semgrep-cli",
+            "The semgrep command line that ran: osemgrep (the OCaml one, `semgrep scan --experimental`) or pysemgrep (the Python one, when osemgrep cannot run); empty when semgrep did not run (not asked for, or every result came from the cache).",
+        ),
         OutputSpec("sarif-file", "Path of the SARIF file written."),
         OutputSpec("report-file", "Path of the normalised JSON report written."),
     ),
@@ -399,6 +403,7 @@ class _Scanned:
     findings: list[Finding]  # theirs, normalised (_normalise)
     in_tests: int  # findings left out by test-file-rules
     base_prints: set[str]  # fingerprints the base already has (diff-aware only)
+    not_run: tuple[str, ...] = ()  # dependency scanners a diff-aware run had no need of
 
 
 def _plan(inputs: GateInputs, request: ScanRequest, ctx: Context) -> tuple[_Plan | None, str]:
@@ -477,6 +482,7 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         diff_base=plan.base if plan is not None else "",
         scanned_files=files,
         fallback=fallback,
+        not_run=scanned.not_run,
     )
     outputs, cut = _write_reports(inputs, root, verdict, runs, ran, passed, scope)
     outputs |= {
@@ -487,6 +493,7 @@ def _gate(inputs: GateInputs, request: ScanRequest, ctx: Context) -> Result:
         "scan": {"passed": passed, "counts": table},
         "scanned-files": list(files),
         "diff-aware": plan is not None,
+        "semgrep-cli": next((r.cli for r in runs if r.tool == "semgrep"), ""),
     }
     summary = render_summary(verdict, runs, table, cut, scope)
     for entry in verdict.expired:
@@ -604,20 +611,30 @@ def _scan(
     code = [s for s in inputs.scanners if s in CODE_SCANNERS and plan.code_files]
     deps = [s for s in inputs.scanners if s in DEPENDENCY_SCANNERS]
     head = replace(request, python_files=plan.code_files, semgrep_files=plan.code_files)
+    reused, not_run = _unchanged_dependencies(deps, head, plan, cache)
+    if not plan.deps_changed:
+        deps = []
+        if not_run:
+            ctx.log.info(
+                f"not running {', '.join(not_run)}: no requirements file changed since the base"
+                " (none of their findings could be new) and the cache has no result to reuse"
+            )
     base, base_names = _base_request(inputs, request, plan)
     jobs = [(s, head) for s in [*code, *deps]]
     base_jobs = [(s, base) for s in code if base.python_files]
     if plan.deps_changed:
         base_jobs += [(s, base) for s in deps if base.requirements]
     ctx.log.info(
-        f"running {', '.join(s for s, _ in jobs)} on the change and"
+        f"running {', '.join(s for s, _ in jobs) or 'nothing'} on the change and"
         f" {', '.join(s for s, _ in base_jobs) or 'nothing'} on the base, in parallel"
         f" (time limit {inputs.timeout:g}s each)"
     )
     every = gate.run_jobs(jobs + base_jobs, cache)
-    runs, base_runs = every[: len(jobs)], every[len(jobs) :]
+    runs, base_runs = every[: len(jobs)] + reused, every[len(jobs) :]
     _log_runs(runs, ctx)
     for r in base_runs:
+        if r.note:
+            ctx.log.warning(f"{r.tool} on the base: {r.note}")
         if not r.ok:
             ctx.log.warning(
                 f"{r.tool} could not scan the base ({r.error}): its findings all count as new"
@@ -627,7 +644,22 @@ def _scan(
     prints = {f.fingerprint for f in _normalise(ok_base, base, base_names, inputs, config)[0]}
     if not plan.deps_changed:  # the base pins the same packages: the same findings
         prints |= {f.fingerprint for f in found if f.tool in DEPENDENCY_SCANNERS}
-    return _Scanned(runs, found, in_tests, prints)
+    return _Scanned(runs, found, in_tests, prints, not_run)
+
+
+def _unchanged_dependencies(
+    deps: list[str], head: ScanRequest, plan: _Plan, cache: ResultCache | None
+) -> tuple[list[ToolRun], tuple[str, ...]]:
+    """(the cached runs reused, the scanners not run) for dependency scanners on a change that
+    touches no requirements file: their findings are the base's, so none could be new."""
+    from ci_actions.scanners.cache import cached_run
+    from ci_actions.scanners.tools import SCANNERS
+
+    if plan.deps_changed:
+        return [], ()
+    reused = [r for r in (cached_run(SCANNERS[s], head, cache) for s in deps) if r is not None]
+    done = {r.tool for r in reused}
+    return reused, tuple(s for s in deps if s not in done)
 
 
 def _base_request(
@@ -674,6 +706,8 @@ def _refuse_empty_scans(runs: list[ToolRun], inputs: GateInputs) -> None:
 
 def _log_runs(runs: list[ToolRun], ctx: Context) -> None:
     for r in runs:
+        if r.note:
+            ctx.log.warning(f"{r.tool}: {r.note}")
         done = f"{len(r.findings)} finding(s) in {r.seconds:.1f}s" if r.ok else f"FAILED: {r.error}"
         ctx.log.info(f"{r.tool}: {done}")
         if r.stderr:

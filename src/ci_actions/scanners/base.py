@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,6 +68,8 @@ class ToolRun:
     version: str = ""
     scanned: int | None = None  # files (or packages) looked at; None = the tool does not say
     missing: bool = False  # the executable is not installed
+    cli: str = ""  # which of the tool's command lines ran (semgrep: osemgrep or pysemgrep)
+    note: str = ""  # why another command line than the first choice ran
 
     @property
     def ok(self) -> bool:
@@ -79,6 +81,17 @@ class Scanner(Protocol):
     executable: str
     ran_codes: frozenset[int]
     exit_meanings: Mapping[int, str]  # what the tool's own error codes say
+    cli: str  # the command line's name when the tool has more than one, else ""
+    report_on_stdout: bool  # the report is what the tool prints, not a file it writes
+    fallback: Scanner | None  # what runs instead when this command line cannot run here
+
+    def cannot_run(self, code: int, stderr: str) -> str:
+        """Why this command line cannot run here (so `fallback` runs), else "".
+
+        Only for a refusal before any scan (the program is missing, an option
+        is unknown): every other failure is judged, and fails the gate.
+        """
+        ...
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]: ...
 
@@ -112,18 +125,33 @@ def find_executable(name: str, path: str) -> str:
 
 
 def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None) -> ToolRun:
-    """Run one scanner and judge its run; never raises for a tool failure."""
+    """Run one scanner and judge its run; never raises for a tool failure.
+
+    When the scanner's command line says it cannot run here (`cannot_run`),
+    its fallback runs instead and is judged by the same rules; the run says
+    which command line ran and why.
+    """
+    run, refused = _run_once(scanner, request, path)
+    if refused and scanner.fallback is not None:
+        other = run_scanner(scanner.fallback, request, path)
+        why = f"{scanner.cli} could not run ({refused}); {other.cli} ran instead"
+        return replace(other, note="; ".join(n for n in (why, other.note) if n))
+    return run
+
+
+def _run_once(scanner: Scanner, request: ScanRequest, path: str | None) -> tuple[ToolRun, str]:
+    """(the judged run, why the command line could not run here or "")."""
     report = request.work_dir / f"{scanner.name}-report.json"
     report.unlink(missing_ok=True)  # a stale report must never read as this run's
     started = time.monotonic()
     try:
         exe = find_executable(scanner.executable, path or search_path(request.environ))
     except ToolNotFound as exc:
-        return ToolRun(scanner.name, error=str(exc), missing=True)
+        return ToolRun(scanner.name, error=str(exc), missing=True), ""
     if scanner.targets(request) == 0:
-        return ToolRun(scanner.name, scanned=0, command="(not run: no file to scan)")
+        return ToolRun(scanner.name, scanned=0, command="(not run: no file to scan)"), ""
     argv = scanner.command(exe, request, report)
-    command = " ".join(argv)
+    ran = ToolRun(scanner.name, command=" ".join(argv), cli=scanner.cli)
     try:
         done = proc.run(
             argv,
@@ -131,51 +159,49 @@ def run_scanner(scanner: Scanner, request: ScanRequest, path: str | None = None)
             env=dict(request.environ) | scanner.env(request),
             timeout=request.timeout,
             ok_codes=None,
+            stdout_file=report if scanner.report_on_stdout else None,
         )
     except proc.ProcessTimeout as exc:
-        return ToolRun(
-            scanner.name,
-            error=f"timed out after {request.timeout:g}s and was killed",
-            stderr=exc.stderr,
-            command=command,
-            seconds=time.monotonic() - started,
-        )
+        error = f"timed out after {request.timeout:g}s and was killed"
+        seconds = time.monotonic() - started
+        return replace(ran, error=error, stderr=exc.stderr, seconds=seconds), ""
     except ToolNotFound as exc:
-        return ToolRun(scanner.name, error=str(exc), command=command, missing=True)
-    seconds = time.monotonic() - started
+        return replace(ran, error=str(exc), missing=True), ""
+    ran = replace(ran, seconds=time.monotonic() - started)
+    return _judge(scanner, request, report, done, ran), scanner.cannot_run(
+        done.returncode, done.stderr
+    )
+
+
+def _judge(
+    scanner: Scanner, request: ScanRequest, report: Path, done: proc.Completed, ran: ToolRun
+) -> ToolRun:
+    """The run as the exit code, the printed output and the report say it went."""
     stderr = done.stderr.strip() or done.stdout.strip()
+    ran = replace(ran, stderr=stderr)
     if done.returncode not in scanner.ran_codes:
-        return ToolRun(
-            scanner.name,
-            error=_exit_description(done.returncode, scanner.exit_meanings),
-            stderr=stderr,
-            command=command,
-            seconds=seconds,
-        )
+        error = _exit_description(done.returncode, scanner.exit_meanings)
+        said = _report_errors(scanner, request, report)
+        return replace(ran, error=f"{error} ({said})" if said else error)
     complaint = error_output(done.stderr + "\n" + done.stdout)
     if complaint:
-        return ToolRun(
-            scanner.name,
-            error=f"printed an error although it exited {done.returncode}: {complaint}",
-            stderr=stderr,
-            command=command,
-            seconds=seconds,
-        )
+        error = f"printed an error although it exited {done.returncode}: {complaint}"
+        return replace(ran, error=error)
     try:
         data = _load_report(report)
         findings = parse_report(scanner, data, request, report)
     except ReportError as exc:
-        return ToolRun(
-            scanner.name, error=str(exc), stderr=stderr, command=command, seconds=seconds
-        )
-    return ToolRun(
-        scanner.name,
-        tuple(findings),
-        command=command,
-        seconds=seconds,
-        stderr=stderr,
-        scanned=scanner.scanned(data),
-    )
+        return replace(ran, error=str(exc))
+    return replace(ran, findings=tuple(findings), scanned=scanner.scanned(data))
+
+
+def _report_errors(scanner: Scanner, request: ScanRequest, report: Path) -> str:
+    """The errors a failed run's report lists, when it wrote one (else "")."""
+    try:
+        parse_report(scanner, _load_report(report), request, report)
+    except ReportError as exc:
+        return "" if "wrote no report" in str(exc) else str(exc)
+    return ""
 
 
 # A Python traceback, or a line whose level word says the tool failed

@@ -3,11 +3,14 @@
 Code scanners (bandit, semgrep) are cached per file. The key is the cache
 schema, the scanner, its installed version, a hash of its rules and settings
 (bandit's ini, semgrep's rule files and flags), the file's path and the hash
-of its bytes; the entry holds that file's findings. Dependency scanners
-(safety, pip-audit) are cached per run: the key holds the contents of every
-requirements file in order, the database (a hash of safety-db) or the
-advisory service (osv-url, safety's API) and, for a service, the UTC date, so
-advisories published since are seen the next day at the latest.
+of its bytes; the entry holds that file's findings. Which of semgrep's
+command lines ran (osemgrep, or pysemgrep as the fallback) is not part of
+the key: tests/scanners/test_semgrep_cli.py holds their findings equal.
+Dependency scanners (safety, pip-audit) are cached per run: the key holds
+the contents of every requirements file in order, the database (a hash of
+safety-db) or the advisory service (osv-url, safety's API) and, for a
+service, the UTC date, so advisories published since are seen the next day
+at the latest.
 
 An entry is trusted only when it is a regular file owned by this user and
 not writable by group or others (the cache folder too), parses as JSON of
@@ -228,6 +231,19 @@ def run_cached(scanner: Scanner, request: ScanRequest, cache: ResultCache | None
     if run.ok and run.scanned != 0:
         cache.put(key, run.findings)
     return run
+
+
+def cached_run(scanner: Scanner, request: ScanRequest, cache: ResultCache | None) -> ToolRun | None:
+    """A dependency scanner's result for these requirements from the cache, without running
+    it; None when the cache does not hold one."""
+    version = _version(scanner.name) if cache is not None else ""
+    if cache is None or not version or scanner.name in CODE:
+        return None
+    settings = settings_hash(scanner.name, request, cache.today)
+    hit = cache.get(_deps_key(scanner.name, version, settings, request), None)
+    if hit is None:
+        return None
+    return ToolRun(scanner.name, tuple(hit), command="(from the result cache)", scanned=None)
 
 
 def _files(tool: str, request: ScanRequest) -> Sequence[str]:

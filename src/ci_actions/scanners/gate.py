@@ -9,8 +9,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from ci_actions.fsutil import read_text_strict
 from ci_actions.result import Annotation
 from ci_actions.scanners.base import ScanRequest, ToolRun
@@ -35,6 +33,7 @@ class Scope:
     diff_base: str = ""  # the merge base a diff-aware scan compared with ("" = full scan)
     scanned_files: tuple[str, ...] = ()  # the Python files given to bandit and semgrep
     fallback: str = ""  # why a diff-aware scan was asked for and a full one ran
+    not_run: tuple[str, ...] = ()  # dependency scanners not run: no requirements file changed
 
 
 def drop_test_file_rules(
@@ -82,6 +81,10 @@ def locate_dependencies(
     findings: Sequence[Finding], root: Path, requirements: Sequence[str]
 ) -> list[Finding]:
     """Point a dependency finding at the requirements line that pins its package."""
+    if not requirements:
+        return list(findings)
+    from packaging.utils import canonicalize_name  # only when there are requirements
+
     where: dict[str, tuple[str, int]] = {}
     for req in requirements:
         try:
@@ -139,6 +142,7 @@ def report_json(
         "diff-aware": bool(scope.diff_base),
         "diff-base": scope.diff_base,
         "scanned-files": list(scope.scanned_files),
+        "not-run": list(scope.not_run),
         "excluded": list(scope.excluded),
         "test-file-rules": {
             "rules": list(scope.test_file_rules),
@@ -152,6 +156,8 @@ def report_json(
                 "error": r.error,
                 "seconds": round(r.seconds, 2),
                 "command": r.command,
+                "cli": r.cli,
+                "note": r.note,
                 "scanned": r.scanned,
             }
             for r in runs

@@ -19,9 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ci_actions import yamlsafe
 from ci_actions.errors import ConfigError
 from ci_actions.fsutil import read_text_strict
 from ci_actions.scanners.findings import (
@@ -54,12 +51,21 @@ class Policy:
         return self.per_tool.get(tool, self.default)
 
 
+def _yaml(text: str, what: str) -> Any:
+    """The YAML document in `text` (yaml is imported only when a file is given)."""
+    import yaml
+
+    from ci_actions import yamlsafe
+
+    try:
+        return yamlsafe.load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} is not valid YAML: {exc}") from None
+
+
 def load_policy(text: str, shown: str, default: Thresholds, tools: Iterable[str]) -> Policy:
     """`scanners: {bandit: {fail-on: medium, min-confidence: high}, ...}` over the inputs."""
-    try:
-        data = yamlsafe.load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"policy file {shown} is not valid YAML: {exc}") from None
+    data = _yaml(text, f"policy file {shown}") or {}
     if not isinstance(data, dict) or set(data) - {"scanners"}:
         raise ConfigError(
             f"policy file {shown}: expected one key `scanners` (a mapping of scanner name to settings)"
@@ -137,10 +143,7 @@ class AllowEntry:
 
 def load_allowlist(text: str, shown: str) -> list[AllowEntry]:
     """A YAML list of {id | fingerprint, reason, expires: YYYY-MM-DD[, tool][, count]}."""
-    try:
-        data = yamlsafe.load(text) or []
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"allowlist {shown} is not valid YAML: {exc}") from None
+    data = _yaml(text, f"allowlist {shown}") or []
     if isinstance(data, dict) and "allow" in data:
         data = data["allow"] or []
     if not isinstance(data, list):

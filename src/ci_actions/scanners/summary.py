@@ -36,6 +36,7 @@ def render_summary(
         lines += _suppressions(verdict, scope or Scope())
     if scope is not None:
         lines += _scope(scope)
+    lines += _command_lines(runs)
     for tool, n in cut.items():
         lines += [
             f"> SARIF: {n} {tool} result(s) left out (GitHub accepts at most 25,000 per run).",
@@ -129,11 +130,34 @@ def _diff(scope: Scope) -> list[str]:
     what = (
         f"{len(files)} changed Python file(s): {shown}{more}" if files else "no changed Python file"
     )
-    return [
+    lines = [
         f"**Diff-aware scan** against the merge base `{scope.diff_base[:12]}`: {what};"
         " only findings new relative to the base fail the gate.",
         "",
     ]
+    if scope.not_run:
+        lines += [
+            f"**Not run:** {', '.join(scope.not_run)}: no requirements file changed since the"
+            " base, so none of their findings could be new (and the result cache held none).",
+            "",
+        ]
+    return lines
+
+
+_CLI = {
+    "osemgrep": "osemgrep, the OCaml command line (`semgrep scan --experimental`)",
+    "pysemgrep": "pysemgrep, the Python command line (`semgrep --legacy scan`)",
+}
+
+
+def _command_lines(runs: Sequence[ToolRun]) -> list[str]:
+    """Which command line ran, for a tool that has more than one, and why when not the first."""
+    lines = []
+    for run in runs:
+        if run.cli:
+            why = f" ({run.note})" if run.note else ""
+            lines += [f"**{run.tool} ran as** {_CLI.get(run.cli, run.cli)}{why}.", ""]
+    return lines
 
 
 def _broken(run: ToolRun) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ci_actions.scanners.base import ReportError, ScanRequest, require_keys
+from ci_actions.scanners.base import ReportError, Scanner, ScanRequest, require_keys
 from ci_actions.scanners.findings import Finding, cvss_severity, relative_path
 from ci_actions.scanners.targets import DEFAULT_EXCLUDES
 
@@ -34,7 +34,18 @@ def _level(value: object) -> str:
     return _LEVELS.get(str(value or "").upper(), "")
 
 
-class Bandit:
+class _OneCommandLine:
+    """A tool with one command line: it writes its report to a file, nothing to fall back to."""
+
+    cli = ""
+    report_on_stdout = False
+    fallback: Scanner | None = None
+
+    def cannot_run(self, code: int, stderr: str) -> str:
+        return ""
+
+
+class Bandit(_OneCommandLine):
     name = "bandit"
     executable = "bandit"
     ran_codes = frozenset({0, 1})  # 1 = issues found
@@ -90,35 +101,47 @@ class Bandit:
         ]
 
 
-class Semgrep:
+class PySemgrep(_OneCommandLine):
+    """semgrep's Python command line (pysemgrep: `semgrep --legacy scan`), the reference."""
+
     name = "semgrep"
     executable = "semgrep"
+    cli = "pysemgrep"
     ran_codes = frozenset({0, 1})  # 1 = findings (--error)
     exit_meanings: Mapping[int, str] = MappingProxyType({})
 
     def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
-        """semgrep with its `nosemgrep` comments and the repository's `.semgrepignore` off.
+        return [exe, "--legacy", "scan", *self.options(request, report)]
+
+    def options(self, request: ScanRequest, report: Path | None) -> list[str]:
+        """`scan`'s options and targets: `nosemgrep` comments and `.semgrepignore` off.
 
         Without a `.semgrepignore` semgrep applies its own default one (tests/,
         build/, dist/ at any depth), so both are switched off together; the
         gate's anchored defaults are passed as root-anchored `--exclude`s when
-        the root itself is scanned. No file is skipped for its size.
+        the root itself is scanned. No file is skipped for its size. The JSON
+        report goes to `report`, or to standard output when it is None.
+        semgrep's entry point looks for its own switches (`--legacy`,
+        `--experimental`, `--pro`) anywhere in the command line, so a target
+        that starts with `-` is passed as `./-...`.
         """
         configs = request.semgrep_configs or (BUNDLED_RULES,)
-        argv = [exe, "scan", "--metrics", "off", "--disable-version-check"]
+        argv = ["--metrics", "off", "--disable-version-check"]
         argv += ["--no-rewrite-rule-ids", "--strict", "--json", "--error", "--quiet"]
-        argv += ["--disable-nosem", "--max-target-bytes", "0", "--output", str(report)]
+        argv += ["--disable-nosem", "--max-target-bytes", "0"]
+        if report is not None:
+            argv += ["--output", str(report)]
         if not request.repository_config:
             argv.append("--x-ignore-semgrepignore-files")
         for config in configs:
             argv += ["--config", str(config)]
         if request.semgrep_files is not None:  # picked (and excluded) by the gate already
-            return [*argv, "--", *request.semgrep_files]
+            return [*argv, "--", *map(_not_a_switch, request.semgrep_files)]
         if any(relative_path(p, request.root) == "" for p in request.paths):
             argv += [f"--exclude=/{name}" for name in DEFAULT_EXCLUDES]
         # values from inputs in `--option=value` form: never an option of their own
         argv += [f"--exclude={pattern}" for pattern in request.exclude]
-        return [*argv, "--", *request.paths]
+        return [*argv, "--", *map(_not_a_switch, request.paths)]
 
     def targets(self, request: ScanRequest) -> int | None:
         return None if request.semgrep_files is None else len(request.semgrep_files)
@@ -167,7 +190,35 @@ class Semgrep:
         return findings
 
 
-class Safety:
+# semgrep's entry point or its OCaml program saying it cannot run these arguments:
+# the native program is missing, or an option is unknown to this version.
+_OSEMGREP_REFUSED = re.compile(
+    r"Failed to find semgrep-core[^\n]*|unknown option '?-[^\n]*|No such option:? -[^\n]*"
+)
+
+
+class OSemgrep(PySemgrep):
+    """semgrep's OCaml command line (osemgrep: `semgrep scan --experimental`).
+
+    The same arguments as the Python one, whose findings it matches on the
+    gate's corpus (tests/scanners/test_semgrep_cli.py), without the Python
+    start-up. It ignores `--output` (semgrep issue 11526), so the report is
+    its standard output. When it cannot run here, the Python one does.
+    """
+
+    cli = "osemgrep"
+    report_on_stdout = True
+    fallback: Scanner | None = PySemgrep()
+
+    def command(self, exe: str, request: ScanRequest, report: Path) -> list[str]:
+        return [exe, "scan", "--experimental", *self.options(request, None)]
+
+    def cannot_run(self, code: int, stderr: str) -> str:
+        refused = _OSEMGREP_REFUSED.search(stderr) if code == 2 else None
+        return refused.group(0).strip() if refused else ""
+
+
+class Safety(_OneCommandLine):
     """`safety check --db DIR` offline, or `safety scan` with an API key."""
 
     name = "safety"
@@ -275,7 +326,7 @@ class Safety:
         return findings
 
 
-class PipAudit:
+class PipAudit(_OneCommandLine):
     name = "pip-audit"
     executable = "pip-audit"
     ran_codes = frozenset({0, 1})  # 1 = vulnerabilities found (or a failure: the report decides)
@@ -327,6 +378,10 @@ class PipAudit:
         ]
 
 
+def _not_a_switch(target: str) -> str:
+    return f"./{target}" if target.startswith("-") else target
+
+
 def _syntax_hint(errors: list[dict[str, Any]]) -> str:
     """bandit parses with the Python it runs on: say so when that is the likely cause."""
     if not any("syntax error" in str(e.get("reason", "")).lower() for e in errors):
@@ -339,4 +394,4 @@ def _syntax_hint(errors: list[dict[str, Any]]) -> str:
     )
 
 
-SCANNERS = {s.name: s for s in (Bandit(), Semgrep(), Safety(), PipAudit())}
+SCANNERS: dict[str, Scanner] = {s.name: s for s in (Bandit(), OSemgrep(), Safety(), PipAudit())}
