@@ -15,12 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_actions import __version__
-from ci_actions.render.options import Environment, Options, Target
+from ci_actions.render.options import DeclaredService, Environment, Options, Service, Target
 
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["TEMPLATES", "Environment", "Options", "Target", "render", "render_all"]
+__all__ = [
+    "TEMPLATES",
+    "DeclaredService",
+    "Environment",
+    "Options",
+    "Service",
+    "Target",
+    "render",
+    "render_all",
+]
 
 TEMPLATES = ("cicd", "monitor", "rollback")
 
