@@ -20,6 +20,7 @@ from tests.support.act import git
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+SERVICE = ROOT / "tests/fixtures/blocklist-service"  # a repository of one service
 BASE = ["--registry", "127.0.0.1:5000", "--actions-ref", SHA]
 PROBE = ["--health-url", "http://127.0.0.1:8541/health"]
 
@@ -56,9 +57,9 @@ def gitops(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Path:
-    """The example service as a repository whose origin's default branch is `trunk`."""
+    """The one-service fixture as a repository whose origin's default branch is `trunk`."""
     repo = tmp_path / "blocklist"
-    shutil.copytree(EXAMPLES / "service", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__"))
     git(repo, "init", "-q", "-b", "trunk")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "service")
@@ -413,11 +414,11 @@ def test_init_refuses_a_target_with_nothing_to_probe(service: Path) -> None:
 
 
 def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops: Path) -> None:
-    # examples/gitops sets 127.0.0.1:5000/blocklist (its overlays' images:)
+    # examples/gitops sets 127.0.0.1:5000/blocklist and .../blocklist-collector (images:)
     code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops), "--image", "shop")
     assert code == 0
     assert "the image 127.0.0.1:5000/shop is not among the images the overlays set" in out
-    assert "(127.0.0.1:5000/blocklist)" in out
+    assert "(127.0.0.1:5000/blocklist, 127.0.0.1:5000/blocklist-collector)" in out
     code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
     assert code == 0 and "not among the images" not in out
 
