@@ -102,9 +102,11 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
     assert [s["run"] for s in steps if s.get("name", "").startswith("lint")] == ["ruff check ."]
     # overlays found in the GitOps remote, dev promoted before prod, prod protected
     assert [j for j in cicd["jobs"] if j.startswith("deploy-")] == ["deploy-dev", "deploy-prod"]
-    assert cicd["jobs"]["deploy-prod"]["strategy"]["max-parallel"] == 1
-    include = cicd["jobs"]["deploy-dev"]["strategy"]["matrix"]["include"][0]
+    assert cicd["jobs"]["verify-prod"]["strategy"]["max-parallel"] == 1
+    include = cicd["jobs"]["verify-dev"]["strategy"]["matrix"]["include"][0]
     assert include == {
+        "service": "blocklist",
+        "image": "127.0.0.1:5000/blocklist",
         "target": "dev",
         "overlay": "overlays/dev",
         "health-url": "http://127.0.0.1:8541/health",
@@ -209,7 +211,7 @@ def test_tenants_and_explicit_production(service: Path) -> None:
     ]  # fmt: skip
     assert run(service, *args)[0] == 0
     cicd = load(service / ".github/workflows/cicd.yml")
-    include = cicd["jobs"]["deploy-live"]["strategy"]["matrix"]["include"]
+    include = cicd["jobs"]["verify-live"]["strategy"]["matrix"]["include"]
     assert [(i["target"], i["overlay"], i["health-url"]) for i in include] == [
         ("live-a", "k8s/tenants/a", "https://{tenant}.example/health"),
         ("live-b", "k8s/tenants/b", "https://b.example/health"),
@@ -217,8 +219,11 @@ def test_tenants_and_explicit_production(service: Path) -> None:
     assert (
         include[0]["workloads"] == "deployment/blocklist" and include[0]["namespace"] == "blocklist"
     )
-    assert cicd["jobs"]["deploy-live"]["strategy"]["max-parallel"] == 1
-    assert "max-parallel" not in cicd["jobs"]["deploy-dev"]["strategy"]
+    assert cicd["jobs"]["verify-live"]["strategy"]["max-parallel"] == 1
+    assert "max-parallel" not in cicd["jobs"]["verify-dev"]["strategy"]
+    # one commit for both tenants of live
+    [bump] = [s for s in cicd["jobs"]["deploy-live"]["steps"] if s.get("id") == "bump"]
+    assert bump["with"]["paths"] == "k8s/tenants/a\nk8s/tenants/b"
 
 
 def test_the_cli_runs_init(service: Path, gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,28 +1,40 @@
 """`ci-actions init` and the services file: two or more Dockerfiles write
 `.github/ci-actions.yml` (golden, read back by the one loader and validator, covered by
---check and --diff); one Dockerfile writes exactly what init wrote before services
-existed (goldens captured from that release's code, not from this one)."""
+--check and --diff) and a cicd.yml that builds each service in a job of its own (golden,
+schema-valid, zizmor-clean); one Dockerfile writes no services file and the one-service
+pipeline."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from ci_actions.init import main
 from tests.render.cases import SHA
 from tests.support.act import git
 from tests.support.golden import assert_golden
+from tests.support.tools import require
 
 REPOS = Path(__file__).resolve().parent / "fixtures" / "init-repos"
-ARGS = [
+BASE = [
     "--registry", "127.0.0.1:5000", "--actions-ref", SHA, "--gitops-repo", "acme/gitops",
     "--gitops-branch", "main", "--overlays", "dev=overlays/dev", "--overlays", "prod=overlays/prod",
     "--health-url", "http://127.0.0.1:8541/health", "--workloads", "deployment/app",
 ]  # fmt: skip
+# the other service's probes: by service, and for one environment by service@env
+COLLECTOR = [
+    "--health-url", "collector=http://127.0.0.1:8551/health",
+    "--health-url", "collector@prod=http://127.0.0.1:8552/health",
+    "--workloads", "collector=deployment/collector",
+]  # fmt: skip
+ARGS = [*BASE, *COLLECTOR]
 
 
 def _repo(tmp_path: Path, name: str) -> Path:
@@ -67,12 +79,16 @@ def test_two_dockerfiles_write_the_services_file(tmp_path: Path) -> None:
     services = parse_services(yamlsafe.load(text), repo)
     # from the fixture: api copies its own folder, collector copies lib/shared too (root)
     assert [(s.name, s.context, s.dockerfile, s.image) for s in services] == [
-        ("api", "services/api", "services/api/Dockerfile", "127.0.0.1:5000/two-services"),
+        ("api", "services/api", "services/api/Dockerfile", "127.0.0.1:5000/api"),
         ("collector", ".", "services/collector/Dockerfile", "127.0.0.1:5000/collector"),
     ]
     assert "wrote .github/ci-actions.yml" in out
     assert "left out as test material: tests/fixtures/broken/Dockerfile" in out
-    assert "builds ONE image, 127.0.0.1:5000/two-services from services/api/Dockerfile" in out
+    assert (
+        "cicd.yml builds each service a change touches, in a job of its own: api "
+        "(services/api/Dockerfile -> 127.0.0.1:5000/api), collector "
+        "(services/collector/Dockerfile -> 127.0.0.1:5000/collector)"
+    ) in out
     # --check and --diff cover it like the workflows
     assert _init(repo, "--check")[:2] == (0, "workflows and services file are up to date\n")
     assert _init(repo, "--diff")[:2] == (0, "")
@@ -124,7 +140,7 @@ def test_a_root_dockerfile_among_several_is_named_after_the_repository(tmp_path:
 
     repo = _repo(tmp_path, "two-services")
     (repo / "Dockerfile").write_text("FROM scratch\nCOPY lib/shared /srv/shared\n")
-    code, out, err = _init(repo)
+    code, out, err = _init(repo, "--health-url", "api=http://127.0.0.1:8561/health")
     assert code == 0, err
     text = (repo / ".github" / "ci-actions.yml").read_text()
     services = parse_services(yamlsafe.load(text), repo)
@@ -133,4 +149,75 @@ def test_a_root_dockerfile_among_several_is_named_after_the_repository(tmp_path:
         ("api", "services/api", "services/api/Dockerfile"),
         ("collector", ".", "services/collector/Dockerfile"),
     ]
-    assert "builds ONE image, 127.0.0.1:5000/two-services from Dockerfile (context .)" in out
+    assert "two-services (Dockerfile -> 127.0.0.1:5000/two-services), api " in out
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return data
+
+
+def _lint(repo: Path) -> None:
+    """The written workflows are schema-valid and zizmor-clean."""
+    files = sorted(str(p) for p in (repo / ".github" / "workflows").glob("*.yml"))
+    schema = subprocess.run(
+        [require("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    zizmor = subprocess.run(
+        [require("zizmor"), "--offline", "--no-progress", "--format", "plain", str(repo)],
+        capture_output=True,
+        text=True,
+    )
+    assert zizmor.returncode == 0 and "No findings" in zizmor.stdout + zizmor.stderr, (
+        zizmor.stdout + zizmor.stderr
+    )
+
+
+def test_two_dockerfiles_write_a_pipeline_that_builds_each_service(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, "two-services")
+    code, _, err = _init(repo)
+    assert code == 0, err
+    path = repo / ".github" / "workflows" / "cicd.yml"
+    assert_golden("init/two-services/cicd.yml", path.read_text())
+    jobs = _load(path)["jobs"]
+    assert [j for j in jobs if j.startswith("image")] == ["image-api", "image-collector"]
+    build = {
+        j: next(s for s in jobs[j]["steps"] if s.get("id") == "build")["with"]
+        for j in ("image-api", "image-collector")
+    }
+    # the contexts init found: api copies its folder, collector copies lib/shared (the root)
+    assert [(b["context"], b["file"]) for b in build.values()] == [
+        ("services/api", "services/api/Dockerfile"),
+        (".", "services/collector/Dockerfile"),
+    ]
+    legs = jobs["verify-prod"]["strategy"]["matrix"]["include"]
+    assert [(leg["service"], leg["health-url"], leg["workloads"]) for leg in legs] == [
+        ("api", "http://127.0.0.1:8541/health", "deployment/app"),
+        ("collector", "http://127.0.0.1:8552/health", "deployment/collector"),
+    ]
+    assert "rollback-prod" not in jobs  # policy failed: the legs roll back
+    _lint(repo)
+    # --rollback-policy all is recorded, and --check keeps to it
+    code, _, err = _init(repo, "--rollback-policy", "all")
+    assert code == 0, err
+    jobs = _load(path)["jobs"]
+    assert "rollback-dev" in jobs
+    # prod: auto-rollback is off for both (init's default for production): no job
+    assert "rollback-prod" not in jobs
+    assert "--rollback-policy all" in path.read_text().split("\n")[2]
+    out = io.StringIO()
+    assert main(["--dir", str(repo), "--check"], {}, out, io.StringIO()) == 0, out.getvalue()
+    _lint(repo)
+
+
+def test_a_service_with_nothing_to_probe_is_exit_2_naming_it(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, "two-services")
+    err = io.StringIO()
+    code = main(["--dir", str(repo), *BASE], {}, io.StringIO(), err)
+    assert code == 2
+    assert "service 'collector': nothing to probe after a deploy to dev, prod" in err.getvalue()
+    assert "--health-url collector=URL" in err.getvalue()
+    assert not (repo / ".github").exists()

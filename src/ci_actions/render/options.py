@@ -179,6 +179,8 @@ class Options:
                 ),
             )
             return (self._service(one, "image"),)
+        if len(self.declared_services) == 1:  # one declared service: the one-service shape
+            return (self._service(self.declared_services[0], "image"),)
         return tuple(self._service(d, service_job(d.name)) for d in self.declared_services)
 
     def _service(self, declared: DeclaredService, job: str) -> Service:
@@ -314,7 +316,8 @@ class Options:
                 raise ConfigError(
                     f"service {service.name!r}: nothing to probe after a deploy to "
                     f"{', '.join(blind)}: no health-url, no workloads",
-                    hint="set them under the service's environments in .github/ci-actions.yml",
+                    hint="set them under the service's environments in .github/ci-actions.yml "
+                    f"(init: --health-url {service.name}=URL or --workloads {service.name}=KIND/NAME)",
                 )
 
 
