@@ -169,6 +169,20 @@ def test_two_services_in_one_environment_keep_their_own_history(
                 command,
             )
 
+    # an id of the other service, named with this service: refused, nothing written
+    for service in IMAGES:
+        other = next(s for s in IMAGES if s != service)
+        files = {s: led.lines(s) for s in IMAGES}
+        for command, extra in (
+            ("set-status", {"status": "failed"}),
+            ("rollback", {"paths": OVERLAY}),
+        ):
+            done = led.run(
+                command=command, service=service, environment=ENV, id=ids[other][0], **extra
+            )
+            assert done.code == 2 and f"no entry {ids[other][0]!r}" in done.log, command
+        assert {s: led.lines(s) for s in IMAGES} == files
+
     # set-status without an id: the newest entry of that service, the other file untouched
     for service in IMAGES:
         other = next(s for s in IMAGES if s != service)
