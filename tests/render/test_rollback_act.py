@@ -167,3 +167,17 @@ def test_a_version_with_all_is_refused_before_anything_runs(setup: Setup) -> Non
     assert code != 0
     assert "input 'version' names one service's image tag" in log
     assert git(setup.gitops, "rev-parse", "main") == head
+
+
+def test_a_version_for_one_service_is_set_recorded_and_probed(setup: Setup) -> None:
+    api_before = setup.ledger("api", "dev")
+    code, log = setup.dispatch("worker", "dev", version="2.0.0")
+    assert code == 0, log[-6000:]
+    overlay = setup.overlay("dev")
+    assert overlay[IMAGES["worker"]]["newTag"] == "2.0.0"
+    assert overlay[IMAGES["api"]]["newTag"] == "1.1.0"
+    worker = setup.ledger("worker", "dev")
+    entry = [e for e in worker if e["type"] == "entry"][-1]  # the newest: recorded by the run
+    assert (entry["service"], entry["image"], entry["tag"]) == ("worker", IMAGES["worker"], "2.0.0")
+    assert [e["status"] for e in worker if e.get("id") == entry["id"]][-1] == "healthy"
+    assert setup.ledger("api", "dev") == api_before
