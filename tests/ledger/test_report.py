@@ -267,10 +267,15 @@ def _chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-def test_report_screenshot_is_not_blank_and_logs_no_console_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "files", [None, ["dev/api.jsonl", "prod/api.jsonl"]], ids=["two-services", "one-service"]
+)
+def test_report_screenshot_is_not_blank_and_logs_no_console_error(
+    tmp_path: Path, files: list[str] | None
+) -> None:
     browser = require("chromium")
     page = tmp_path / "report.html"
-    page.write_text(_render(), encoding="utf-8")
+    page.write_text(_render(files), encoding="utf-8")
     shot = tmp_path / "shot.png"
     proc = _chromium(
         browser, tmp_path / "p", "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()
