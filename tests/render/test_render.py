@@ -660,3 +660,51 @@ def test_bad_services_are_refused(change: dict[str, Any], message: str) -> None:
     )
     with pytest.raises(ConfigError, match=re.escape(message)):
         render("cicd", options)
+
+
+@pytest.mark.parametrize(
+    ("built", "changed"),
+    [
+        ({"image-api": "success", "image-collector": "skipped"}, ["api"]),
+        ({"image-api": "skipped", "image-collector": "success"}, ["collector"]),
+        ({"image-api": "success", "image-collector": "success"}, ["api", "collector"]),
+    ],
+)
+def test_the_deploy_step_sets_only_the_images_that_were_built(
+    tmp_path: Path, built: dict[str, str], changed: list[str]
+) -> None:
+    """The rendered `images:` of the deploy job, as GitHub evaluates it, given to
+    kustomize-bump: a service that was not built is an empty line, left out."""
+    from tests.support.cli import invoke
+    from tests.support.gitops import gitops_files
+
+    data = _load(render("cicd", CASES["two-services"]))
+    [edit] = [
+        s for s in data["jobs"]["deploy-dev"]["steps"] if s.get("with", {}).get("mode") == "edit"
+    ]
+    images = {"api": "127.0.0.1:5000/api", "collector": "127.0.0.1:5000/collector"}
+    digest = "sha256:" + "a" * 64
+    lines = []
+    for line in edit["with"]["images"].splitlines():
+        [job] = re.findall(r"needs\.(image-[a-z]+)\.result", line)
+        reference = f"{images[job.removeprefix('image-')]}:sha-1234567@{digest}"
+        lines.append(reference if built[job] == "success" else "")  # what `&& ||` gives
+    assert lines.count("") == len(images) - len(changed)  # the empty line is really there
+    for rel, text in gitops_files(("dev",)).items():
+        path = tmp_path / "gitops" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            text.replace("registry.local:5000/team/api", images["api"]).replace(
+                "registry.local:5000/team/worker", images["collector"]
+            )
+        )
+    run = invoke(
+        tmp_path / "runner",
+        "kustomize-bump",
+        ["--mode", "edit", "--paths", "overlays/dev", "--images", "\n".join(lines) + "\n"],
+        cwd=tmp_path / "gitops",
+    )
+    assert run.code == 0, run.log
+    overlay = yaml.safe_load((tmp_path / "gitops/overlays/dev/kustomization.yaml").read_text())
+    tags = {i["name"]: i["newTag"] for i in overlay["images"]}
+    assert tags == {images[name]: "sha-1234567" if name in changed else "1.0.0" for name in images}
