@@ -652,11 +652,19 @@ def test_a_leg_rolls_back_its_own_service_only_when_its_probe_failed(
             )},
             "service 'worker': nothing to probe after a deploy to dev",
         ),
+        (
+            {"declared_services": tuple(
+                DeclaredService(f"s{i}", f"r/s{i}", settings=(ServiceEnvironment("dev", (), "http://h"),))
+                for i in range(129)
+            )},
+            "environment 'dev': 129 services x 2 targets = 258 verify legs, more than GitHub's limit of 256",
+        ),
     ],
 )  # fmt: skip
 def test_bad_services_are_refused(change: dict[str, Any], message: str) -> None:
+    targets = (Target("dev", "o/dev"), Target("dev-b", "o/b"))
     options = dataclasses.replace(
-        CASES["minimal"], environments=(Environment("dev", (Target("dev", "o/dev"),)),), **change
+        CASES["minimal"], environments=(Environment("dev", targets),), **change
     )
     with pytest.raises(ConfigError, match=re.escape(message)):
         render("cicd", options)

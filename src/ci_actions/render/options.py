@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ci_actions.errors import ConfigError
+from ci_actions.services import MAX_MATRIX
 from ci_actions.services.model import ServiceEnvironment
 
 PRESETS = ("multi", "gitflow", "none")
@@ -297,6 +298,15 @@ class Options:
         return self
 
     def _check_services(self) -> None:
+        for env in self.environments:
+            legs = len(self.services) * len(env.targets)
+            if legs > MAX_MATRIX:
+                raise ConfigError(
+                    f"environment {env.name!r}: {len(self.services)} services x "
+                    f"{len(env.targets)} targets = {legs} verify legs, more than GitHub's "
+                    f"limit of {MAX_MATRIX} matrix entries",
+                    hint="split the services or the tenants over several repositories or workflows",
+                )
         jobs: dict[str, str] = {}
         for service in self.services:
             if service.job in jobs:
