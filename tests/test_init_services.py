@@ -69,6 +69,7 @@ def test_one_dockerfile_writes_what_it_wrote_before(tmp_path: Path, name: str) -
 def test_two_dockerfiles_write_the_services_file(tmp_path: Path) -> None:
     from ci_actions import yamlsafe
     from ci_actions.services.parse import parse_services
+    from ci_actions.services.select import select
 
     repo = _repo(tmp_path, "two-services")
     code, out, err = _init(repo)
@@ -82,6 +83,19 @@ def test_two_dockerfiles_write_the_services_file(tmp_path: Path) -> None:
         ("api", "services/api", "services/api/Dockerfile", "127.0.0.1:5000/api"),
         ("collector", ".", "services/collector/Dockerfile", "127.0.0.1:5000/collector"),
     ]
+    # a root context is changed by what its Dockerfile copies, not by every file
+    assert services[1].paths == (
+        "services/collector/Dockerfile",
+        "lib/shared/**",
+        "services/collector/collect.py",
+    )
+    for changed, selected in (
+        ("lib/shared/__init__.py", ["collector"]),
+        ("services/api/app/__init__.py", ["api"]),
+        ("services/collector/Dockerfile", ["collector"]),
+        ("pyproject.toml", []),
+    ):
+        assert [s.name for s in select(services, [changed])] == selected, changed
     assert "wrote .github/ci-actions.yml" in out
     assert "left out as test material: tests/fixtures/broken/Dockerfile" in out
     assert (

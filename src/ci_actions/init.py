@@ -700,7 +700,8 @@ def _detected_services(
     """The body of the services file for two or more Dockerfiles (None for one or none).
 
     One service per Dockerfile, named after its folder (the root one after the
-    repository), its context by the build-context rules, its image `<registry>/<name>`.
+    repository), its context by the build-context rules, its image `<registry>/<name>`,
+    changed by its context (a root context: by what its Dockerfile copies).
     The service of the Dockerfile init found first keeps the image the options give
     (--image) and the targets' health URLs and workloads; the others' come from
     `--health-url SERVICE[@ENV]=URL` / `--workloads SERVICE[@ENV]=KIND/NAME`, or are left
@@ -727,8 +728,8 @@ def _detected_services(
             _target_settings(options) if built else _service_settings(args, name, options)
         )
         image = f"{options.registry}/{options.image}" if built else f"{options.registry}/{name}"
-        own = "**" if context == "." else f"{context}/**"
-        services.append(Service(name, context, path.as_posix(), image, (own,), environments))
+        paths = _change_paths(root, context, path)
+        services.append(Service(name, context, path.as_posix(), image, paths, environments))
     body = dump(services)
     try:  # what is written reads back through the one loader and the one validator
         parse_services(yamlsafe.load(body), root)
@@ -738,6 +739,23 @@ def _detected_services(
             hint=f"write {SERVICES_FILE} by hand (init keeps a services file it did not write)",
         ) from None
     return body
+
+
+def _change_paths(root: Path, context: str, dockerfile: Path) -> tuple[str, ...]:
+    """What changes a service, as Service.paths (its own entry first, what the file declares
+    after it). A subfolder context is its folder. A root context would be every file, so a
+    Dockerfile in a subfolder declares what it copies (a folder as `folder/**`) and is
+    changed by that and by itself; one that copies the whole context (`.`) keeps `**`."""
+    from ci_actions.render import infer
+
+    if context != ".":
+        return (f"{context}/**",)
+    text = (root / dockerfile).read_text(encoding="utf-8")
+    sources = [s.removeprefix("./").rstrip("/") for s in infer.copy_sources(text)]
+    if not dockerfile.parent.parts or not sources or "" in sources or "." in sources:
+        return ("**",)
+    globs = [f"{s}/**" if (root / s).is_dir() else s for s in sources]
+    return (dockerfile.as_posix(), *dict.fromkeys(globs))
 
 
 def _target_settings(options: Options) -> tuple[ServiceEnvironment, ...]:

@@ -639,6 +639,13 @@ def test_a_leg_rolls_back_its_own_service_only_when_its_probe_failed(
     [
         ({"rollback_policy": "some"}, "rollback-policy 'some' is unknown"),
         (
+            {"declared_services": tuple(
+                DeclaredService(name, f"r/{name}", settings=(ServiceEnvironment("dev", (), "http://h"),))
+                for name in ("api", "all")
+            )},
+            "service 'all': the name is rollback.yml's choice of every service",
+        ),
+        (
             {"declared_services": (
                 DeclaredService("a.b", "r/x", settings=(ServiceEnvironment("dev", (), "http://h"),)),
                 DeclaredService("a-b", "r/y", settings=(ServiceEnvironment("dev", (), "http://h"),)),

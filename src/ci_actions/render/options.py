@@ -309,6 +309,11 @@ class Options:
                 )
         jobs: dict[str, str] = {}
         for service in self.services:
+            if service.name == "all" and self.declared_services:
+                raise ConfigError(
+                    "service 'all': the name is rollback.yml's choice of every service",
+                    hint="rename the service in .github/ci-actions.yml",
+                )
             if service.job in jobs:
                 raise ConfigError(
                     f"services {jobs[service.job]!r} and {service.name!r} would share the build "
