@@ -235,3 +235,30 @@ def test_a_service_with_nothing_to_probe_is_exit_2_naming_it(tmp_path: Path) -> 
     assert "service 'collector': nothing to probe after a deploy to dev, prod" in err.getvalue()
     assert "--health-url collector=URL" in err.getvalue()
     assert not (repo / ".github").exists()
+
+
+def test_image_names_a_service_by_service_and_an_unknown_one_is_exit_2(tmp_path: Path) -> None:
+    from ci_actions import yamlsafe
+    from ci_actions.services.parse import parse_services
+
+    repo = _repo(tmp_path, "two-services")
+    code, _, err = _init(repo, "--image", "blocklist", "--image", "collector=blocklist-collector")
+    assert code == 0, err
+    text = (repo / ".github" / "ci-actions.yml").read_text()
+    assert [s.image for s in parse_services(yamlsafe.load(text), repo)] == [
+        "127.0.0.1:5000/blocklist",
+        "127.0.0.1:5000/blocklist-collector",
+    ]
+    tags = _load(repo / ".github/workflows/cicd.yml")["jobs"]["image-collector"]["steps"][1]
+    assert tags["with"]["images"] == "127.0.0.1:5000/blocklist-collector"
+    for args, message in (
+        (
+            ["--image", "worker=w"],
+            "--image worker=w: no service 'worker' (services: api, collector)",
+        ),
+        (["--image", "a", "--image", "b"], "--image is given 2 times without a service: a, b"),
+    ):
+        fresh = _repo(tmp_path / args[1], "two-services")
+        code, _, err = _init(fresh, *args)
+        assert code == 2 and message in err, err
+        assert not (fresh / ".github").exists()

@@ -47,8 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     p.add_argument("--dir", default=".", help="the repository (default: the current directory)")
-    p.add_argument(
-        "--image", help="image repository name, e.g. blocklist (default: the folder name)"
+    _repeatable(
+        p,
+        "--image",
+        "image repository name, e.g. blocklist (default: the folder name); with several "
+        "services SERVICE=NAME names a service's (default: the service's name)",
+        metavar="[SERVICE=]NAME",
     )
     p.add_argument(
         "--registry", help="registry host[:port][/path], e.g. registry.example.com (required)"
@@ -429,13 +433,28 @@ def _image_job(root: Path, notes: list[str]) -> dict[str, Any]:
     return {"dockerfile": str(dockerfile), "context": context, "version_arg": version_arg}
 
 
-def _default_image(root: Path, dockerfile: Path) -> str:
-    """The repository's name; among several services, the name of the service (the folder
-    of its Dockerfile), as every other service's image is named."""
+def _images(args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
+    """--image: the image of the service built first (NAME), and the images of services
+    named (SERVICE=NAME)."""
+    plain = [v for v in args.image if "=" not in v]
+    if len(plain) > 1:
+        raise ConfigError(
+            f"--image is given {len(plain)} times without a service: {', '.join(plain)}",
+            hint="give the first service's image once; the others' as --image SERVICE=NAME",
+        )
+    named = dict(v.split("=", 1) for v in args.image if "=" in v)
+    return (plain[0] if plain else None), named
+
+
+def _default_image(root: Path, dockerfile: Path, named: Mapping[str, str]) -> str:
+    """The repository's name; among several services, the service's (the folder of its
+    Dockerfile, the repository's for a root one), or its --image SERVICE=NAME."""
     from ci_actions.render import infer
 
-    several = len(infer.dockerfiles(root)[0]) > 1
-    return (dockerfile.parent.name or root.name) if several else root.name
+    if len(infer.dockerfiles(root)[0]) < 2:
+        return root.name
+    name = dockerfile.parent.name or root.name
+    return named.get(name, name)
 
 
 def _gitops_branch(args: argparse.Namespace, notes: list[str]) -> str:
@@ -464,7 +483,8 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
             hint="keep the overlays in a separate GitOps repository and pass it as OWNER/NAME or URL",
         )
     image_job = _image_job(root, notes)
-    image = args.image or _default_image(root, Path(image_job["dockerfile"]))
+    plain, named = _images(args)
+    image = plain or _default_image(root, Path(image_job["dockerfile"]), named)
     registry = args.registry.rstrip("/")
     carried, carried_lint = carried_over(args, root, registry, image, notes)
     test_job = _test_job(args, root, notes, carried_lint)
@@ -727,7 +747,8 @@ def _detected_services(
         environments = (
             _target_settings(options) if built else _service_settings(args, name, options)
         )
-        image = f"{options.registry}/{options.image}" if built else f"{options.registry}/{name}"
+        own = _images(args)[1].get(name, name)
+        image = f"{options.registry}/{options.image if built else own}"
         paths = _change_paths(root, context, path)
         services.append(Service(name, context, path.as_posix(), image, paths, environments))
     body = dump(services)
@@ -821,6 +842,15 @@ def _services_plan(
         _say_built(services, notes)
         return {}, services
     body = _detected_services(args, root, options, notes)
+    named = _images(args)[1]
+    found = [s.name for s in _parse_text(body, root)] if body is not None else []
+    unknown = sorted(set(named) - set(found))
+    if unknown:
+        raise ConfigError(
+            f"--image {unknown[0]}={named[unknown[0]]}: no service {unknown[0]!r} "
+            f"(services: {', '.join(found) or 'none, one Dockerfile'})",
+            hint="name a service init found, or give the image without SERVICE=",
+        )
     if body is None:
         return {}, ()
     text = header("ci-actions", body, command, source=SERVICES_SOURCE) + body
