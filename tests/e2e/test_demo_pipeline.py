@@ -54,6 +54,7 @@ class Snapshot:
     tags: dict[str, dict[str, str]]  # service -> tag -> digest, read right after the run
     overlays: dict[str, dict[str, dict[str, Any]]]  # env -> image name -> images: entry
     commits: list[demo.GitopsCommit]  # the GitOps commits of the run, oldest first
+    changes: dict[str, list[dict[str, str]]]  # env -> per overlay commit: image -> tag it set
     ledger: list[dict[str, Any]]
     health: dict[tuple[str, str], tuple[int, Any]]  # (service, env) -> /health
     releases: dict[tuple[str, str], int]  # (service, env) -> the deployer's release count
@@ -105,6 +106,7 @@ def snapshot(d: demo.Demo, run: demo.Run, since: int) -> Snapshot:
         tags={s.name: {t: digest_of(d, s, t) for t in d.registry_tags(s)} for s in SERVICES},
         overlays={env: d.overlay_images(env) for env in ENVS},
         commits=d.gitops_commits(run.gitops_before),
+        changes={env: demo.overlay_commits(d, run, env) for env in ENVS},
         ledger=d.ledger(),
         health={(s.name, env): d.health(s, env) for s in SERVICES for env in ENVS},
         releases={(s.name, env): d.release(s, env) for s in SERVICES for env in ENVS},
@@ -141,10 +143,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         yield Pipeline(d, ref, shared, broken, snapshot(d, run, since))
 
 
-def bumps(snap: Snapshot, env: str) -> list[demo.GitopsCommit]:
-    return [c for c in snap.commits if c.touches(env) and not c.rollback]
-
-
 def reference(snap: Snapshot, service: demo.Service, d: demo.Demo) -> dict[str, Any]:
     """The images: entry the pipeline writes for a service's build of the snapshot's run."""
     return {
@@ -168,17 +166,15 @@ def test_the_shared_change_is_one_gitops_commit_per_environment_setting_both(
     pipeline: Pipeline,
 ) -> None:
     d, shared = pipeline.d, pipeline.shared
-    dev, prod = bumps(shared, "dev"), bumps(shared, "prod")
-    assert len(dev) == 1 and len(prod) == 1, [c.subject for c in shared.commits]
-    assert not dev[0].touches("prod") and not prod[0].touches("dev")
+    both = {d.image(s): shared.version for s in SERVICES}
+    assert shared.changes == {"dev": [both], "prod": [both]}
     # dev is bumped (and judged healthy) before prod is touched
-    assert shared.commits.index(dev[0]) < shared.commits.index(prod[0])
-    both = sorted(d.image(s) for s in SERVICES)
-    for env, (commit,) in (("dev", dev), ("prod", prod)):
-        assert d.images_set_by(commit, env) == both
+    touched = [env for c in shared.commits for env in ENVS if c.touches(env)]
+    assert touched == ["dev", "prod"]
+    for env in ENVS:
         for service in SERVICES:
             assert shared.overlays[env][d.image(service)] == reference(shared, service, d)
-    assert not [c for c in shared.commits if c.rollback]
+    assert not [c for c in shared.commits if "roll back" in c.subject]
 
 
 def test_the_shared_change_is_recorded_probed_and_tagged_per_service(pipeline: Pipeline) -> None:
@@ -209,15 +205,15 @@ def test_only_the_collector_is_bumped_and_rolled_back_in_dev_and_prod_never_sees
     pipeline: Pipeline,
 ) -> None:
     d, shared, broken = pipeline.d, pipeline.shared, pipeline.broken
-    (dev,) = bumps(broken, "dev")
-    assert d.images_set_by(dev, "dev") == [d.image(COLLECTOR)]
-    rollbacks = [c for c in broken.commits if c.rollback]
-    assert [c.subject.split(" to ")[0] for c in rollbacks] == [
-        "release-ledger: roll back collector in dev"
-    ]
-    assert d.images_set_by(rollbacks[0], "dev") == [d.image(COLLECTOR)]
-    assert not [c for c in broken.commits if c.touches("prod")]
-    # dev is back where run 1 left it, the API's entry never changed; prod is run 1's
+    collector = d.image(COLLECTOR)
+    # set to the broken build, then back to run 1's; the API's entry never in a commit
+    assert broken.changes == {
+        "dev": [{collector: broken.version}, {collector: shared.version}],
+        "prod": [],
+    }
+    rollbacks = [c.subject.split(" to ")[0] for c in broken.commits if "roll back" in c.subject]
+    assert rollbacks == ["release-ledger: roll back collector in dev"]
+    # dev is back where run 1 left it, to the digest; prod is run 1's
     assert broken.overlays["dev"] == shared.overlays["dev"]
     assert broken.overlays["prod"] == shared.overlays["prod"]
 
@@ -263,6 +259,7 @@ def test_a_refused_deploy_tag_warns_and_the_release_stays_healthy(pipeline: Pipe
         ("collector", "dev"), ("collector", "prod")
     ]  # fmt: skip
     assert all(fixed.statuses(e) == ["deployed", "healthy"] for e in entries)
+    assert fixed.changes == {env: [{d.image(COLLECTOR): fixed.version}] for env in ENVS}
     for env in ENVS:
         assert fixed.overlays[env][d.image(COLLECTOR)] == reference(fixed, COLLECTOR, d)
         assert fixed.overlays[env][d.image(API)] == shared.overlays[env][d.image(API)]
