@@ -11,6 +11,7 @@ their own act tests) so that the run stays within a minute.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from ci_actions.render import DeclaredService, Environment, Options, Target, ren
 from ci_actions.services.dump import dump
 from ci_actions.services.model import Service, ServiceEnvironment
 from tests.support.act import ActRun, Consumer, git
+from tests.support.cli import invoke
 from tests.support.fake_service import FakeService
 from tests.support.gitops import DEPLOYMENT, gitops_files, make_remote, show
 from tests.support.registry import Registry
@@ -46,14 +48,17 @@ class Pipeline:
     def image(self, name: str) -> str:
         return f"{self.registry.host}/team/{name}"
 
-    def push(self, files: dict[str, str], message: str) -> tuple[str, ActRun]:
+    def push(
+        self, files: dict[str, str], message: str, broken: str = "", **options: Any
+    ) -> tuple[str, ActRun]:
         """Commit `files` and run cicd.yml on the push; every service reports the version
-        a build of this commit gets (the built ones are probed, the others not at all)."""
+        a build of this commit gets (the built ones are probed, the others not at all),
+        except `broken`, which keeps reporting the old one."""
         before = git(self.consumer.path, "rev-parse", "HEAD")
         head = self.consumer.commit(files, message)
-        for fake in self.fakes.values():
-            fake.version = f"sha-{head[:7]}"
-        workflow = _stubbed(render("cicd", self.options()))
+        for name, fake in self.fakes.items():
+            fake.version = f"sha-{head[:7]}" if name != broken else "1.0.0"
+        workflow = _stubbed(render("cicd", dataclasses.replace(self.options(), **options)))
         payload = {"ref": "refs/heads/main", "before": before, "after": head}
         return head, self.consumer.run(workflow, payload=payload)
 
@@ -179,5 +184,48 @@ def test_built_services_fan_in_to_one_gitops_commit(pipeline: Pipeline) -> None:
     # cron: not built, its image in the overlay as it was, its verify leg did nothing
     assert "[cicd/image (cron)" not in run.log
     assert pipeline.registry.tags("team/cron") == []
+    assert overlay[pipeline.image("cron")] == cron_image
+    assert pipeline.ledger("cron") == []
+
+
+def _ledger(pipeline: Pipeline, tmp: Path, command: str, *args: str) -> str:
+    done = invoke(
+        tmp / "seed",
+        "release-ledger",
+        ["--command", command, *args, "--repository", str(pipeline.gitops)],
+    )
+    assert done.code == 0, done.log
+    return done.outputs["id"]
+
+
+def test_policy_all_rolls_back_every_built_service_when_one_fails(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """--rollback-policy all: the worker fails its probe, so the api (healthy) and the worker
+    both go back to their last good version; cron, not built, is left alone."""
+    for name in ("api", "worker"):  # the version each ran healthy before (the overlay's)
+        entry = _ledger(
+            pipeline, tmp_path, "record", "--service", name, "--environment", "dev",
+            "--image", f"{pipeline.image(name)}:1.0.0", "--status", "deployed",
+        )  # fmt: skip
+        _ledger(pipeline, tmp_path, "set-status", "--id", entry, "--status", "healthy")
+    cron_image = pipeline.overlay()[pipeline.image("cron")]
+    head, run = pipeline.push(
+        {f"services/{name}/app.txt": f"{name} 2\n" for name in ("api", "worker")},
+        "two, the worker broken",
+        broken="worker",
+        rollback_policy="all",
+        probe_timeout="6s",
+    )
+    assert run.returncode != 0  # the worker failed its probe: the run is red
+    overlay = pipeline.overlay()
+    for name in ("api", "worker"):
+        assert overlay[pipeline.image(name)]["newTag"] == "1.0.0", (name, run.log[-6000:])
+        ledger = pipeline.ledger(name)
+        [new] = [e for e in ledger if e.get("tag") == f"sha-{head[:7]}"]
+        statuses = [e["status"] for e in ledger if e.get("id") == new["id"]]
+        assert statuses[-1] == "rolled-back", (name, statuses)
+        assert ("healthy" in statuses) is (name == "api")  # the api passed its own probe
+        assert [e for e in ledger if e.get("metadata", {}).get("rollback-of") == new["id"]]
     assert overlay[pipeline.image("cron")] == cron_image
     assert pipeline.ledger("cron") == []
