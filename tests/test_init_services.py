@@ -262,3 +262,26 @@ def test_image_names_a_service_by_service_and_an_unknown_one_is_exit_2(tmp_path:
         code, _, err = _init(fresh, *args)
         assert code == 2 and message in err, err
         assert not (fresh / ".github").exists()
+
+
+def test_warns_about_each_service_whose_image_the_overlays_do_not_set(tmp_path: Path) -> None:
+    from tests.support.gitops import gitops_files
+
+    repo = _repo(tmp_path, "two-services")
+    checkout = tmp_path / "gitops"
+    for rel, text in gitops_files().items():  # the overlays set .../team/api and .../team/worker
+        (checkout / rel).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / rel).write_text(text.replace("registry.local:5000", "127.0.0.1:5000"))
+    code, out, err = _init(repo, "--gitops-dir", str(checkout), "--image", "team/api")
+    assert code == 0, err
+    assert "warning: the image 127.0.0.1:5000/api" not in out
+    assert (
+        "warning: the image 127.0.0.1:5000/collector is not among the images the overlays set "
+        "(127.0.0.1:5000/team/api, 127.0.0.1:5000/team/worker): pass --image collector=NAME"
+    ) in out
+    code, out, err = _init(
+        repo, "--gitops-dir", str(checkout), "--image", "team/api",
+        "--image", "collector=team/worker",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "not among the images" not in out

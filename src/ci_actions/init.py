@@ -492,7 +492,6 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
     runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
     branch = _gitops_branch(args, notes)
     environments = _environments(args, root)
-    _check_image(args, registry, image, environments, notes)
     pin = _pin(args, err or sys.stderr)
     _say(notes, "actions", f"{pin.repo}@{pin.ref} # {pin.version}", pin.why)
     options = Options(
@@ -689,26 +688,23 @@ def gitops_url_of(repo: str) -> str:
     return f"https://github.com/{repo}.git"
 
 
-def _check_image(
-    args: argparse.Namespace,
-    registry: str,
-    image: str,
-    environments: tuple[Environment, ...],
-    notes: list[str],
-) -> None:
-    """Warn when the image is not among the images the overlays set."""
+def _check_images(args: argparse.Namespace, options: Options, notes: list[str]) -> None:
+    """Warn about each service whose image is not among the images the overlays set."""
     from ci_actions.render import infer
 
-    overlays = [t.overlay for env in environments for t in env.targets]
+    overlays = [t.overlay for env in options.environments for t in env.targets]
     found = infer.overlay_images(args.gitops_dir or args.gitops_repo, overlays)
     if not found:
         return
-    full = f"{registry}/{image}" if registry else image
-    if full not in found and image not in found:
-        notes.append(
-            f"warning: the image {full} is not among the images the overlays set "
-            f"({', '.join(found)}): pass --image (and --registry) to match one"
-        )
+    several = len(options.services) > 1
+    for service in options.services:
+        short = service.image.removeprefix(f"{options.registry}/")
+        if service.image not in found and short not in found:
+            fix = f"--image {service.name}=NAME" if several else "--image"
+            notes.append(
+                f"warning: the image {service.image} is not among the images the overlays "
+                f"set ({', '.join(found)}): pass {fix} (and --registry) to match one"
+            )
 
 
 SERVICES_SOURCE = "the Dockerfiles of this repository"
@@ -1003,6 +999,7 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
     command = shlex.join(["ci-actions", "init", *recordable(argv), *inferred])
     files, services = _services_plan(args, root, options, command, notes)
     options = with_services(root, options, services)
+    _check_images(args, options, notes)
     rendered = render_all(options, command) | files
     plans = plan(root, rendered)
     if not (args.check or args.diff):
