@@ -125,6 +125,13 @@ def test_an_edited_services_file_is_kept_and_checked(tmp_path: Path) -> None:
     assert path.read_text() == edited
     assert "services: 2 in .github/ci-actions.yml (api, collector), kept as it is" in out
     assert _init(repo, "--check")[:2] == (0, "workflows are up to date\n")
+    # what the pipeline reads from the file (a probe) makes the workflows stale
+    probed = edited.replace("http://127.0.0.1:8551/health", "http://127.0.0.1:9551/health")
+    path.write_text(probed)
+    code, out, _ = _init(repo, "--check")
+    assert code == 1 and ".github/workflows/cicd.yml: differs from the templates\n" in out
+    assert _init(repo)[0] == 0
+    assert "http://127.0.0.1:9551/health" in (repo / ".github/workflows/cicd.yml").read_text()
     path.write_text(edited.replace('name: "collector"', 'name: "api"'))
     before = {p: p.read_text() for p in (repo / ".github" / "workflows").iterdir()}
     (repo / ".github" / "workflows" / "cicd.yml").unlink()  # init would write it again
