@@ -258,6 +258,9 @@ def test_image_names_a_service_by_service_and_an_unknown_one_is_exit_2(tmp_path:
     ]
     tags = _load(repo / ".github/workflows/cicd.yml")["jobs"]["image-collector"]["steps"][1]
     assert tags["with"]["images"] == "127.0.0.1:5000/blocklist-collector"
+    one = _repo(tmp_path, "poetry")
+    code, _, err = _init(one, "--image", "api=a")
+    assert code == 2 and "--image api=a: no service 'api' (services: none, one Dockerfile)" in err
     for args, message in (
         (
             ["--image", "worker=w"],

@@ -838,20 +838,19 @@ def _services_plan(
         _say_built(services, notes)
         return {}, services
     body = _detected_services(args, root, options, notes)
+    services = _parse_text(body, root) if body is not None else ()
+    names = [s.name for s in services]
     named = _images(args)[1]
-    found = [s.name for s in _parse_text(body, root)] if body is not None else []
-    unknown = sorted(set(named) - set(found))
+    unknown = sorted(set(named) - set(names))
     if unknown:
         raise ConfigError(
             f"--image {unknown[0]}={named[unknown[0]]}: no service {unknown[0]!r} "
-            f"(services: {', '.join(found) or 'none, one Dockerfile'})",
+            f"(services: {', '.join(names) or 'none, one Dockerfile'})",
             hint="name a service init found, or give the image without SERVICE=",
         )
     if body is None:
         return {}, ()
     text = header("ci-actions", body, command, source=SERVICES_SOURCE) + body
-    services = _parse_text(text, root)
-    names = [s.name for s in services]
     notes.append(f"services: {len(names)} found ({', '.join(names)}) -> {SERVICES_FILE}")
     _say_built(services, notes)
     return {SERVICES_FILE: text}, services
