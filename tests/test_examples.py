@@ -139,8 +139,9 @@ def test_the_overlays_render_both_services(overlay: str, replicas: int) -> None:
 
 
 def test_the_demo_changes_select_both_services_then_the_collector_only(tmp_path: Path) -> None:
-    """init writes the services file, the demo declares health URLs and paths as a user
-    would, and `changes` on the demo's two pushes gives both services, then the collector."""
+    """init (as the demo runs it) writes the services file; `changes` on the demo's two
+    pushes gives both services, then the collector alone; a change of the API's code, the
+    API alone."""
     app = demo.copy_app(tmp_path / "blocklist")
     git(app, "init", "-q", "-b", "main")
     git(app, "add", "-A")
@@ -149,17 +150,9 @@ def test_the_demo_changes_select_both_services_then_the_collector_only(tmp_path:
     def health_url(service: demo.Service, env: str) -> str:
         return f"http://127.0.0.1:1/{service.name}/{env}/health"
 
-    def image(service: demo.Service) -> str:
-        return f"127.0.0.1:5000/{service.repository}"
-
-    def init() -> None:
-        argv = demo.init_argv("127.0.0.1:5000", "acme/gitops", health_url, "0" * 40, "bandit")
-        done = subprocess.run(argv, cwd=app, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    init()
-    demo.declare_services(app, image)
-    init()  # keeps the edited file, renders from it
+    argv = demo.init_argv("127.0.0.1:5000", "acme/gitops", health_url, "0" * 40, "bandit")
+    done = subprocess.run(argv, cwd=app, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
     declared = yaml.safe_load((app / demo.SERVICES_FILE).read_text())["services"]
     assert [(s["name"], s["dockerfile"], s["image"]) for s in declared] == [
         ("api", "services/api/Dockerfile", "127.0.0.1:5000/blocklist"),

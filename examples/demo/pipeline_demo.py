@@ -5,10 +5,11 @@
    setting both images (the API and the collector) from that registry,
 3. the example repository (examples/services/api, examples/services/collector
    and the package both import, examples/lib/blockstore) as an application
-   repository whose workflows and services file are written by `ci-actions
-   init`; its services file is then edited as a user would (health URLs per
-   environment, paths) and init re-run. Both remotes are served over HTTP on
-   127.0.0.1 by `git http-backend` behind Basic auth, as GitHub serves them:
+   repository whose workflows and services file (`.github/ci-actions.yml`:
+   per service its image, health URL per environment, and the paths its
+   Dockerfile copies) are written by `ci-actions init`. Both remotes are
+   served over HTTP on 127.0.0.1 by `git http-backend` behind Basic auth, as
+   GitHub serves them:
    a push (or a fetch of the GitOps repository) without the token is refused,
 4. one local deployer per environment (examples/deployer: what Argo CD and
    the kubelet do, with a local process per service), serving dev and prod,
@@ -177,7 +178,9 @@ def init_argv(
         str(VENV_BIN / "ci-actions"),
         "init",
         "--registry", registry,
+        # each service's image as the GitOps base names it (the first service's: plain)
         "--image", API.repository,
+        *(f"--image={s.name}={s.repository}" for s in SERVICES[1:]),
         "--insecure-registry",
         "--gitops-repo", gitops_url,
         "--gitops-branch", "main",
@@ -196,24 +199,6 @@ def init_argv(
         "--actions-repo", ACTIONS_REPO,
         "--actions-ref", actions_ref,
     ]  # fmt: skip
-
-
-def declare_services(app: Path, image: Callable[[Service], str]) -> None:
-    """What a user adds to the services file init wrote: each service's image (as the
-    GitOps base names it) and the paths that change it besides its Dockerfile.
-
-    Both Dockerfiles are built from the repository root (they ship lib/): a service's
-    paths are its own folder and the shared package, so that a change of one service
-    builds that one only, and a change of lib/ builds both."""
-    path = app / SERVICES_FILE
-    data = yaml.safe_load(path.read_text())
-    declared = {entry["name"]: entry for entry in data["services"]}
-    if sorted(declared) != sorted(s.name for s in SERVICES):
-        raise RuntimeError(f"{SERVICES_FILE} declares {sorted(declared)}, not api, collector")
-    for service in SERVICES:
-        declared[service.name]["image"] = image(service)
-        declared[service.name]["paths"] = [f"{service.folder}/**", "lib/**"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 @dataclass(frozen=True)
@@ -334,10 +319,6 @@ class Demo:
         self.init(actions_ref, scanners, probe_timeout)
         git(self.app, "add", "-A")
         git(self.app, "commit", "-q", "-m", "ci: workflows and services from ci-actions init")
-        declare_services(self.app, self.image)
-        self.init(actions_ref, scanners, probe_timeout)  # the workflows of the edited file
-        git(self.app, "add", "-A")
-        git(self.app, "commit", "-q", "-m", "ci: the image and paths of each service")
         git(self.app, "push", "-q", "origin", "main", token=TOKEN)
 
     def init(self, actions_ref: str, scanners: str, probe_timeout: str) -> None:
