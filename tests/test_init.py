@@ -20,6 +20,7 @@ from tests.support.act import git
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+SERVICE = ROOT / "tests/fixtures/blocklist-service"  # a repository of one service
 BASE = ["--registry", "127.0.0.1:5000", "--actions-ref", SHA]
 PROBE = ["--health-url", "http://127.0.0.1:8541/health"]
 
@@ -56,9 +57,9 @@ def gitops(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Path:
-    """The example service as a repository whose origin's default branch is `trunk`."""
+    """The one-service fixture as a repository whose origin's default branch is `trunk`."""
     repo = tmp_path / "blocklist"
-    shutil.copytree(EXAMPLES / "service", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__"))
     git(repo, "init", "-q", "-b", "trunk")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "service")
@@ -101,9 +102,11 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
     assert [s["run"] for s in steps if s.get("name", "").startswith("lint")] == ["ruff check ."]
     # overlays found in the GitOps remote, dev promoted before prod, prod protected
     assert [j for j in cicd["jobs"] if j.startswith("deploy-")] == ["deploy-dev", "deploy-prod"]
-    assert cicd["jobs"]["deploy-prod"]["strategy"]["max-parallel"] == 1
-    include = cicd["jobs"]["deploy-dev"]["strategy"]["matrix"]["include"][0]
+    assert cicd["jobs"]["verify-prod"]["strategy"]["max-parallel"] == 1
+    include = cicd["jobs"]["verify-dev"]["strategy"]["matrix"]["include"][0]
     assert include == {
+        "service": "blocklist",
+        "image": "127.0.0.1:5000/blocklist",
         "target": "dev",
         "overlay": "overlays/dev",
         "health-url": "http://127.0.0.1:8541/health",
@@ -208,7 +211,7 @@ def test_tenants_and_explicit_production(service: Path) -> None:
     ]  # fmt: skip
     assert run(service, *args)[0] == 0
     cicd = load(service / ".github/workflows/cicd.yml")
-    include = cicd["jobs"]["deploy-live"]["strategy"]["matrix"]["include"]
+    include = cicd["jobs"]["verify-live"]["strategy"]["matrix"]["include"]
     assert [(i["target"], i["overlay"], i["health-url"]) for i in include] == [
         ("live-a", "k8s/tenants/a", "https://{tenant}.example/health"),
         ("live-b", "k8s/tenants/b", "https://b.example/health"),
@@ -216,8 +219,11 @@ def test_tenants_and_explicit_production(service: Path) -> None:
     assert (
         include[0]["workloads"] == "deployment/blocklist" and include[0]["namespace"] == "blocklist"
     )
-    assert cicd["jobs"]["deploy-live"]["strategy"]["max-parallel"] == 1
-    assert "max-parallel" not in cicd["jobs"]["deploy-dev"]["strategy"]
+    assert cicd["jobs"]["verify-live"]["strategy"]["max-parallel"] == 1
+    assert "max-parallel" not in cicd["jobs"]["verify-dev"]["strategy"]
+    # one commit for both tenants of live
+    [bump] = [s for s in cicd["jobs"]["deploy-live"]["steps"] if s.get("id") == "bump"]
+    assert bump["with"]["paths"] == "k8s/tenants/a\nk8s/tenants/b"
 
 
 def test_the_cli_runs_init(service: Path, gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -413,11 +419,11 @@ def test_init_refuses_a_target_with_nothing_to_probe(service: Path) -> None:
 
 
 def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops: Path) -> None:
-    # examples/gitops sets 127.0.0.1:5000/blocklist (its overlays' images:)
+    # examples/gitops sets 127.0.0.1:5000/blocklist and .../blocklist-collector (images:)
     code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops), "--image", "shop")
     assert code == 0
     assert "the image 127.0.0.1:5000/shop is not among the images the overlays set" in out
-    assert "(127.0.0.1:5000/blocklist)" in out
+    assert "(127.0.0.1:5000/blocklist, 127.0.0.1:5000/blocklist-collector)" in out
     code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
     assert code == 0 and "not among the images" not in out
 

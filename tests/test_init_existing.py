@@ -129,7 +129,9 @@ def gitops(tmp_path: Path) -> Path:
 def app(tmp_path: Path, case: Case) -> Path:
     repo = tmp_path / "app"
     shutil.copytree(
-        ROOT / "examples" / "service", repo, ignore=shutil.ignore_patterns("__pycache__", "seeded")
+        ROOT / "tests/fixtures/blocklist-service",
+        repo,
+        ignore=shutil.ignore_patterns("__pycache__", "seeded"),
     )
     shutil.copytree(WORKFLOWS / case.fixture, repo / ".github" / "workflows")
     git(repo, "init", "-q", "-b", case.branch)

@@ -39,7 +39,7 @@ def _release_tree(tmp: Path, tagged: bool) -> Path:
 def _app_with_ci_actions(tmp: Path, tree: Path) -> Path:
     app = tmp / "app"
     shutil.copytree(
-        ROOT / "examples" / "service", app, ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "tests/fixtures/blocklist-service", app, ignore=shutil.ignore_patterns("__pycache__")
     )
     git(app, "init", "-q", "-b", "main")
     git(app, "add", "-A")

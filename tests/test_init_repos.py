@@ -195,9 +195,9 @@ def test_rendered_workflow_fits_the_repository(case: Case, rendered: dict[str, R
     assert f"build context: {case.context}  <- " in r.out and case.context_rule in r.out
     assert ("build-args" in build) is case.version_assert
     # probe: the version is asserted only when the Dockerfile takes it
-    deploy = jobs["deploy-dev"]
-    probe = _step(deploy, "id", "probe")["with"]
-    restored = next(s for s in deploy["steps"] if s.get("id") == "probe-restored")["with"]
+    verify = jobs["verify-dev"]
+    probe = _step(verify, "id", "probe")["with"]
+    restored = next(s for s in verify["steps"] if s.get("id") == "probe-restored")["with"]
     assert ("expected-version" in probe) is case.version_assert
     assert ("expected-version" in restored) is case.version_assert
     assert ("expected-images" in probe) is not case.version_assert

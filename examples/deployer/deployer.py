@@ -1,16 +1,19 @@
 """A local stand-in for Argo CD and the kubelet, for the demo on one machine.
 
 It does what an auto-syncing Argo CD application does with one overlay of
-the GitOps repository, with a local process in place of a pod: it polls the
-repository, reads the image the overlay sets (`images:` of its
-kustomization.yaml), pulls that image from the registry with skopeo,
-unpacks its layers and runs the image's command with the image's
-environment and working directory, using the host's Python (the image is
-built FROM scratch). When the overlay changes (a new build, or a rollback)
-it replaces the process.
+the GitOps repository, with one local process per service in place of its
+pods: it polls the repository, reads the image the overlay sets for each
+service (`images:` of its kustomization.yaml), pulls that image from the
+registry with skopeo, unpacks its layers and runs the image's command with
+the image's environment and working directory, using the host's Python (the
+images are built FROM scratch). When the overlay changes the image of a
+service (a new build, or a rollback) it replaces that service's process
+only; the others keep running.
 
     python examples/deployer/deployer.py --gitops file:///tmp/gitops.git \
-        --overlay overlays/dev --image blocklist --port 8541 --state /tmp/dev
+        --overlay overlays/dev --state /tmp/dev \
+        --service api 127.0.0.1:5000/blocklist 8541 \
+        --service collector 127.0.0.1:5000/blocklist-collector 8542
 """
 
 from __future__ import annotations
@@ -76,34 +79,24 @@ def pull(ref: str, target: Path, insecure: bool) -> dict[str, Any]:
 
 
 class Deployment:
-    def __init__(self, args: argparse.Namespace) -> None:
+    """One service of the overlay: the image it runs and its process."""
+
+    def __init__(self, name: str, image: str, port: int, state: Path, args: argparse.Namespace):
+        self.name, self.image, self.port = name, image, port
         self.args = args
-        self.state = Path(args.state).resolve()
+        self.state = state / name
         self.state.mkdir(parents=True, exist_ok=True)
-        self.checkout = self.state / "gitops"
         self.process: subprocess.Popen[bytes] | None = None
         self.ref = ""
         self.count = 0
         self.failing = ""  # the last error, reported once
 
-    def sync(self) -> None:
-        if not self.checkout.exists():
-            git(
-                "clone",
-                "--quiet",
-                "--branch",
-                self.args.branch,
-                self.args.gitops,
-                str(self.checkout),
-            )
-        else:
-            git("fetch", "--quiet", "origin", self.args.branch, cwd=self.checkout)
-            git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=self.checkout)
-        ref = overlay_image(self.checkout, self.args.overlay, self.args.image)
+    def sync(self, checkout: Path, commit: str) -> None:
+        """Run the image the overlay sets, unless it runs already."""
+        ref = overlay_image(checkout, self.args.overlay, self.image)
         if ref != self.ref:
-            commit = git("rev-parse", "--short", "HEAD", cwd=self.checkout)
             if not self.failing:
-                log(f"{self.args.overlay} at {commit} sets {ref}")
+                log(f"{self.name}: {self.args.overlay} at {commit} sets {ref}")
             self.deploy(ref)
 
     def deploy(self, ref: str) -> None:
@@ -125,7 +118,7 @@ class Deployment:
             key, _, value = item.partition("=")
             if key != "PATH":
                 env[key] = value
-        env["PORT"] = str(self.args.port)
+        env["PORT"] = str(self.port)
         env["PYTHONPATH"] = str(workdir)
         argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
         if argv and argv[0] in ("python", "python3"):
@@ -136,7 +129,10 @@ class Deployment:
         (self.state / "deployed.json").write_text(
             json.dumps({"image": ref, "pid": self.process.pid, "release": self.count}) + "\n"
         )
-        log(f"running {ref} on port {self.args.port} (pid {self.process.pid}, log {logfile.name})")
+        log(
+            f"{self.name}: running {ref} on port {self.port} "
+            f"(pid {self.process.pid}, log {logfile.name})"
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -149,43 +145,91 @@ class Deployment:
         self.process = None
 
 
+class Overlay:
+    """The checkout of the GitOps repository and the services of one overlay."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        state = Path(args.state).resolve()
+        self.checkout = state / "gitops"
+        self.services = [
+            Deployment(name, image, int(port), state, args) for name, image, port in args.service
+        ]
+
+    def fetch(self) -> str:
+        if not self.checkout.exists():
+            git("clone", "--quiet", "--branch", self.args.branch, self.args.gitops,
+                str(self.checkout))  # fmt: skip
+        else:
+            git("fetch", "--quiet", "origin", self.args.branch, cwd=self.checkout)
+            git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=self.checkout)
+        return git("rev-parse", "--short", "HEAD", cwd=self.checkout)
+
+    def sync(self) -> bool:
+        """Every service on the image the overlay sets; False while one of them fails
+        (it is retried on the next poll; the others are not held back)."""
+        commit = self.fetch()
+        synced = True
+        for service in self.services:
+            try:
+                service.sync(self.checkout, commit)
+                service.failing = ""
+            except (LookupError, OSError, subprocess.CalledProcessError, yaml.YAMLError) as exc:
+                if str(exc) != service.failing:  # retried every poll, reported once
+                    log(f"{service.name}: sync failed (retrying): {exc}")
+                service.failing, synced = str(exc), False
+        return synced
+
+    def stop(self) -> None:
+        for service in self.services:
+            service.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gitops", required=True, help="GitOps repository URL or path")
     parser.add_argument("--branch", default="main")
     parser.add_argument("--overlay", required=True, help="overlay folder, e.g. overlays/dev")
-    parser.add_argument("--image", required=True, help="the name of the overlay's images: entry")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--service",
+        nargs=3,
+        action="append",
+        required=True,
+        metavar=("NAME", "IMAGE", "PORT"),
+        help="a service: its name, the name of its images: entry, the port it serves on",
+    )
     parser.add_argument("--state", required=True, help="folder for the checkout, releases and logs")
     parser.add_argument(
-        "--mkdir", action="append", default=["instance"], help="folders the pod mounts"
+        "--mkdir", action="append", default=["instance"], help="folders the pods mount"
     )
     parser.add_argument("--insecure", action="store_true", help="plain-http registry")
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument(
-        "--once", action="store_true", help="sync once and leave the service running"
+        "--once", action="store_true", help="sync once and leave the services running"
     )
     args = parser.parse_args()
-    deployment = Deployment(args)
+    overlay = Overlay(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     last = ""
     try:
         while True:
-            head = remote_head(args.gitops, args.branch)
+            try:
+                head = remote_head(args.gitops, args.branch)
+            except subprocess.CalledProcessError as exc:
+                log(f"cannot read {args.gitops}: {exc.stderr.strip()}")
+                head = ""
             if head and head != last:
                 try:
-                    deployment.sync()
-                    last, deployment.failing = head, ""
-                except (LookupError, OSError, subprocess.CalledProcessError, yaml.YAMLError) as exc:
-                    if str(exc) != deployment.failing:  # retried every poll, reported once
-                        log(f"sync failed (retrying): {exc}")
-                    deployment.failing = str(exc)
+                    if overlay.sync():
+                        last = head
+                except subprocess.CalledProcessError as exc:  # the fetch
+                    log(f"cannot fetch {args.gitops} (retrying): {exc.stderr.strip()}")
             if args.once:
                 return 0
             time.sleep(args.interval)
     finally:
         if not args.once:
-            deployment.stop()
+            overlay.stop()
 
 
 if __name__ == "__main__":

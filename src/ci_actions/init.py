@@ -27,7 +27,7 @@ from ci_actions.services import FILE as SERVICES_FILE
 if TYPE_CHECKING:
     from ci_actions.render import Environment, Options
     from ci_actions.render.pin import Installed, Pin
-    from ci_actions.services.model import Service
+    from ci_actions.services.model import Service, ServiceEnvironment
 
 
 POLICY_FILE = "validate-manifests-policy.yaml"
@@ -47,8 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     p.add_argument("--dir", default=".", help="the repository (default: the current directory)")
-    p.add_argument(
-        "--image", help="image repository name, e.g. blocklist (default: the folder name)"
+    _repeatable(
+        p,
+        "--image",
+        "image repository name, e.g. blocklist (default: the folder name); with several "
+        "services SERVICE=NAME names a service's (default: the service's name)",
+        metavar="[SERVICE=]NAME",
     )
     p.add_argument(
         "--registry", help="registry host[:port][/path], e.g. registry.example.com (required)"
@@ -75,9 +79,25 @@ def _parser() -> argparse.ArgumentParser:
         "default: overlays/* found in the GitOps repository",
         metavar="ENV=PATH[,PATH...]",
     )
-    _repeatable(p, "--health-url", "URL probed after a deploy", metavar="[TARGET=]URL")
     _repeatable(
-        p, "--workloads", "workloads whose rollout is awaited", metavar="[TARGET=]KIND/NAME"
+        p,
+        "--health-url",
+        "URL probed after a deploy; with several services, SERVICE=URL or SERVICE@ENV=URL "
+        "gives another service's (written to .github/ci-actions.yml)",
+        metavar="[TARGET=]URL",
+    )
+    _repeatable(
+        p,
+        "--workloads",
+        "workloads whose rollout is awaited (SERVICE= and SERVICE@ENV= as for --health-url)",
+        metavar="[TARGET=]KIND/NAME",
+    )
+    p.add_argument(
+        "--rollback-policy",
+        choices=("failed", "all"),
+        default="failed",
+        help="when a service fails its probe: roll back the failed services only, or every "
+        "service the run deployed to that environment (each as its auto-rollback says)",
     )
     p.add_argument("--namespace", default="", help="Kubernetes namespace of the workloads")
     _repeatable(
@@ -290,6 +310,15 @@ def _environments(args: argparse.Namespace, root: Path) -> tuple[Environment, ..
             )
         production = name in args.production if args.production else infer.is_production(name)
         environments.append(Environment(name, tuple(targets), production))
+    return tuple(environments)
+
+
+def _check_probes(options: Options) -> None:
+    """One service: every target has something to probe (the services of a services file
+    are checked by Options.check, naming the service)."""
+    if options.declared_services:
+        return
+    environments = options.environments
     blind = [
         t.name for env in environments for t in env.targets if not (t.health_url or t.workloads)
     ]
@@ -298,7 +327,6 @@ def _environments(args: argparse.Namespace, root: Path) -> tuple[Environment, ..
             f"nothing to probe after a deploy of {', '.join(blind)}: no health URL, no workloads",
             hint="pass --health-url [TARGET=]URL or --workloads [TARGET=]KIND/NAME",
         )
-    return tuple(environments)
 
 
 def _say(notes: list[str], what: str, value: object, source: str) -> None:
@@ -405,6 +433,30 @@ def _image_job(root: Path, notes: list[str]) -> dict[str, Any]:
     return {"dockerfile": str(dockerfile), "context": context, "version_arg": version_arg}
 
 
+def _images(args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
+    """--image: the image of the service built first (NAME), and the images of services
+    named (SERVICE=NAME)."""
+    plain = [v for v in args.image if "=" not in v]
+    if len(plain) > 1:
+        raise ConfigError(
+            f"--image is given {len(plain)} times without a service: {', '.join(plain)}",
+            hint="give the first service's image once; the others' as --image SERVICE=NAME",
+        )
+    named = dict(v.split("=", 1) for v in args.image if "=" in v)
+    return (plain[0] if plain else None), named
+
+
+def _default_image(root: Path, dockerfile: Path, named: Mapping[str, str]) -> str:
+    """The repository's name; among several services, the service's (the folder of its
+    Dockerfile, the repository's for a root one), or its --image SERVICE=NAME."""
+    from ci_actions.render import infer
+
+    if len(infer.dockerfiles(root)[0]) < 2:
+        return root.name
+    name = dockerfile.parent.name or root.name
+    return named.get(name, name)
+
+
 def _gitops_branch(args: argparse.Namespace, notes: list[str]) -> str:
     if args.gitops_branch:
         return str(args.gitops_branch)
@@ -431,7 +483,8 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
             hint="keep the overlays in a separate GitOps repository and pass it as OWNER/NAME or URL",
         )
     image_job = _image_job(root, notes)
-    image = args.image or root.name
+    plain, named = _images(args)
+    image = plain or _default_image(root, Path(image_job["dockerfile"]), named)
     registry = args.registry.rstrip("/")
     carried, carried_lint = carried_over(args, root, registry, image, notes)
     test_job = _test_job(args, root, notes, carried_lint)
@@ -439,7 +492,6 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
     runs_on = tuple(label.strip() for label in args.runs_on.split(",") if label.strip())
     branch = _gitops_branch(args, notes)
     environments = _environments(args, root)
-    _check_image(args, registry, image, environments, notes)
     pin = _pin(args, err or sys.stderr)
     _say(notes, "actions", f"{pin.repo}@{pin.ref} # {pin.version}", pin.why)
     options = Options(
@@ -463,6 +515,7 @@ def options_from(args: argparse.Namespace, err: TextIO | None = None) -> tuple[O
         probe_timeout=args.probe_timeout,
         test_command=args.test_command,
         policy_file=policy_file(args, notes),
+        rollback_policy=args.rollback_policy,
         **carried,
         **image_job,
         **test_job,
@@ -635,44 +688,46 @@ def gitops_url_of(repo: str) -> str:
     return f"https://github.com/{repo}.git"
 
 
-def _check_image(
-    args: argparse.Namespace,
-    registry: str,
-    image: str,
-    environments: tuple[Environment, ...],
-    notes: list[str],
-) -> None:
-    """Warn when the image is not among the images the overlays set."""
+def _check_images(args: argparse.Namespace, options: Options, notes: list[str]) -> None:
+    """Warn about each service whose image is not among the images the overlays set."""
     from ci_actions.render import infer
 
-    overlays = [t.overlay for env in environments for t in env.targets]
+    overlays = [t.overlay for env in options.environments for t in env.targets]
     found = infer.overlay_images(args.gitops_dir or args.gitops_repo, overlays)
     if not found:
         return
-    full = f"{registry}/{image}" if registry else image
-    if full not in found and image not in found:
-        notes.append(
-            f"warning: the image {full} is not among the images the overlays set "
-            f"({', '.join(found)}): pass --image (and --registry) to match one"
-        )
+    several = len(options.services) > 1
+    for service in options.services:
+        short = service.image.removeprefix(f"{options.registry}/")
+        if service.image not in found and short not in found:
+            fix = f"--image {service.name}=NAME" if several else "--image"
+            notes.append(
+                f"warning: the image {service.image} is not among the images the overlays "
+                f"set ({', '.join(found)}): pass {fix} (and --registry) to match one"
+            )
 
 
 SERVICES_SOURCE = "the Dockerfiles of this repository"
 
 
-def _detected_services(root: Path, options: Options, notes: list[str]) -> str | None:
+def _detected_services(
+    args: argparse.Namespace, root: Path, options: Options, notes: list[str]
+) -> str | None:
     """The body of the services file for two or more Dockerfiles (None for one or none).
 
     One service per Dockerfile, named after its folder (the root one after the
-    repository), its context by the build-context rules, its image `<registry>/<name>`.
-    The service the rendered pipeline builds keeps the image the pipeline pushes, so that
-    the file and the workflows agree; only it gets the health URL and workloads of the
-    options (the others' are left empty to fill in).
+    repository), its context by the build-context rules, its image `<registry>/<name>`,
+    changed by its context (a root context: by what its Dockerfile copies).
+    The service of the Dockerfile init found first keeps the image the options give
+    (--image) and the targets' health URLs and workloads; the others' come from
+    `--health-url SERVICE[@ENV]=URL` / `--workloads SERVICE[@ENV]=KIND/NAME`, or are left
+    empty to fill in (init then names what is missing). Production does not roll back by
+    itself (auto-rollback: false), as the teams this serves configure it.
     """
     from ci_actions import yamlsafe
     from ci_actions.render import infer
     from ci_actions.services.dump import dump
-    from ci_actions.services.model import Service, ServiceEnvironment, ServicesError
+    from ci_actions.services.model import Service, ServicesError
     from ci_actions.services.parse import parse_services
 
     found, tests = infer.dockerfiles(root)
@@ -685,18 +740,13 @@ def _detected_services(root: Path, options: Options, notes: list[str]) -> str | 
         name = path.parent.name if path.parent.parts else root.name
         context, _ = infer.build_context(root, path)
         built = path.as_posix() == options.dockerfile
-        environments = tuple(
-            ServiceEnvironment(
-                env.name,
-                env.targets[0].workloads if built else (),
-                env.targets[0].health_url if built else "",
-                auto_rollback=not env.production,
-            )
-            for env in options.environments
+        environments = (
+            _target_settings(options) if built else _service_settings(args, name, options)
         )
-        image = f"{options.registry}/{options.image}" if built else f"{options.registry}/{name}"
-        own = "**" if context == "." else f"{context}/**"
-        services.append(Service(name, context, path.as_posix(), image, (own,), environments))
+        own = _images(args)[1].get(name, name)
+        image = f"{options.registry}/{options.image if built else own}"
+        paths = _change_paths(root, context, path)
+        services.append(Service(name, context, path.as_posix(), image, paths, environments))
     body = dump(services)
     try:  # what is written reads back through the one loader and the one validator
         parse_services(yamlsafe.load(body), root)
@@ -708,10 +758,67 @@ def _detected_services(root: Path, options: Options, notes: list[str]) -> str | 
     return body
 
 
+def _change_paths(root: Path, context: str, dockerfile: Path) -> tuple[str, ...]:
+    """What changes a service, as Service.paths (its own entry first, what the file declares
+    after it). A subfolder context is its folder. A root context would be every file, so a
+    Dockerfile in a subfolder declares what it copies (a folder as `folder/**`) and is
+    changed by that and by itself; one that copies the whole context (`.`) keeps `**`."""
+    from ci_actions.render import infer
+
+    if context != ".":
+        return (f"{context}/**",)
+    text = (root / dockerfile).read_text(encoding="utf-8")
+    sources = [s.removeprefix("./").rstrip("/") for s in infer.copy_sources(text)]
+    if not dockerfile.parent.parts or not sources or "" in sources or "." in sources:
+        return ("**",)
+    globs = [f"{s}/**" if (root / s).is_dir() else s for s in sources]
+    return (dockerfile.as_posix(), *dict.fromkeys(globs))
+
+
+def _target_settings(options: Options) -> tuple[ServiceEnvironment, ...]:
+    """The options' probes as a service's settings: one per environment, or one per target
+    of an environment with several (tenants; a target's entry wins over its environment's)."""
+    from ci_actions.services.model import ServiceEnvironment
+
+    return tuple(
+        ServiceEnvironment(
+            env.name if len(env.targets) == 1 else t.name,
+            t.workloads,
+            t.health_url,
+            auto_rollback=not env.production,
+        )
+        for env in options.environments
+        for t in env.targets
+    )
+
+
+def _service_settings(
+    args: argparse.Namespace, name: str, options: Options
+) -> tuple[ServiceEnvironment, ...]:
+    """Another service's settings per environment: `SERVICE@ENV=` values, else `SERVICE=`."""
+    from ci_actions.services.model import ServiceEnvironment
+
+    urls, workloads = _keyed(args.health_url), _keyed(args.workloads)
+
+    def value(values: dict[str, str], env: str) -> str:
+        return values.get(f"{name}@{env}", values.get(name, ""))
+
+    return tuple(
+        ServiceEnvironment(
+            env.name,
+            tuple(filter(None, value(workloads, env.name).split("\n"))),
+            value(urls, env.name).split("\n")[0],
+            auto_rollback=not env.production,
+        )
+        for env in options.environments
+    )
+
+
 def _services_plan(
     args: argparse.Namespace, root: Path, options: Options, command: str, notes: list[str]
-) -> dict[str, str]:
-    """`{SERVICES_FILE: text}` when init writes the services file, else {}.
+) -> tuple[dict[str, str], tuple[Service, ...]]:
+    """`{SERVICES_FILE: text}` when init writes the services file (else {}), and the
+    services the pipeline builds (none: the one-service pipeline).
 
     A services file edited by hand (or written by someone else) is the repository's own:
     it is checked, kept and never rewritten without --force (editing it is how paths,
@@ -722,21 +829,31 @@ def _services_plan(
     path = root / SERVICES_FILE
     current = path.read_text(encoding="utf-8") if path.is_file() else None
     if current is not None and not written_by_us(current) and not args.force:
-        names = _read_services(path, root)
+        services = _read_services(path, root)
+        names = [s.name for s in services]
         notes.append(
             f"services: {len(names)} in {SERVICES_FILE} ({', '.join(names)}), kept as it is "
             "(not written by init, or edited since)"
         )
-        _say_built(options, names, notes)
-        return {}
-    body = _detected_services(root, options, notes)
+        _say_built(services, notes)
+        return {}, services
+    body = _detected_services(args, root, options, notes)
+    services = _parse_text(body, root) if body is not None else ()
+    names = [s.name for s in services]
+    named = _images(args)[1]
+    unknown = sorted(set(named) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"--image {unknown[0]}={named[unknown[0]]}: no service {unknown[0]!r} "
+            f"(services: {', '.join(names) or 'none, one Dockerfile'})",
+            hint="name a service init found, or give the image without SERVICE=",
+        )
     if body is None:
-        return {}
+        return {}, ()
     text = header("ci-actions", body, command, source=SERVICES_SOURCE) + body
-    names = [s.name for s in _parse_text(text, root)]
     notes.append(f"services: {len(names)} found ({', '.join(names)}) -> {SERVICES_FILE}")
-    _say_built(options, names, notes)
-    return {SERVICES_FILE: text}
+    _say_built(services, notes)
+    return {SERVICES_FILE: text}, services
 
 
 def _parse_text(text: str, root: Path) -> tuple[Service, ...]:
@@ -746,28 +863,49 @@ def _parse_text(text: str, root: Path) -> tuple[Service, ...]:
     return parse_services(yamlsafe.load(text), root)
 
 
-def _read_services(path: Path, root: Path) -> list[str]:
+def _read_services(path: Path, root: Path) -> tuple[Service, ...]:
     import yaml
 
     from ci_actions.services.model import ServicesError
 
     try:
-        return [s.name for s in _parse_text(path.read_text(encoding="utf-8"), root)]
+        return _parse_text(path.read_text(encoding="utf-8"), root)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{SERVICES_FILE} is not valid YAML: {exc}") from None
     except ServicesError as exc:
         raise ConfigError(f"{SERVICES_FILE}: {exc.message}", hint=exc.hint) from None
 
 
-def _say_built(options: Options, names: list[str], notes: list[str]) -> None:
-    """The rendered workflows build one image until they build a matrix: say which."""
-    if len(names) > 1:
+def _say_built(services: Sequence[Service], notes: list[str]) -> None:
+    if len(services) > 1:
+        built = ", ".join(f"{s.name} ({s.dockerfile} -> {s.image})" for s in services)
         notes.append(
-            f"services: the rendered pipeline builds ONE image, {options.registry}/"
-            f"{options.image} from {options.dockerfile} (context {options.context}); the "
-            f"other services are not built by it yet. `changes` already reports every "
-            "changed service (outputs changed-services, matrix)"
+            f"services: cicd.yml builds each service a change touches, in a job of its own: "
+            f"{built}; one GitOps commit per environment for all of them"
         )
+
+
+def with_services(root: Path, options: Options, services: Sequence[Service]) -> Options:
+    """The options with the services of the services file (each Dockerfile read for ARG
+    VERSION), checked: every service has something to probe in every environment."""
+    import dataclasses
+
+    from ci_actions.render import DeclaredService, infer
+
+    declared = tuple(
+        DeclaredService(
+            s.name,
+            s.image,
+            s.context,
+            s.dockerfile,
+            infer.takes_version(root, Path(s.dockerfile)),
+            s.environments,
+        )
+        for s in services
+    )
+    options = dataclasses.replace(options, declared_services=declared)
+    _check_probes(options)
+    return options.check()
 
 
 @dataclass
@@ -858,7 +996,10 @@ def execute(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: Tex
             paths = ",".join(t.overlay for t in env.targets)
             inferred += ["--overlays", f"{env.name}={paths}"]
     command = shlex.join(["ci-actions", "init", *recordable(argv), *inferred])
-    rendered = render_all(options, command) | _services_plan(args, root, options, command, notes)
+    files, services = _services_plan(args, root, options, command, notes)
+    options = with_services(root, options, services)
+    _check_images(args, options, notes)
+    rendered = render_all(options, command) | files
     plans = plan(root, rendered)
     if not (args.check or args.diff):
         for line in notes:

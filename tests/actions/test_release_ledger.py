@@ -215,7 +215,7 @@ def test_list_last_good_and_stats(tmp_path: Path, gitops: Path) -> None:
     assert stats.outputs["success-rate"] == "50.0"
     (only,) = json.loads(stats.outputs["stats"])
     assert (only["deployments"], only["succeeded"], only["failed"]) == (2, 1, 1)
-    assert "| prod | api | 2 | 1 | 1 | 0 | 50.0% |" in stats.summary
+    assert "| api | prod | 2 | 1 | 1 | 0 | 50.0% |" in stats.summary
     none = ledger(
         tmp_path, command="last-good", service="api", environment="dev", repository=str(gitops)
     )
@@ -349,7 +349,7 @@ def test_report_writes_one_self_contained_file(tmp_path: Path, gitops: Path) -> 
     assert run.code == 0, run.log
     html = Path(run.outputs["report-file"]).read_text()
     assert run.outputs["report-file"] == str(out / "ledger.html")
-    assert "<svg" in html and "1.1.0" in html and "prod/api" in html
+    assert "<svg" in html and "1.1.0" in html and "<h3>api in prod</h3>" in html
     assert "src=" not in html and "<link" not in html and "@import" not in html
 
 

@@ -199,7 +199,7 @@ def test_a_scanner_that_complained_or_wrote_a_malformed_report_is_exit_3(
 
 # --- the bundled example, as the demo ships it -------------------------------------
 
-SERVICE = Path(__file__).resolve().parents[2] / "examples" / "service"
+SERVICE = Path(__file__).resolve().parents[2] / "tests/fixtures/blocklist-service"
 
 
 def test_the_example_service_passes_at_medium_without_test_file_noise(tmp_path: Path) -> None:

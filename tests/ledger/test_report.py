@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from ci_actions.ledger import queries
 from ci_actions.ledger.reader import Corrupt, ledger_files, read_ledger
 from ci_actions.ledger.report import ReportData, render_report
@@ -23,11 +25,11 @@ FIXTURE = TESTS / "fixtures" / "release-ledger" / ".ci-ledger"
 GENERATED = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
 
 
-def _render() -> str:
+def _render(files: list[str] | None = None) -> str:
+    """The report of the fixture's ledger files (default: all of them, as the ledger lists them)."""
     corrupt: list[Corrupt] = []
-    ledgers = [
-        read_ledger(p, p.relative_to(FIXTURE).as_posix(), corrupt) for p in ledger_files(FIXTURE)
-    ]
+    paths = ledger_files(FIXTURE) if files is None else [FIXTURE / f for f in files]
+    ledgers = [read_ledger(p, p.relative_to(FIXTURE).as_posix(), corrupt) for p in paths]
     return render_report(
         ReportData(
             ledgers=ledgers,
@@ -36,6 +38,84 @@ def _render() -> str:
             generated=GENERATED,
         )
     )
+
+
+class _Headings(HTMLParser):
+    """(tag, text) of every h2 and h3, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._open = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("h2", "h3"):
+            self._open = tag
+            self.found.append((tag, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._open = "" if tag == self._open else self._open
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            tag, text = self.found[-1]
+            self.found[-1] = (tag, text + data)
+
+
+def _headings(html: str) -> list[tuple[str, str]]:
+    parser = _Headings()
+    parser.feed(html)
+    return parser.found
+
+
+@pytest.mark.parametrize(
+    ("files", "headings"),
+    [
+        (
+            # the fixture: api in dev and prod, worker in prod only
+            ["dev/api.jsonl", "prod/api.jsonl", "prod/worker.jsonl"],
+            [
+                ("h2", "Success rate"),
+                ("h2", "Service api"),
+                ("h3", "api in dev"),
+                ("h3", "api in prod"),
+                ("h2", "Service worker"),
+                ("h3", "worker in prod"),
+            ],
+        ),
+        (
+            # given in another order: the page is the same
+            ["prod/worker.jsonl", "prod/api.jsonl", "dev/api.jsonl"],
+            [
+                ("h2", "Success rate"),
+                ("h2", "Service api"),
+                ("h3", "api in dev"),
+                ("h3", "api in prod"),
+                ("h2", "Service worker"),
+                ("h3", "worker in prod"),
+            ],
+        ),
+        (
+            # one service: one section, its environments inside, no list of services
+            ["prod/api.jsonl", "dev/api.jsonl"],
+            [
+                ("h2", "Success rate"),
+                ("h2", "Service api"),
+                ("h3", "api in dev"),
+                ("h3", "api in prod"),
+            ],
+        ),
+        ([], [("h2", "Success rate")]),
+    ],
+)
+def test_a_section_per_service_and_an_environment_per_ledger_inside_it(
+    files: list[str], headings: list[tuple[str, str]]
+) -> None:
+    html = _render(files)
+    assert _headings(html) == headings
+    assert ("Services: " in html) is (len({f.split("/")[1] for f in files}) > 1)
+    if not files:
+        assert "The ledger is empty." in html
 
 
 def test_report_matches_golden() -> None:
@@ -61,10 +141,16 @@ def test_report_is_self_contained_and_says_what_the_ledger_says() -> None:
     names = [t for t, _ in parser.tags]
     assert "script" not in names and "link" not in names and "img" not in names
     assert all("src" not in attrs for _, attrs in parser.tags)
-    links = [attrs["href"] for t, attrs in parser.tags if t == "a"]
-    assert links and all(str(h).startswith("https://github.com/acme/") for h in links)
+    links = [str(attrs["href"]) for t, attrs in parser.tags if t == "a"]
+    inside = [h for h in links if h.startswith("#")]  # the services' own sections
+    assert inside == ["#service-api", "#service-worker"]
+    ids = {attrs.get("id") for _, attrs in parser.tags}
+    assert all(h[1:] in ids for h in inside)
+    outside = [h for h in links if not h.startswith("#")]
+    assert outside and all(h.startswith("https://github.com/acme/") for h in outside)
     bars = [attrs for t, attrs in parser.tags if t == "rect" and attrs.get("class") == "rate"]
-    # prod/api 2 of 4 judged = 50% of the 400 px axis; dev/api and prod/worker 100%.
+    # by service: api in dev 100%, api in prod 2 of 4 judged = 50% of the 400 px axis,
+    # worker in prod 100%.
     assert [b["width"] for b in bars] == ["400.0", "200.0", "400.0"]
     text = " ".join(parser.text)
     assert "2 corrupt line(s) skipped" in text  # prod/api:12 and dev/api:3
@@ -82,11 +168,10 @@ def test_report_shows_the_four_keys_per_service() -> None:
     parser = _Collector()
     parser.feed(_render())
     text = " ".join(" ".join(parser.text).split())
-    assert "From 2026-10-23T04:00:00Z to 2026-11-22T04:00:00Z (UTC)" in text
-    cards = text.split("Delivery metrics (DORA)")[1].split("Success rate")[0]
+    assert "Delivery metrics (DORA) from 2026-10-23T04:00:00Z to 2026-11-22T04:00:00Z (UTC)" in text
     api, worker, dev = (
-        cards.split(f"{name} Deployment frequency")[1]
-        for name in ("prod/api", "prod/worker", "dev/api")
+        text.split(f"{name} Deployment frequency")[1].split(" created status image")[0]
+        for name in ("api in prod", "worker in prod", "api in dev")
     )
     assert "0.03/day medium 1 healthy deployment(s)" in api
     assert "Lead time for changes - " in api
@@ -182,10 +267,15 @@ def _chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-def test_report_screenshot_is_not_blank_and_logs_no_console_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "files", [None, ["dev/api.jsonl", "prod/api.jsonl"]], ids=["two-services", "one-service"]
+)
+def test_report_screenshot_is_not_blank_and_logs_no_console_error(
+    tmp_path: Path, files: list[str] | None
+) -> None:
     browser = require("chromium")
     page = tmp_path / "report.html"
-    page.write_text(_render(), encoding="utf-8")
+    page.write_text(_render(files), encoding="utf-8")
     shot = tmp_path / "shot.png"
     proc = _chromium(
         browser, tmp_path / "p", "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()
@@ -229,7 +319,7 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
     # Dump the DOM as the browser built it: the chart and the tables are there.
     dom = _chromium(browser, tmp_path / "profile2", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count('<rect class="rate"') == 3 and "Environment prod" in dom.stdout
+    assert dom.stdout.count('<rect class="rate"') == 3 and "<h3>worker in prod</h3>" in dom.stdout
 
 
 def test_step_summary_rows_of_the_four_keys() -> None:
@@ -244,6 +334,13 @@ def test_step_summary_rows_of_the_four_keys() -> None:
     text = dora_summary(each, metrics.pooled(each, window))
     assert "Window 2026-10-23T04:00:00Z to 2026-11-22T04:00:00Z (UTC)" in text
     assert "the week of Monday 2026-10-19" in text
-    assert "| prod | api | 0.03/day 🟡 medium | - | 66.7% 🔴 low | 10m 🟢 elite | 0 |" in text
-    assert "| dev | api | 0.03/day 🟡 medium | - | 0.0% 🟢 elite | - | 1 |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "/day" in line]
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| api", "dev"],
+        ["| api", "prod"],
+        ["| worker", "prod"],
+        ["| **all**", ""],
+    ]  # by service, then environment
+    assert "| api | prod | 0.03/day 🟡 medium | - | 66.7% 🔴 low | 10m 🟢 elite | 0 |" in text
+    assert "| api | dev | 0.03/day 🟡 medium | - | 0.0% 🟢 elite | - | 1 |" in text
     assert "| **all** |  | 0.10/day 🟡 medium | - | 40.0% 🔴 low | 10m 🟢 elite | 1 |" in text

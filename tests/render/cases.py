@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ci_actions.render import Environment, Options, Target
+from ci_actions.render import DeclaredService, Environment, Options, Target
+from ci_actions.services.model import ServiceEnvironment
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -192,5 +193,103 @@ CASES: dict[str, Options] = {
         install_args=("pytest", "flake8"),
         test_command="python -m pytest -m 'not e2e'",
         policy_file="validate-manifests-policy.yaml",
+    ),
+    # Two services of one repository (the demo's shape): the API and the collector that
+    # fills its database, built from their own folders; dev and prod each one overlay that
+    # sets both images; prod rolls the collector back by hand only (auto-rollback off).
+    "two-services": Options(
+        service="api",
+        image="api",
+        registry="127.0.0.1:5000",
+        insecure_registry=True,
+        environments=(
+            Environment("dev", (Target("dev", "overlays/dev"),)),
+            Environment("prod", (Target("prod", "overlays/prod"),), production=True),
+        ),
+        declared_services=(
+            DeclaredService(
+                "api",
+                "127.0.0.1:5000/api",
+                "services/api",
+                "services/api/Dockerfile",
+                settings=(
+                    ServiceEnvironment("dev", (), "http://127.0.0.1:8541/health"),
+                    ServiceEnvironment("prod", (), "http://127.0.0.1:8542/health"),
+                ),
+            ),
+            DeclaredService(
+                "collector",
+                "127.0.0.1:5000/collector",
+                ".",
+                "services/collector/Dockerfile",
+                settings=(
+                    ServiceEnvironment("dev", (), "http://127.0.0.1:8551/health"),
+                    ServiceEnvironment(
+                        "prod", (), "http://127.0.0.1:8552/health", auto_rollback=False
+                    ),
+                ),
+            ),
+        ),
+        gitops_repo="file:///srv/gitops.git",
+        actions_repo="ci-actions/ci-actions",
+        actions_ref=SHA,
+        setup_python=False,
+        python_versions=("3.11",),
+        scanners=("bandit", "semgrep"),
+        upload_sarif=False,
+        runs_on=("self-hosted", "linux"),
+    ),
+    # Two services deployed per tenant in production, rollback policy `all`: a failed probe
+    # of one service sends every built service of that environment back. The worker's
+    # Dockerfile takes no ARG VERSION (its pods must run the built image); a tenant's own
+    # entry (prod-b) wins over the environment's, and turns its auto-rollback off.
+    "two-services-tenants-all": Options(
+        service="callbot",
+        image="ecp-ai/callbot",
+        registry="ghcr.io",
+        environments=(
+            Environment("dev", (Target("dev", "k8s/overlays/dev", namespace="bots"),)),
+            Environment(
+                "prod",
+                tuple(
+                    Target(f"prod-{t}", f"k8s/tenants/{t}", namespace=f"bots-{t}")
+                    for t in ("a", "b")
+                ),
+                production=True,
+            ),
+        ),
+        declared_services=(
+            DeclaredService(
+                "callbot",
+                "ghcr.io/ecp-ai/callbot",
+                "bots/callbot",
+                "bots/callbot/Dockerfile",
+                settings=(
+                    ServiceEnvironment("dev", (), "http://callbot.dev.svc/health"),
+                    ServiceEnvironment("prod", ("deployment/callbot",), ""),
+                ),
+            ),
+            DeclaredService(
+                "chat.worker",
+                "ghcr.io/ecp-ai/chat-worker",
+                "bots/chat",
+                "bots/chat/worker.Dockerfile",
+                version_arg=False,
+                settings=(
+                    ServiceEnvironment("dev", ("deployment/chat-worker",)),
+                    ServiceEnvironment("prod", ("deployment/chat-worker",)),
+                    ServiceEnvironment(
+                        "prod-b", ("deployment/chat-worker-b",), auto_rollback=False
+                    ),
+                ),
+            ),
+        ),
+        rollback_policy="all",
+        gitops_repo="ecp-ai/gitops",
+        actions_repo="acme/ci-actions",
+        actions_ref=SHA,
+        actions_version="v1.4.0",
+        registry_token_login=True,
+        python_versions=("3.12",),
     ),
 }

@@ -52,7 +52,9 @@ def app(tmp_path: Path) -> Path:
     """The example service with origin on github.com and the example overlays inside it."""
     repo = tmp_path / "blocklist"
     shutil.copytree(
-        ROOT / "examples" / "service", repo, ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "tests/fixtures/blocklist-service",
+        repo,
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
     shutil.copytree(ROOT / "examples" / "gitops" / "overlays", repo / "overlays")
     shutil.copytree(ROOT / "examples" / "gitops" / "base", repo / "base")

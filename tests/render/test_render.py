@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from ci_actions.errors import ConfigError
 from ci_actions.render import (
     PINS,
     TEMPLATES,
+    DeclaredService,
     Environment,
     Target,
     _environment,
@@ -24,6 +26,7 @@ from ci_actions.render import (
     render_all,
     written_by_us,
 )
+from ci_actions.services.model import ServiceEnvironment
 from tests.render.cases import CASES, SHA
 from tests.support.golden import assert_golden
 from tests.support.tools import require
@@ -126,6 +129,16 @@ def test_pins_are_the_releases_they_name() -> None:
     }
 
 
+def _job_step(data: dict[str, Any], job: str, **match: str) -> dict[str, Any]:
+    """The one step of `job` whose fields have the given values (id="probe", name=...)."""
+    [step] = [
+        s
+        for j, s in _steps(data)
+        if j == job and all(s.get(k.replace("_", "-")) == v for k, v in match.items())
+    ]
+    return step
+
+
 def test_cicd_pipeline_shape() -> None:
     data = _load(render("cicd", CASES["hosted-three-stages"]))
     jobs = data["jobs"]
@@ -138,26 +151,40 @@ def test_cicd_pipeline_shape() -> None:
         "security",
         "image",
         "deploy-dev",
+        "verify-dev",
         "deploy-staging",
+        "verify-staging",
         "deploy-production",
+        "verify-production",
     ]
-    # docs-only changes skip everything after `changes`
+    # docs-only changes skip everything after `changes`: the jobs that do not say it
+    # need one that does (verify needs its deploy)
     for name in list(jobs)[1:]:
-        assert "needs.changes.outputs.docs-only != 'true'" in jobs[name]["if"], name
+        if name.startswith("verify-"):
+            assert f"deploy-{name.removeprefix('verify-')}" in jobs[name]["needs"], name
+            assert "if" not in jobs[name], name  # one service: every need must succeed
+        else:
+            assert "needs.changes.outputs.docs-only != 'true'" in jobs[name]["if"], name
     assert jobs["test"]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
     assert jobs["image"]["needs"] == ["changes", "test", "security"]
-    # environments are promoted in order; only production is a protected environment with max-parallel
-    assert jobs["deploy-staging"]["needs"][-1] == "deploy-dev"
-    assert jobs["deploy-production"]["needs"][-1] == "deploy-staging"
-    assert jobs["deploy-production"]["environment"] == {"name": "production"}
-    assert jobs["deploy-production"]["strategy"]["max-parallel"] == 1
-    assert "max-parallel" not in jobs["deploy-dev"]["strategy"]
-    for name in ("deploy-dev", "deploy-production"):
+    # environments are promoted in order: each deploy waits for the previous verify
+    assert jobs["deploy-dev"]["needs"] == ["changes", "security", "image"]
+    assert jobs["deploy-staging"]["needs"][-1] == "verify-dev"
+    assert jobs["deploy-production"]["needs"][-1] == "verify-staging"
+    # only production is a protected environment with max-parallel
+    for job in ("deploy-production", "verify-production"):
+        assert jobs[job]["environment"] == {"name": "production"}
+    assert jobs["verify-production"]["strategy"]["max-parallel"] == 1
+    assert "max-parallel" not in jobs["verify-dev"]["strategy"]
+    assert "strategy" not in jobs["deploy-dev"]  # one job, one commit per environment
+    for name in ("deploy-dev", "verify-dev", "deploy-production"):
         assert jobs[name]["concurrency"]["cancel-in-progress"] is False
-    # least privilege: only deploy jobs write contents; SARIF upload gets security-events
+    # least privilege: only the verify jobs write contents (the deploy tag); SARIF upload
+    # gets security-events
     assert jobs["changes"]["permissions"] == {"contents": "read"}
     assert jobs["security"]["permissions"]["security-events"] == "write"
-    assert jobs["deploy-dev"]["permissions"] == {"contents": "write"}
+    assert jobs["deploy-dev"]["permissions"] == {"contents": "read"}
+    assert jobs["verify-dev"]["permissions"] == {"contents": "write"}
     uses = [s.get("uses", "").split("@")[0] for _, s in _steps(data)]
     assert "github/codeql-action/upload-sarif" in uses and "actions/setup-python" in uses
     gate = next(s for _, s in _steps(data) if s.get("id") == "gate")
@@ -166,11 +193,19 @@ def test_cicd_pipeline_shape() -> None:
     build = next(s for _, s in _steps(data) if s.get("id") == "build")
     assert build["with"]["file"] == "services/orders/Dockerfile"
     assert "insecure-registries" not in build["with"]
-    probe = next(s for j, s in _steps(data) if j == "deploy-staging" and s.get("id") == "probe")
+    assert jobs["image"]["outputs"]["reference"] == (
+        "ghcr.io/acme/orders:${{ steps.tags.outputs.version }}@${{ steps.build.outputs.digest }}"
+    )
+    bump = _job_step(data, "deploy-staging", id="bump")
+    assert bump["with"]["images"] == "${{ needs.image.outputs.reference }}"
+    assert bump["with"]["paths"] == "apps/orders/overlays/staging"
+    probe = _job_step(data, "verify-staging", id="probe")
     assert probe["with"]["expected-version"] == "${{ needs.image.outputs.version }}"
-    matrix = jobs["deploy-staging"]["strategy"]["matrix"]["include"]
+    matrix = jobs["verify-staging"]["strategy"]["matrix"]["include"]
     assert matrix == [
         {
+            "service": "orders",
+            "image": "ghcr.io/acme/orders",
             "target": "staging",
             "overlay": "apps/orders/overlays/staging",
             "health-url": "",
@@ -178,27 +213,20 @@ def test_cicd_pipeline_shape() -> None:
             "namespace": "orders",
         }
     ]
-    rollback = next(s for j, s in _steps(data) if j == "deploy-dev" and s.get("id") == "rollback")
-    # only the probe's verdict (or a failure before it) rolls back, never a step after a passed probe
-    assert rollback["if"] == (
-        "failure() && steps.bump.outcome == 'success' && steps.probe.outcome != 'success'"
-    )
-    healthy = next(
-        s
-        for j, s in _steps(data)
-        if j == "deploy-dev" and s.get("name") == "Mark the release healthy and tag the commit"
-    )
+    rollback = _job_step(data, "verify-dev", id="rollback")
+    # only the probe's verdict (or a failure before it) rolls back, never a step after a
+    # passed probe; the version is out once the verify job runs (its deploy succeeded)
+    assert rollback["if"] == "failure() && steps.probe.outcome != 'success'"
+    healthy = _job_step(data, "verify-dev", name="Mark the release healthy and tag the commit")
     # checkout keeps no credentials: the tag push authenticates with the job's token
     assert healthy["with"]["git-tag"] is True
     assert healthy["with"]["git-tag-token"] == "${{ github.token }}"
     checkout = next(
-        s for j, s in _steps(data) if j == "deploy-dev" and "checkout" in s.get("uses", "")
+        s for j, s in _steps(data) if j == "verify-dev" and "checkout" in s.get("uses", "")
     )
     assert checkout["with"]["persist-credentials"] is False
     assert rollback["with"]["command"] == "rollback"
-    restored = next(
-        s for j, s in _steps(data) if j == "deploy-dev" and s.get("id") == "probe-restored"
-    )
+    restored = _job_step(data, "verify-dev", id="probe-restored")
     assert restored["if"] == "failure() && steps.rollback.outcome == 'success'"
     assert restored["with"]["expected-version"] == "${{ steps.rollback.outputs.tag }}"
 
@@ -224,7 +252,7 @@ def test_self_hosted_demo_shape() -> None:
 def test_tenants_are_a_matrix_and_monitor_and_rollback_cover_them() -> None:
     options = CASES["tenants-gitflow"]
     cicd = _load(render("cicd", options))
-    targets = [t["target"] for t in cicd["jobs"]["deploy-prod"]["strategy"]["matrix"]["include"]]
+    targets = [t["target"] for t in cicd["jobs"]["verify-prod"]["strategy"]["matrix"]["include"]]
     assert targets == ["prod-tenant-a", "prod-tenant-b", "prod-tenant-c"]
     tags = next(s for _, s in _steps(cicd) if s.get("id") == "tags")
     assert tags["with"]["preset"] == "gitflow"
@@ -247,8 +275,8 @@ def test_no_preset_and_https_gitops_url() -> None:
     assert record["with"]["repository"] == "https://github.com/team/deploy.git"
     assert "deploy-prod" in data["jobs"] and data["jobs"]["deploy-prod"]["needs"] == [
         "changes",
-        "image",
         "security",
+        "image",
     ]
 
 
@@ -270,8 +298,9 @@ def test_values_are_quoted_so_yaml_cannot_reinterpret_them() -> None:
         python_versions=("3.10",),
     )
     data = _load(render("cicd", options))
-    include = data["jobs"]["deploy-prod"]["strategy"]["matrix"]["include"][0]
+    include = data["jobs"]["verify-prod"]["strategy"]["matrix"]["include"][0]
     assert include["overlay"] == "overlays/prod: #x"
+    assert _job_step(data, "deploy-prod", id="bump")["with"]["paths"] == "overlays/prod: #x"
     assert include["health-url"] == "http://h/health?a=1&b='2'"
     assert data["jobs"]["test"]["strategy"]["matrix"]["python-version"] == ["3.10"]  # not 3.1
 
@@ -325,7 +354,7 @@ def test_no_version_arg_registry_path_and_carried_services() -> None:
     assert "build-args" not in build["with"]
     for name in TEMPLATES:
         assert "expected-version" not in render(name, options), name
-    probe = next(s for j, s in _steps(cicd) if j == "deploy-staging" and s.get("id") == "probe")
+    probe = _job_step(cicd, "verify-staging", id="probe")
     assert "needs.image.outputs.digest" in probe["with"]["expected-images"]
     assert cicd["jobs"]["test"]["services"] == {
         "redis": {"image": "redis:7", "ports": ["6379:6379"]}
@@ -391,12 +420,22 @@ def test_the_security_gate_is_diff_aware_on_pull_requests_with_a_result_cache(ca
 
 def _github_if(expression: str, values: dict[str, str]) -> bool:
     """A GitHub `if:` of comparisons, !, && and || over the given contexts (enough here)."""
-    text = expression.strip().removeprefix("${{").removesuffix("}}")
+    text = "(" + expression.strip().removeprefix("${{").removesuffix("}}") + ")"
     for name in sorted(values, key=len, reverse=True):
         text = text.replace(name, repr(values[name]))
     text = text.replace("!=", "<>").replace("!", " not ").replace("<>", "!=")
     text = text.replace("&&", " and ").replace("||", " or ")
-    return bool(eval(text, {"__builtins__": {}}, {"cancelled": lambda: False}))
+    functions = {
+        "cancelled": lambda: False,
+        "always": lambda: True,
+        "failure": lambda: values.get("failure()") == "true",
+        "startsWith": lambda text, prefix: str(text).startswith(prefix),
+        "contains": lambda items, item: item in items,
+        "fromJSON": json.loads,
+        "true": True,
+        "false": False,
+    }
+    return bool(eval(text, {"__builtins__": {}}, functions))
 
 
 @pytest.mark.parametrize(
@@ -422,3 +461,265 @@ def test_code_scanning_upload_is_skipped_for_a_fork_pull_request(
         "github.repository": "acme/orders",
     }
     assert _github_if(upload["if"], contexts) is uploads
+
+
+def test_two_services_build_apart_and_deploy_together() -> None:
+    """One build job per service, each only when the change touches it; per environment
+    one deploy job (one commit of every built image) and one verify leg per service."""
+    data = _load(render("cicd", CASES["two-services"]))
+    jobs = data["jobs"]
+    assert list(jobs) == [
+        "changes", "test", "security", "image-api", "image-collector",
+        "deploy-dev", "verify-dev", "deploy-prod", "verify-prod",
+    ]  # fmt: skip
+    assert jobs["changes"]["outputs"]["changed-services"] == (
+        "${{ steps.changes.outputs.changed-services }}"
+    )
+    assert [jobs[j]["name"] for j in ("image-api", "image-collector")] == [
+        "image (api)",
+        "image (collector)",
+    ]
+    assert (
+        "contains(fromJSON(needs.changes.outputs.changed-services), 'collector')"
+        in (jobs["image-collector"]["if"])
+    )
+    build = _job_step(data, "image-collector", id="build")
+    assert (build["with"]["context"], build["with"]["file"]) == (
+        ".",
+        "services/collector/Dockerfile",
+    )
+    assert jobs["deploy-dev"]["needs"] == ["changes", "security", "image-api", "image-collector"]
+    assert jobs["deploy-prod"]["needs"][-1] == "verify-dev"
+    assert "strategy" not in jobs["deploy-dev"]
+    [bump] = [s for s in jobs["deploy-dev"]["steps"] if s.get("with", {}).get("mode") == "commit"]
+    [edit] = [s for s in jobs["deploy-dev"]["steps"] if s.get("with", {}).get("mode") == "edit"]
+    references = "".join(
+        f"${{{{ needs.{job}.result == 'success' && needs.{job}.outputs.reference || '' }}}}\n"
+        for job in ("image-api", "image-collector")
+    )
+    assert bump["with"]["images"] == edit["with"]["images"] == references
+    [validate] = [
+        s for s in jobs["deploy-dev"]["steps"] if "validate-manifests" in s.get("uses", "")
+    ]
+    assert validate["with"]["paths"] == ".gitops/overlays/dev"
+    legs = jobs["verify-dev"]["strategy"]["matrix"]["include"]
+    assert [(leg["service"], leg["job"], leg["target"], leg["health-url"]) for leg in legs] == [
+        ("api", "image-api", "dev", "http://127.0.0.1:8541/health"),
+        ("collector", "image-collector", "dev", "http://127.0.0.1:8551/health"),
+    ]
+    # a leg of a service that was not built does nothing
+    for step in jobs["verify-dev"]["steps"]:
+        assert step["if"].startswith(("needs[matrix.job].result == 'success'", "failure()")), step
+    # the collector's prod entry says auto-rollback: false; the api's leg rolls back
+    prod = jobs["verify-prod"]["strategy"]["matrix"]["include"]
+    assert [(leg["service"], leg["auto-rollback"]) for leg in prod] == [
+        ("api", True),
+        ("collector", False),
+    ]
+    assert _job_step(data, "verify-prod", id="rollback")["if"].endswith("&& matrix.auto-rollback")
+    assert "auto-rollback" not in legs[0]  # dev: every leg rolls back
+    assert not [j for j in jobs if j.startswith("rollback-")]  # policy failed: in the legs
+
+
+def test_tenants_and_rollback_policy_all() -> None:
+    """Policy all: the legs only probe; a rollback job per environment sends back every
+    built service whose auto-rollback is on, in every target. A tenant's own entry wins."""
+    data = _load(render("cicd", CASES["two-services-tenants-all"]))
+    jobs = data["jobs"]
+    assert "image-chat-worker" in jobs  # a job id takes no '.'
+    assert _job_step(data, "image-chat-worker", id="build")["with"]["file"] == (
+        "bots/chat/worker.Dockerfile"
+    )
+    [bump] = [s for s in jobs["deploy-prod"]["steps"] if s.get("id") == "bump"]
+    assert bump["with"]["paths"] == "k8s/tenants/a\nk8s/tenants/b"  # both tenants, one commit
+    legs = jobs["verify-prod"]["strategy"]["matrix"]["include"]
+    assert [
+        (leg["service"], leg["target"], leg["workloads"], leg["namespace"]) for leg in legs
+    ] == [
+        ("callbot", "prod-a", "deployment/callbot", "bots-a"),
+        ("callbot", "prod-b", "deployment/callbot", "bots-b"),
+        ("chat.worker", "prod-a", "deployment/chat-worker", "bots-a"),
+        ("chat.worker", "prod-b", "deployment/chat-worker-b", "bots-b"),
+    ]
+    assert [leg["version-arg"] for leg in legs] == [True, True, False, False]
+    assert not [s for s in jobs["verify-prod"]["steps"] if s.get("id") == "rollback"]
+    rollback = jobs["rollback-prod"]
+    assert rollback["needs"] == ["image-callbot", "image-chat-worker", "verify-prod"]
+    assert rollback["if"] == "always() && !cancelled() && needs.verify-prod.result == 'failure'"
+    assert [
+        (leg["service"], leg["target"]) for leg in rollback["strategy"]["matrix"]["include"]
+    ] == [
+        ("callbot", "prod-a"),
+        ("callbot", "prod-b"),
+        ("chat.worker", "prod-a"),  # prod-b of the worker: auto-rollback off
+    ]
+    assert rollback["strategy"]["max-parallel"] == 1
+    steps = {s.get("id", s.get("name")): s for s in rollback["steps"]}
+    assert steps["rollback"]["if"] == "needs[matrix.job].result == 'success'"
+    assert steps["probe-restored"]["if"] == "steps.rollback.outcome == 'success'"
+    assert "rollback-dev" in jobs
+    probe = _job_step(data, "verify-prod", id="probe")
+    assert probe["with"]["expected-images"].startswith("${{ !matrix.version-arg && ")
+
+
+RESULTS = ("success", "skipped", "failure")
+
+
+@pytest.mark.parametrize("api", RESULTS)
+@pytest.mark.parametrize("collector", RESULTS)
+@pytest.mark.parametrize("verified", ["success", "failure", "skipped"])
+def test_an_environment_deploys_what_was_built_and_only_when_nothing_failed(
+    api: str, collector: str, verified: str
+) -> None:
+    """deploy-prod runs when one service or both were built, none failed and dev verified."""
+    jobs = _load(render("cicd", CASES["two-services"]))["jobs"]
+    contexts = {
+        "needs.changes.outputs.docs-only": "false",
+        "github.event_name": "push",
+        "github.ref": "refs/heads/main",
+        "needs.image-api.result": api,
+        "needs.image-collector.result": collector,
+        "needs.security.result": "success",
+        "needs.verify-dev.result": verified,
+    }
+    built = "success" in (api, collector) and "failure" not in (api, collector)
+    assert _github_if(jobs["deploy-dev"]["if"], contexts) is built
+    assert _github_if(jobs["deploy-prod"]["if"], contexts) is (built and verified == "success")
+    pull = contexts | {"github.event_name": "pull_request"}
+    assert _github_if(jobs["deploy-dev"]["if"], pull) is False
+
+
+@pytest.mark.parametrize(
+    ("changed", "built"),
+    [
+        ('["api"]', ["image-api"]),
+        ("[]", []),
+        ('["api", "collector"]', ["image-api", "image-collector"]),
+    ],
+)
+def test_a_service_is_built_when_changes_names_it(changed: str, built: list[str]) -> None:
+    jobs = _load(render("cicd", CASES["two-services"]))["jobs"]
+    contexts = {
+        "needs.changes.outputs.docs-only": "false",
+        "needs.changes.outputs.changed-services": changed,
+    }
+    assert [
+        j for j in ("image-api", "image-collector") if _github_if(jobs[j]["if"], contexts)
+    ] == built
+
+
+@pytest.mark.parametrize(
+    ("result", "probe", "auto", "rolls_back"),
+    [
+        ("success", "failure", "true", True),
+        ("success", "failure", "false", False),  # auto-rollback off for this service here
+        ("success", "success", "true", False),
+        ("skipped", "skipped", "true", False),  # not built: the leg does nothing
+    ],
+)
+def test_a_leg_rolls_back_its_own_service_only_when_its_probe_failed(
+    result: str, probe: str, auto: str, rolls_back: bool
+) -> None:
+    data = _load(render("cicd", CASES["two-services"]))
+    step = _job_step(data, "verify-prod", id="rollback")
+    contexts = {
+        "needs[matrix.job].result": result,
+        "steps.probe.outcome": probe,
+        "matrix.auto-rollback": auto,
+        "failure()": "true" if probe == "failure" else "false",
+    }
+    text = step["if"].replace("matrix.auto-rollback", "matrix.auto-rollback == 'true'")
+    assert _github_if(text, contexts) is rolls_back
+    assert step["with"]["service"] == "${{ matrix.service }}"
+    assert step["with"]["paths"] == "${{ matrix.overlay }}"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rollback_policy": "some"}, "rollback-policy 'some' is unknown"),
+        (
+            {"declared_services": tuple(
+                DeclaredService(name, f"r/{name}", settings=(ServiceEnvironment("dev", (), "http://h"),))
+                for name in ("api", "all")
+            )},
+            "service 'all': the name is rollback.yml's choice of every service",
+        ),
+        (
+            {"declared_services": (
+                DeclaredService("a.b", "r/x", settings=(ServiceEnvironment("dev", (), "http://h"),)),
+                DeclaredService("a-b", "r/y", settings=(ServiceEnvironment("dev", (), "http://h"),)),
+            )},
+            "services 'a.b' and 'a-b' would share the build job 'image-a-b'",
+        ),
+        (
+            {"declared_services": (
+                DeclaredService("api", "r/api", settings=(ServiceEnvironment("dev", (), "http://h"),)),
+                DeclaredService("worker", "r/worker"),
+            )},
+            "service 'worker': nothing to probe after a deploy to dev",
+        ),
+        (
+            {"declared_services": tuple(
+                DeclaredService(f"s{i}", f"r/s{i}", settings=(ServiceEnvironment("dev", (), "http://h"),))
+                for i in range(129)
+            )},
+            "environment 'dev': 129 services x 2 targets = 258 verify legs, more than GitHub's limit of 256",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_services_are_refused(change: dict[str, Any], message: str) -> None:
+    targets = (Target("dev", "o/dev"), Target("dev-b", "o/b"))
+    options = dataclasses.replace(
+        CASES["minimal"], environments=(Environment("dev", targets),), **change
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        render("cicd", options)
+
+
+@pytest.mark.parametrize(
+    ("built", "changed"),
+    [
+        ({"image-api": "success", "image-collector": "skipped"}, ["api"]),
+        ({"image-api": "skipped", "image-collector": "success"}, ["collector"]),
+        ({"image-api": "success", "image-collector": "success"}, ["api", "collector"]),
+    ],
+)
+def test_the_deploy_step_sets_only_the_images_that_were_built(
+    tmp_path: Path, built: dict[str, str], changed: list[str]
+) -> None:
+    """The rendered `images:` of the deploy job, as GitHub evaluates it, given to
+    kustomize-bump: a service that was not built is an empty line, left out."""
+    from tests.support.cli import invoke
+    from tests.support.gitops import gitops_files
+
+    data = _load(render("cicd", CASES["two-services"]))
+    [edit] = [
+        s for s in data["jobs"]["deploy-dev"]["steps"] if s.get("with", {}).get("mode") == "edit"
+    ]
+    images = {"api": "127.0.0.1:5000/api", "collector": "127.0.0.1:5000/collector"}
+    digest = "sha256:" + "a" * 64
+    lines = []
+    for line in edit["with"]["images"].splitlines():
+        [job] = re.findall(r"needs\.(image-[a-z]+)\.result", line)
+        reference = f"{images[job.removeprefix('image-')]}:sha-1234567@{digest}"
+        lines.append(reference if built[job] == "success" else "")  # what `&& ||` gives
+    assert lines.count("") == len(images) - len(changed)  # the empty line is really there
+    for rel, text in gitops_files(("dev",)).items():
+        path = tmp_path / "gitops" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            text.replace("registry.local:5000/team/api", images["api"]).replace(
+                "registry.local:5000/team/worker", images["collector"]
+            )
+        )
+    run = invoke(
+        tmp_path / "runner",
+        "kustomize-bump",
+        ["--mode", "edit", "--paths", "overlays/dev", "--images", "\n".join(lines) + "\n"],
+        cwd=tmp_path / "gitops",
+    )
+    assert run.code == 0, run.log
+    overlay = yaml.safe_load((tmp_path / "gitops/overlays/dev/kustomization.yaml").read_text())
+    tags = {i["name"]: i["newTag"] for i in overlay["images"]}
+    assert tags == {images[name]: "sha-1234567" if name in changed else "1.0.0" for name in images}

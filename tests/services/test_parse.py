@@ -124,6 +124,44 @@ def test_defaults_and_normalised_paths(root: Path) -> None:
     assert (top.dockerfile, top.paths) == ("Dockerfile", ("**",))
 
 
+# (context, dockerfile, declared paths, expected change paths): a root context is narrowed by
+# what it declares (a Dockerfile in a subfolder that copies its folder and shared code)
+CHANGE_PATHS = [
+    (".", "Dockerfile", [], ("**",)),
+    (
+        ".",
+        "svc/api/Dockerfile",
+        ["svc/api/**", "lib/**"],
+        ("svc/api/Dockerfile", "svc/api/**", "lib/**"),
+    ),
+    (".", "svc/api/Dockerfile", ["svc/api/Dockerfile"], ("svc/api/Dockerfile",)),
+    ("web", "web/Dockerfile", ["lib/**"], ("web/**", "lib/**")),
+    ("web", "web/Dockerfile", ["web/**"], ("web/**",)),
+]
+
+
+@pytest.mark.parametrize(("context", "dockerfile", "declared", "expected"), CHANGE_PATHS)
+def test_change_paths(
+    context: str, dockerfile: str, declared: list[str], expected: tuple[str, ...]
+) -> None:
+    entry = {"name": "s", "context": context, "dockerfile": dockerfile, "image": "r.io/s"}
+    (svc,) = parse_services([{**entry, "paths": declared}])
+    assert svc.paths == expected
+
+
+def test_root_context_with_paths_selects_only_on_them() -> None:
+    data = [
+        {"name": "api", "context": ".", "dockerfile": "svc/api/Dockerfile", "image": "r.io/a",
+         "paths": ["svc/api/**", "lib/**"]},
+        {"name": "worker", "context": ".", "dockerfile": "svc/worker/Dockerfile",
+         "image": "r.io/w", "paths": ["svc/worker/**", "lib/**"]},
+    ]  # fmt: skip
+    services = parse_services(data)
+    assert [s.name for s in select(services, ["svc/worker/main.py"])] == ["worker"]
+    assert [s.name for s in select(services, ["lib/x.py"])] == ["api", "worker"]
+    assert [s.name for s in select(services, ["svc/api/Dockerfile"])] == ["api"]
+
+
 # (changed files, expected names): a root context selects on any code change, never on docs
 SELECT = [
     (["web/sub/x.py"], ["all", "web"]),

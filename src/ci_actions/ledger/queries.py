@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,14 @@ def history(
     releases = [r for f in files for r in f.releases if not wanted or r.status in wanted]
     releases.sort(key=lambda r: (r.head.created, r.seq), reverse=True)
     return releases[:limit] if limit > 0 else releases
+
+
+def by_service(ledgers: Sequence[LedgerFile]) -> list[tuple[str, list[LedgerFile]]]:
+    """The ledgers grouped by service (sorted), each service's environments sorted."""
+    grouped: dict[str, list[LedgerFile]] = {}
+    for ledger in sorted(ledgers, key=lambda ledger: (ledger.service, ledger.environment)):
+        grouped.setdefault(ledger.service, []).append(ledger)
+    return list(grouped.items())
 
 
 def current(ledger: LedgerFile) -> Release | None:

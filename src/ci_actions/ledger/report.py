@@ -1,7 +1,9 @@
 """The static HTML report: one self-contained file, no external assets.
 
-Version timeline per environment and a success-rate chart drawn as inline
-SVG, rendered with Jinja2 (autoescaped: ledger text is data, never markup).
+A section per service, and in it per environment: the delivery metrics (DORA)
+with a weekly chart and the version timeline; over them all, a success-rate
+chart. Charts are inline SVG, rendered with Jinja2 (autoescaped: ledger text
+is data, never markup).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from importlib import resources
 from typing import Any
 
 from ci_actions.ledger import metrics
-from ci_actions.ledger.queries import Stats, current
-from ci_actions.ledger.reader import LedgerFile
+from ci_actions.ledger.queries import Stats, by_service, current
+from ci_actions.ledger.reader import LedgerFile, Release
 from ci_actions.ledger.schema import EntryLine, format_time, scan_summary
 
 TEMPLATE = "report.html.j2"  # beside this module, shipped as package data
@@ -64,14 +66,18 @@ def _bar_color(rate: float) -> str:
     return "#9a6700" if rate >= 0.7 else "#cf222e"
 
 
+def _ordered(stats: Sequence[Stats]) -> list[Stats]:
+    return sorted(stats, key=lambda s: (s.service, s.environment))
+
+
 def _chart(stats: Sequence[Stats]) -> dict[str, Any]:
-    judged = [s for s in stats if s.success_rate is not None]
+    judged = [s for s in _ordered(stats) if s.success_rate is not None]
     bars = []
     for i, item in enumerate(judged):
         rate = item.success_rate or 0.0
         bars.append(
             {
-                "label": f"{item.environment}/{item.service}",
+                "label": f"{item.service} in {item.environment}",
                 "y": CHART_TOP + i * BAR_STEP,
                 "width": round(rate * CHART_WIDTH, 1),
                 "color": _bar_color(rate),
@@ -94,31 +100,53 @@ def _chart(stats: Sequence[Stats]) -> dict[str, Any]:
     }
 
 
-def _services(ledgers: Sequence[LedgerFile]) -> list[dict[str, Any]]:
-    by_env: dict[str, list[dict[str, Any]]] = {}
-    for ledger in ledgers:
-        now = current(ledger)
-        newest = list(reversed(ledger.releases))
-        rows = [
-            {
-                "created": r.entry.created,
-                "status": r.status,
-                "reference": r.entry.reference,
-                "short": _short_reference(r.entry.image, r.entry.tag, r.entry.digest),
-                "commit": r.entry.git_commit[:12],
-                "branch": r.entry.git_branch,
-                "scan": scan_cell(r.entry),
-                "reason": r.reason,
-                "id": r.entry.id,
-                "run": r.entry.workflow_run if r.entry.workflow_run.startswith("https://") else "",
-                "current": r is now,
-            }
-            for r in newest[:ROWS_PER_SERVICE]
+def _rows(ledger: LedgerFile) -> dict[str, Any]:
+    """One environment of one service: its newest releases, what runs now marked."""
+    now = current(ledger)
+    newest = list(reversed(ledger.releases))
+    rows = [
+        {
+            "created": r.entry.created,
+            "status": r.status,
+            "reference": r.entry.reference,
+            "short": _short_reference(r.entry.image, r.entry.tag, r.entry.digest),
+            "commit": r.entry.git_commit[:12],
+            "branch": r.entry.git_branch,
+            "scan": scan_cell(r.entry),
+            "reason": r.reason,
+            "id": r.entry.id,
+            "run": r.entry.workflow_run if r.entry.workflow_run.startswith("https://") else "",
+            "current": r is now,
+        }
+        for r in newest[:ROWS_PER_SERVICE]
+    ]
+    return {
+        "name": ledger.environment,
+        "rows": rows,
+        "more": max(0, len(newest) - ROWS_PER_SERVICE),
+        "now": _now(now),
+    }
+
+
+def _now(release: Release | None) -> dict[str, str]:
+    """What runs now, shortened as in the table (the full reference is its title)."""
+    if release is None:
+        return {}
+    entry = release.entry
+    short = _short_reference(entry.image, entry.tag, entry.digest)
+    return {"short": short, "reference": entry.reference, "status": release.status}
+
+
+def _services(ledgers: Sequence[LedgerFile], window: metrics.Window) -> list[dict[str, Any]]:
+    """A section per service, an environment per ledger file inside it: releases and keys."""
+    services = []
+    for service, files in by_service(ledgers):
+        environments = [
+            _rows(ledger) | {"dora": dora_card(dora)}
+            for ledger, dora in zip(files, metrics.per_ledger(files, window), strict=True)
         ]
-        by_env.setdefault(ledger.environment, []).append(
-            {"name": ledger.service, "rows": rows, "more": max(0, len(newest) - ROWS_PER_SERVICE)}
-        )
-    return [{"name": env, "services": by_env[env]} for env in sorted(by_env)]
+        services.append({"name": service, "environments": environments})
+    return services
 
 
 def scan_cell(entry: EntryLine) -> str:
@@ -160,13 +188,11 @@ def render_report(data: ReportData) -> str:
                 f"{s.last_failure['at']} ({s.last_failure['status']})" if s.last_failure else "-"
             ),
         }
-        for s in data.stats
+        for s in _ordered(data.stats)
     ]
     template = env.from_string(resources.files(__package__).joinpath(TEMPLATE).read_text("utf-8"))
     window = data.window or metrics.parse_window("", "", data.generated)
-    dora = metrics.per_ledger(data.ledgers, window)
     return template.render(
-        dora=[dora_card(item) for item in dora],
         window=dict(zip(("since", "until"), window.bounds, strict=True)),
         title=data.title,
         generated=format_time(data.generated),
@@ -175,7 +201,7 @@ def render_report(data: ReportData) -> str:
         corrupt=data.corrupt,
         chart=_chart(data.stats),
         stats=stats_rows,
-        environments=_services(data.ledgers),
+        services=_services(data.ledgers, window),
     )
 
 
@@ -290,12 +316,13 @@ def dora_summary(items: Sequence[metrics.Dora], whole: metrics.Dora) -> str:
     if not items:
         return "\n".join([*lines, "No ledger matches."]) + "\n"
     lines += [
-        "| environment | service | deployment frequency | lead time | change failure rate | time to restore | pending | deployments per week |",
+        "| service | environment | deployment frequency | lead time | change failure rate | time to restore | pending | deployments per week |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for item in [*items, whole] if len(items) > 1 else items:
+    ordered = sorted(items, key=lambda item: (item.service, item.environment))
+    for item in [*ordered, whole] if len(items) > 1 else ordered:
         cells = [_band_cell(n) for n in dora_numbers(item)]
-        where = [item.environment, item.service] if item.service else ["**all**", ""]
+        where = [item.service, item.environment] if item.service else ["**all**", ""]
         lines.append(
             f"| {' | '.join(where)} | {' | '.join(cells)} | {len(item.samples.pending)} | {_sparkline(item)} |"
         )

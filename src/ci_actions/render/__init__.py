@@ -10,17 +10,33 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_actions import __version__
-from ci_actions.render.options import Environment, Options, Target
+from ci_actions.render.options import (
+    DeclaredService,
+    Environment,
+    Options,
+    Service,
+    ServiceTarget,
+    Target,
+)
 
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["TEMPLATES", "Environment", "Options", "Target", "render", "render_all"]
+__all__ = [
+    "TEMPLATES",
+    "DeclaredService",
+    "Environment",
+    "Options",
+    "Service",
+    "Target",
+    "render",
+    "render_all",
+]
 
 TEMPLATES = ("cicd", "monitor", "rollback")
 
@@ -53,6 +69,16 @@ def _flow(values: Iterable[object]) -> str:
     return "[" + ", ".join(_q(v) for v in values) + "]"
 
 
+def _chomp(text: object) -> str:
+    """A macro's lines without the last newline: the line that calls it ends them."""
+    return str(text).removesuffix("\n")
+
+
+def _bare_flow(values: Iterable[object]) -> str:
+    """A flow list of job ids (letters, digits, '-' and '_': plain YAML scalars)."""
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
 def _lines(values: Iterable[object]) -> str:
     return _q("\n".join(str(v) for v in values))
 
@@ -79,7 +105,15 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(q=_q, flow=_flow, lines=_lines, expr_string=_expr_string, sh=shlex.join)
+    env.filters.update(
+        chomp=_chomp,
+        q=_q,
+        flow=_flow,
+        bare_flow=_bare_flow,
+        lines=_lines,
+        expr_string=_expr_string,
+        sh=shlex.join,
+    )
     return env
 
 
@@ -93,6 +127,53 @@ def gitops_url(options: Options) -> str:
 
 def _targets(options: Options) -> list[Target]:
     return [t for env in options.environments for t in env.targets]
+
+
+def _leg(service: Service, target: ServiceTarget, extra: Mapping[str, str]) -> dict[str, str]:
+    """One matrix entry of a verify (or rollback) job: a service in a target, as YAML
+    scalars; `extra` are the fields only some pipelines need."""
+    return {
+        "service": _q(service.name),
+        **({"job": _q(service.job)} if service.job != "image" else {}),
+        "image": _q(service.image),
+        "target": _q(target.name),
+        "overlay": _q(target.overlay),
+        "health-url": _q(target.health_url),
+        "workloads": _q("\n".join(target.workloads)),
+        "namespace": _q(target.namespace),
+        **extra,
+    }
+
+
+def _deploy(options: Options, env: Environment) -> dict[str, Any]:
+    """What the deploy, verify and rollback jobs of one environment are rendered from."""
+    overlays = [t.overlay for t in env.targets]
+    pairs = [(s, t) for s in options.services for t in s.stage(env.name).targets]
+    arg = {s.version_arg for s, _ in pairs}
+    version_arg = "some" if len(arg) > 1 else "all" if True in arg else "none"
+    rolled = {t.auto_rollback for _, t in pairs}
+    in_legs = options.rollback_policy == "failed" and True in rolled
+    mixed = in_legs and len(rolled) > 1  # the leg says whether it rolls back
+
+    def extra(service: Service, target: ServiceTarget, mixed: bool) -> dict[str, str]:
+        fields = {"version-arg": _json_bool(service.version_arg)} if version_arg == "some" else {}
+        return fields | ({"auto-rollback": _json_bool(target.auto_rollback)} if mixed else {})
+
+    return {
+        "overlays": overlays,
+        "cloned": [f".gitops/{o}" for o in overlays],
+        "legs": [_leg(s, t, extra(s, t, mixed)) for s, t in pairs],
+        "version_arg": version_arg,
+        "legs_roll_back": in_legs,
+        "rollback_field": mixed,
+        "rollback_legs": []
+        if options.rollback_policy == "failed"
+        else [_leg(s, t, extra(s, t, False)) for s, t in pairs if t.auto_rollback],
+    }
+
+
+def _json_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _context(options: Options) -> dict[str, Any]:
@@ -117,6 +198,7 @@ def _context(options: Options) -> dict[str, Any]:
         "gitops_url": gitops_url(options),
         "targets": _targets(options),
         "target_map": json.dumps(target_map, sort_keys=True, separators=(",", ":")),
+        "deploy": {env.name: _deploy(options, env) for env in options.environments},
     }
 
 

@@ -424,7 +424,7 @@ def _compose_context(root: Path, dockerfile: Path) -> tuple[str, str] | None:
     return None
 
 
-def _copy_sources(text: str) -> list[str]:
+def copy_sources(text: str) -> list[str]:
     """Sources of COPY/ADD lines that read the build context (not --from, not URLs)."""
     import json
     import shlex
@@ -468,7 +468,7 @@ def build_context(root: Path, dockerfile: Path) -> tuple[str, str]:
     if from_compose is not None:
         return from_compose
     own = dockerfile.parent.as_posix() or "."
-    sources = _copy_sources((root / dockerfile).read_text(encoding="utf-8"))
+    sources = copy_sources((root / dockerfile).read_text(encoding="utf-8"))
     if not sources:
         return own, "the Dockerfile's folder (it copies nothing from the context)"
     for folder in _upwards((root / dockerfile).parent, root):

@@ -12,12 +12,15 @@ import re
 from dataclasses import dataclass, field
 
 from ci_actions.errors import ConfigError
+from ci_actions.services import MAX_MATRIX
+from ci_actions.services.model import ServiceEnvironment
 
 PRESETS = ("multi", "gitflow", "none")
 SCANNERS = ("bandit", "semgrep", "safety", "pip-audit")
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 JOB_NAME = re.compile(r"[a-z][a-z0-9-]{0,40}")
 CRON_FIELDS = 5
+ROLLBACK_POLICIES = ("failed", "all")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,58 @@ class Environment:
     @property
     def job(self) -> str:
         return f"deploy-{self.name}"
+
+
+@dataclass(frozen=True)
+class DeclaredService:
+    """A service of `.github/ci-actions.yml` as the pipeline builds it. `settings` are the
+    service's entries per environment, or per target (a tenant's name wins over its
+    environment's): workloads, health URL, auto-rollback."""
+
+    name: str
+    image: str  # the full repository, REGISTRY/NAME, no tag
+    context: str = "."
+    dockerfile: str = "Dockerfile"
+    # the Dockerfile takes `ARG VERSION`: the build passes it and the probe asserts it
+    version_arg: bool = True
+    settings: tuple[ServiceEnvironment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """One overlay of one environment as one service is deployed to it."""
+
+    name: str  # the target: the ledger's environment
+    overlay: str
+    health_url: str
+    workloads: tuple[str, ...]
+    namespace: str
+    auto_rollback: bool
+
+
+@dataclass(frozen=True)
+class ServiceStage:
+    """One environment of one service: its targets."""
+
+    name: str
+    targets: tuple[ServiceTarget, ...]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of the rendered pipeline (`o.services`): what is built, by which job,
+    and per environment where it is deployed and probed."""
+
+    name: str  # the ledger's service
+    image: str  # REGISTRY/NAME, no tag
+    context: str
+    dockerfile: str
+    version_arg: bool
+    job: str  # the id of its build job: `image`, or `image-<name>` among several
+    environments: tuple[ServiceStage, ...]
+
+    def stage(self, environment: str) -> ServiceStage:
+        return next(s for s in self.environments if s.name == environment)
 
 
 @dataclass(frozen=True)
@@ -101,7 +156,57 @@ class Options:
     runs_on: tuple[str, ...] = ("ubuntu-latest",)
     monitor_cron: str = "*/5 * * * *"
     probe_timeout: str = "3m"
+    # the services of .github/ci-actions.yml (empty: one service, from the fields above)
+    declared_services: tuple[DeclaredService, ...] = ()
+    # what a failed probe rolls back: the failed services only, or every built one
+    rollback_policy: str = "failed"
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """Every service the pipeline builds, in declaration order (one without a services
+        file: the options' image, probed as the targets say, always rolled back)."""
+        if not self.declared_services:
+            one = DeclaredService(
+                self.service,
+                self.image_name,
+                self.context,
+                self.dockerfile,
+                self.version_arg,
+                tuple(
+                    ServiceEnvironment(t.name, t.workloads, t.health_url)
+                    for env in self.environments
+                    for t in env.targets
+                ),
+            )
+            return (self._service(one, "image"),)
+        if len(self.declared_services) == 1:  # one declared service: the one-service shape
+            return (self._service(self.declared_services[0], "image"),)
+        return tuple(self._service(d, service_job(d.name)) for d in self.declared_services)
+
+    def _service(self, declared: DeclaredService, job: str) -> Service:
+        settings = {s.name: s for s in declared.settings}
+
+        def target(env: Environment, t: Target) -> ServiceTarget:
+            # a target's own entry wins over its environment's; none: nothing to probe
+            own = settings.get(t.name) or settings.get(env.name) or ServiceEnvironment(t.name)
+            return ServiceTarget(
+                t.name, t.overlay, own.health_url, own.workloads, t.namespace, own.auto_rollback
+            )
+
+        stages = tuple(
+            ServiceStage(env.name, tuple(target(env, t) for t in env.targets))
+            for env in self.environments
+        )
+        return Service(
+            declared.name,
+            declared.image,
+            declared.context,
+            declared.dockerfile,
+            declared.version_arg,
+            job,
+            stages,
+        )
 
     @property
     def image_name(self) -> str:
@@ -184,7 +289,56 @@ class Options:
             names = [t.name for t in env.targets]
             if len(set(names)) != len(names):
                 raise ConfigError(f"environment {env.name!r} repeats a target name")
+        if self.rollback_policy not in ROLLBACK_POLICIES:
+            raise ConfigError(
+                f"rollback-policy {self.rollback_policy!r} is unknown",
+                hint=f"one of {', '.join(ROLLBACK_POLICIES)}",
+            )
+        self._check_services()
         return self
+
+    def _check_services(self) -> None:
+        for env in self.environments:
+            legs = len(self.services) * len(env.targets)
+            if legs > MAX_MATRIX:
+                raise ConfigError(
+                    f"environment {env.name!r}: {len(self.services)} services x "
+                    f"{len(env.targets)} targets = {legs} verify legs, more than GitHub's "
+                    f"limit of {MAX_MATRIX} matrix entries",
+                    hint="split the services or the tenants over several repositories or workflows",
+                )
+        jobs: dict[str, str] = {}
+        for service in self.services:
+            if service.name == "all" and self.declared_services:
+                raise ConfigError(
+                    "service 'all': the name is rollback.yml's choice of every service",
+                    hint="rename the service in .github/ci-actions.yml",
+                )
+            if service.job in jobs:
+                raise ConfigError(
+                    f"services {jobs[service.job]!r} and {service.name!r} would share the build "
+                    f"job {service.job!r}",
+                    hint="rename one of them in .github/ci-actions.yml ('.' reads as '-')",
+                )
+            jobs[service.job] = service.name
+            blind = [
+                t.name
+                for stage in service.environments
+                for t in stage.targets
+                if not (t.health_url or t.workloads)
+            ]
+            if blind and self.declared_services:
+                raise ConfigError(
+                    f"service {service.name!r}: nothing to probe after a deploy to "
+                    f"{', '.join(blind)}: no health-url, no workloads",
+                    hint="set them under the service's environments in .github/ci-actions.yml "
+                    f"(init: --health-url {service.name}=URL or --workloads {service.name}=KIND/NAME)",
+                )
+
+
+def service_job(name: str) -> str:
+    """The build job of one of several services: a job id takes no '.'."""
+    return "image-" + name.replace(".", "-")
 
 
 _GITHUB_SLUG = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9_.-]+")

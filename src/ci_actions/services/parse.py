@@ -201,16 +201,25 @@ def _service(data: object, index: int, root: Path | None, seen: set[str]) -> Ser
     if root is not None and folder is not None:
         _dockerfile_exists(root, folder, dockerfile, label)
     paths = data.get("paths", [])
-    declared = [paths] if isinstance(paths, str) else list(paths)
-    own = "**" if context == "." else f"{context}/**"
     return Service(
         name=label,
         context=context,
         dockerfile=dockerfile,
         image=image,
-        paths=(own, *(p for p in declared if p != own)),
+        paths=_change_paths(context, dockerfile, [paths] if isinstance(paths, str) else paths),
         environments=_environments(data.get("environments", {}), label),
     )
+
+
+def _change_paths(context: str, dockerfile: str, declared: list[str]) -> tuple[str, ...]:
+    """What changes a service: its context, then the declared paths. A root context is the
+    whole repository, which would select the service on every change: there the declared
+    paths (the sources its Dockerfile copies, shared code) narrow it, with the Dockerfile
+    itself; a root context with no paths keeps every file."""
+    if context != ".":
+        return (f"{context}/**", *(p for p in declared if p != f"{context}/**"))
+    own = (dockerfile,) if declared else ("**",)
+    return (*own, *(p for p in declared if p not in own))
 
 
 def _context_exists(base: Path, context: str, service: str) -> Path:

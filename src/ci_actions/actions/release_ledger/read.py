@@ -32,11 +32,11 @@ def list_entries(inputs: LedgerInputs, ctx: Context) -> Result:
     lines = ["### Release ledger", ""]
     if releases:
         lines += [
-            "| created | environment | service | status | image | commit | id |",
+            "| created | service | environment | status | image | commit | id |",
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r.entry.created} | {_md(r.entry.environment)} | {_md(r.entry.service)} | {r.status} "
+            f"| {r.entry.created} | {_md(r.entry.service)} | {_md(r.entry.environment)} | {r.status} "
             f"| `{_md(r.entry.reference)}` | `{r.entry.git_commit[:12]}` | `{r.entry.id}` |"
             for r in releases
         ]
@@ -112,13 +112,14 @@ def stats(inputs: LedgerInputs, ctx: Context) -> Result:
     corrupt: list[Corrupt] = []
     with store.open_location(common.target(inputs, ctx), ctx.temp_dir()) as location:
         ledgers = common.read_all(inputs, location, corrupt, full=False)
+    ledgers = [ledger for _, files in queries.by_service(ledgers) for ledger in files]
     all_stats = [queries.stats(ledger) for ledger in ledgers]
     rate = queries.overall_success_rate(all_stats)
     dora, dora_lines = _dora(inputs, ctx, ledgers)
     lines = ["### Release ledger: statistics", ""]
     if all_stats:
         lines += [
-            "| environment | service | deployments | healthy | failed | pending | success rate | MTBF | last failure |",
+            "| service | environment | deployments | healthy | failed | pending | success rate | MTBF | last failure |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for s in all_stats:
@@ -126,7 +127,7 @@ def stats(inputs: LedgerInputs, ctx: Context) -> Result:
             last = s.last_failure["at"] if s.last_failure else "-"
             share = _percent(s.success_rate)
             lines.append(
-                f"| {s.environment} | {s.service} | {s.deployments} | {s.succeeded} | {s.failed} "
+                f"| {s.service} | {s.environment} | {s.deployments} | {s.succeeded} | {s.failed} "
                 f"| {s.pending} | {share + '%' if share else '-'} | {mtbf} | {last} |"
             )
     else:

@@ -1,7 +1,7 @@
 """A deliberately vulnerable module: the security gate must refuse a build that ships it.
 
 It is not part of the service. `scripts/demo --seed-vulnerability` copies it
-into app/ so the gate has something real to find.
+into services/api/api/ so the gate has something real to find.
 """
 
 import hashlib

@@ -1,0 +1,1 @@
+"""The blocklist collector: loads the blocklist feeds into its database and reports what it holds."""
