@@ -43,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import container_mode  # noqa: E402  (this folder; --container)
 from tests.support.git_http import GitHttpServer  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -118,6 +119,7 @@ class Demo:
     origin: Path = Path()  # the application's bare remote on disk
     app: Path = Path()
     server: GitHttpServer | None = None
+    mode: container_mode.Mode = None  # where act runs the jobs: None is this host
 
     @property
     def remotes(self) -> Path:
@@ -302,7 +304,7 @@ class Demo:
             event,
             "-W", f".github/workflows/{workflow}.yml",
             "-e", str(event_file),
-            "-P", "self-hosted=-self-hosted",
+            *container_mode.runner_args(self.mode),
             "--local-repository", f"{ACTIONS_REPO}@{actions_ref}={action_snapshot()}",
             "--action-offline-mode",
             "--secret-file", str(secrets),
@@ -314,7 +316,11 @@ class Demo:
                 cwd=self.app,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"},
+                env={
+                    **os.environ,
+                    **container_mode.runner_env(self.mode),
+                    "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+                },
                 timeout=1800,
             )
         return proc.returncode
@@ -407,11 +413,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="ship examples/service/seeded/unsafe.py in the app: the security gate stops the first run",
     )
+    parser.add_argument(
+        "--container",
+        action="store_true",
+        help="every job in the runner image on the private container engine (scripts/container-engine)",
+    )
     args = parser.parse_args(argv)
     actions_ref = git(ROOT, "rev-parse", "HEAD")
     state = Path(args.state).resolve()
-    with demo(state, args.keep_running) as d:
+    with container_mode.session(args.container, IMAGE) as mode, demo(state, args.keep_running) as d:
+        d.mode = mode
         say(f"state folder {state}")
+        print(f"mode          {container_mode.describe(mode)}")
         setup(d, actions_ref, args.seed_vulnerability)
 
         what = "ships a vulnerable module" if args.seed_vulnerability else "a good change"
@@ -475,4 +488,8 @@ def report(d: Demo) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except container_mode.Unavailable as exc:
+        print(f"demo --container: {exc}", file=sys.stderr)
+        sys.exit(3)
