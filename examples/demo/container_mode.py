@@ -156,6 +156,7 @@ def remove_images(repository_suffix: str) -> None:
     ]
     if code == 0 and refs:
         _script(ENGINE, "podman", "rmi", "--force", *refs)
+    _script(ENGINE, "podman", "image", "prune", "--force")  # the builds' untagged stages
 
 
 # -- the wheels the jobs install ---------------------------------------------------------------
