@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.support.container_engine import Engine
-from tests.support.tools import needs
+from tests.support.tools import needs, path_without
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo" / "pipeline_demo.py"
@@ -193,20 +193,6 @@ def test_container_mode_built_with_docker_and_left_nothing_behind(runs: Runs) ->
 
 
 # -- faults: exit 3, one line, nothing left running ---------------------------------------------
-def path_without(command: str, tmp: Path) -> str:
-    """A PATH holding every command of this one except `command`."""
-    farm = tmp / "bin"
-    farm.mkdir()
-    for folder in os.environ["PATH"].split(os.pathsep):
-        if not os.path.isdir(folder):
-            continue
-        for entry in os.scandir(folder):
-            target = farm / entry.name
-            if entry.name != command and not target.exists() and os.access(entry.path, os.X_OK):
-                target.symlink_to(entry.path)
-    return str(farm)
-
-
 def last_line(run: DemoRun) -> str:
     return run.output.strip().splitlines()[-1]
 
