@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.container_engine import ENGINE_SCRIPT, RUNNER_IMAGE_SCRIPT, parse_exports
+from tests.support.tools import path_without
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman not installed")
 
@@ -40,6 +41,18 @@ def test_missing_engine_or_image_is_exit_3_with_the_fix(
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and names in lines[0], done.stderr
+
+
+def test_runner_image_without_kubectl_on_the_host_is_exit_3(tmp_path: Path) -> None:
+    """The image carries the host's kubectl (validate-manifests renders with it)."""
+    env = {"PATH": path_without("kubectl", tmp_path), "CI_ACTIONS_ENGINE_DIR": str(tmp_path / "e")}
+    done = subprocess.run(
+        [str(RUNNER_IMAGE_SCRIPT)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3, done
+    assert done.stderr.splitlines() == [
+        "runner-image: kubectl is not installed on this host; run scripts/bootstrap"
+    ]
 
 
 def test_env_points_everything_into_the_state_folder(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import container_mode  # this folder; --container
 from tests.support.git_http import GitHttpServer
 
 EXAMPLES = ROOT / "examples"
@@ -232,6 +233,7 @@ class Demo:
     origin: Path = Path()  # the application's bare remote on disk
     app: Path = Path()
     server: GitHttpServer | None = None
+    mode: container_mode.Mode = None  # where act runs the jobs: None is this host
 
     @property
     def remotes(self) -> Path:
@@ -403,7 +405,7 @@ class Demo:
             event,
             "-W", f".github/workflows/{workflow}.yml",
             "-e", str(event_file),
-            "-P", "self-hosted=-self-hosted",
+            *container_mode.runner_args(self.mode),
             "--local-repository", f"{ACTIONS_REPO}@{actions_ref}={action_snapshot()}",
             "--action-offline-mode",
             "--secret-file", str(secrets),
@@ -416,7 +418,11 @@ class Demo:
                 cwd=self.app,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"},
+                env={
+                    **os.environ,
+                    **container_mode.runner_env(self.mode),
+                    "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+                },
                 timeout=1800,
             )
         return proc.returncode
@@ -682,11 +688,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="ship examples/services/api/seeded/unsafe.py: the security gate stops the first run",
     )
+    parser.add_argument(
+        "--container",
+        action="store_true",
+        help="every job in the runner image on the private container engine (scripts/container-engine)",
+    )
     args = parser.parse_args(argv)
     actions_ref = git(ROOT, "rev-parse", "HEAD")
     state = Path(args.state).resolve()
-    with demo(state, args.keep_running) as d:
+    with (
+        container_mode.session(args.container, [s.repository for s in SERVICES]) as mode,
+        demo(state, args.keep_running) as d,
+    ):
+        d.mode = mode
         say(f"state folder {state}")
+        print(f"mode          {container_mode.describe(mode)}")
         setup(d, actions_ref, args.seed_vulnerability)
 
         say("run 1: a change of the shared package lib/blockstore (act runs cicd.yml)")
@@ -727,4 +743,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except container_mode.Unavailable as exc:
+        print(f"demo --container: {exc}", file=sys.stderr)
+        sys.exit(3)

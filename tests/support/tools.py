@@ -92,3 +92,18 @@ def _missing(names: list[str]) -> NoReturn:
     if os.environ.get(REQUIRE) == "1":
         pytest.fail(f"{message}; {REQUIRE}=1: a missing tool is a failure here", pytrace=False)
     pytest.skip(message)
+
+
+def path_without(command: str, tmp: Path) -> str:
+    """A PATH of one folder (made under `tmp`) holding every command of this PATH but `command`:
+    how a test shows what a script does on a host without that tool."""
+    farm = tmp / f"path-without-{command}"
+    farm.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(folder):
+            continue
+        for entry in os.scandir(folder):
+            target = farm / entry.name
+            if entry.name != command and not target.exists() and os.access(entry.path, os.X_OK):
+                target.symlink_to(entry.path)
+    return str(farm)
