@@ -10,6 +10,7 @@ change this cannot apply (a line it removes is gone) fails here, loudly.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -56,7 +57,7 @@ def gitops(target: Path) -> Path:
     return target
 
 
-def _cut(root: Path, cuts: dict[str, tuple[str, ...]]) -> None:
+def _cut(root: Path, cuts: Mapping[str, tuple[str, ...]]) -> None:
     for name, fragments in cuts.items():
         path = root / name
         text = path.read_text()
