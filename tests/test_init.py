@@ -292,6 +292,8 @@ def test_dockerfile_and_overlays_discovery(tmp_path: Path) -> None:
     (tmp_path / "services" / "api").mkdir(parents=True)
     (tmp_path / "services" / "api" / "Dockerfile").write_text("FROM scratch\n")
     assert infer.dockerfile(tmp_path) == Path("services/api/Dockerfile")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    assert infer.dockerfile(tmp_path) == Path("Dockerfile")  # the root one first
     tree = [
         "overlays/prod/kustomization.yaml",
         "overlays/dev/kustomization.yaml",
@@ -459,6 +461,12 @@ def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops:
             },
             "svc/Dockerfile",
             ("svc", "COPY/ADD source"),
+        ),
+        # a root Dockerfile that copies its package: the root
+        (
+            {"Dockerfile": "FROM x\nCOPY app/ /srv/app/\n", "app/main.py": ""},
+            "Dockerfile",
+            (".", "COPY/ADD source (app/)"),
         ),
         # nothing copied: the Dockerfile's folder
         ({"svc/Dockerfile": "FROM x\nRUN true\n"}, "svc/Dockerfile", ("svc", "copies nothing")),
