@@ -17,10 +17,10 @@ from ci_actions.render.pin import Installed
 from ci_actions.render.pin import resolve as pin_resolve
 from tests.render.cases import SHA
 from tests.support.act import git
+from tests.support.one_service import gitops as one_service_gitops
+from tests.support.one_service import one_service
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-SERVICE = ROOT / "tests/fixtures/blocklist-service"  # a repository of one service
 BASE = ["--registry", "127.0.0.1:5000", "--actions-ref", SHA]
 PROBE = ["--health-url", "http://127.0.0.1:8541/health"]
 
@@ -44,9 +44,8 @@ def load(path: Path) -> dict:
 
 @pytest.fixture
 def gitops(tmp_path: Path) -> Path:
-    """The example GitOps repository as a bare remote."""
-    work = tmp_path / "gitops-src"
-    shutil.copytree(EXAMPLES / "gitops", work)
+    """The one-service GitOps repository as a bare remote."""
+    work = one_service_gitops(tmp_path / "gitops-src")
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "gitops")
@@ -57,9 +56,8 @@ def gitops(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Path:
-    """The one-service fixture as a repository whose origin's default branch is `trunk`."""
-    repo = tmp_path / "blocklist"
-    shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    """The one-service repository as a repository whose origin's default branch is `trunk`."""
+    repo = one_service(tmp_path / "blocklist")
     git(repo, "init", "-q", "-b", "trunk")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "service")
@@ -113,8 +111,9 @@ def test_init_infers_what_it_can(service: Path, gitops: Path) -> None:
         "workloads": "",
         "namespace": "",
     }
+    # the one Dockerfile, built from the root: it copies lib/blockstore/ and services/api/api/
     build = next(s for s in cicd["jobs"]["image"]["steps"] if s.get("id") == "build")
-    assert build["with"]["file"] == "Dockerfile" and build["with"]["context"] == "."
+    assert build["with"]["file"] == "services/api/Dockerfile" and build["with"]["context"] == "."
     tags = next(s for s in cicd["jobs"]["image"]["steps"] if s.get("id") == "tags")
     assert tags["with"]["images"] == "127.0.0.1:5000/blocklist"  # the folder name
 
@@ -293,6 +292,8 @@ def test_dockerfile_and_overlays_discovery(tmp_path: Path) -> None:
     (tmp_path / "services" / "api").mkdir(parents=True)
     (tmp_path / "services" / "api" / "Dockerfile").write_text("FROM scratch\n")
     assert infer.dockerfile(tmp_path) == Path("services/api/Dockerfile")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    assert infer.dockerfile(tmp_path) == Path("Dockerfile")  # the root one first
     tree = [
         "overlays/prod/kustomization.yaml",
         "overlays/dev/kustomization.yaml",
@@ -388,8 +389,7 @@ def test_pins_init_cannot_justify_are_refused(installed: Installed, message: str
 
 
 def test_gitops_branch_is_the_remotes_default(service: Path, tmp_path: Path) -> None:
-    work = tmp_path / "ops-src"
-    shutil.copytree(EXAMPLES / "gitops", work)
+    work = one_service_gitops(tmp_path / "ops-src")
     git(work, "init", "-q", "-b", "master")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "gitops")
@@ -419,11 +419,11 @@ def test_init_refuses_a_target_with_nothing_to_probe(service: Path) -> None:
 
 
 def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops: Path) -> None:
-    # examples/gitops sets 127.0.0.1:5000/blocklist and .../blocklist-collector (images:)
+    # the one-service overlays set 127.0.0.1:5000/blocklist only (images:)
     code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops), "--image", "shop")
     assert code == 0
     assert "the image 127.0.0.1:5000/shop is not among the images the overlays set" in out
-    assert "(127.0.0.1:5000/blocklist, 127.0.0.1:5000/blocklist-collector)" in out
+    assert "(127.0.0.1:5000/blocklist)" in out
     code, out, _ = run(service, *BASE, *PROBE, "--gitops-repo", str(gitops))
     assert code == 0 and "not among the images" not in out
 
@@ -461,6 +461,12 @@ def test_warns_when_the_image_is_not_one_the_overlays_set(service: Path, gitops:
             },
             "svc/Dockerfile",
             ("svc", "COPY/ADD source"),
+        ),
+        # a root Dockerfile that copies its package: the root
+        (
+            {"Dockerfile": "FROM x\nCOPY app/ /srv/app/\n", "app/main.py": ""},
+            "Dockerfile",
+            (".", "COPY/ADD source (app/)"),
         ),
         # nothing copied: the Dockerfile's folder
         ({"svc/Dockerfile": "FROM x\nRUN true\n"}, "svc/Dockerfile", ("svc", "copies nothing")),

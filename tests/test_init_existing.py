@@ -20,6 +20,8 @@ from ci_actions.init import main
 from ci_actions.manifests.policies import starter_policy_file
 from tests.render.cases import SHA
 from tests.support.act import git
+from tests.support.one_service import gitops as one_service_gitops
+from tests.support.one_service import one_service
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / "tests" / "fixtures" / "init-workflows"
@@ -116,8 +118,7 @@ CASES = [
 
 @pytest.fixture
 def gitops(tmp_path: Path) -> Path:
-    work = tmp_path / "gitops-src"
-    shutil.copytree(ROOT / "examples" / "gitops", work)
+    work = one_service_gitops(tmp_path / "gitops-src")
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "gitops")
@@ -127,12 +128,7 @@ def gitops(tmp_path: Path) -> Path:
 
 
 def app(tmp_path: Path, case: Case) -> Path:
-    repo = tmp_path / "app"
-    shutil.copytree(
-        ROOT / "tests/fixtures/blocklist-service",
-        repo,
-        ignore=shutil.ignore_patterns("__pycache__", "seeded"),
-    )
+    repo = one_service(tmp_path / "app")
     shutil.copytree(WORKFLOWS / case.fixture, repo / ".github" / "workflows")
     git(repo, "init", "-q", "-b", case.branch)
     git(repo, "remote", "add", "origin", case.origin)
@@ -389,7 +385,7 @@ def test_a_gitops_folder_inside_another_repository_gets_no_file(tmp_path: Path) 
     """The folder is not a checkout's root: a file written at the toplevel would land in
     another repository (here: the one holding the example)."""
     outer = tmp_path / "outer"
-    shutil.copytree(ROOT / "examples" / "gitops", outer / "gitops")
+    one_service_gitops(outer / "gitops")
     git(outer, "init", "-q", "-b", "main")
     git(outer, "add", "-A")
     git(outer, "commit", "-q", "-m", "outer")

@@ -13,6 +13,7 @@ import pytest
 
 from ci_actions import __version__
 from tests.support.act import git
+from tests.support.one_service import one_service
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
@@ -37,10 +38,7 @@ def _release_tree(tmp: Path, tagged: bool) -> Path:
 
 
 def _app_with_ci_actions(tmp: Path, tree: Path) -> Path:
-    app = tmp / "app"
-    shutil.copytree(
-        ROOT / "tests/fixtures/blocklist-service", app, ignore=shutil.ignore_patterns("__pycache__")
-    )
+    app = one_service(tmp / "app")
     git(app, "init", "-q", "-b", "main")
     git(app, "add", "-A")
     git(app, "commit", "-q", "-m", "app")

@@ -10,13 +10,13 @@ replayed here.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import CliRun, invoke
+from tests.support.one_service import one_service
 from tests.support.tools import needs
 
 pytestmark = needs("bandit", "semgrep")
@@ -199,23 +199,28 @@ def test_a_scanner_that_complained_or_wrote_a_malformed_report_is_exit_3(
 
 # --- the bundled example, as the demo ships it -------------------------------------
 
-SERVICE = Path(__file__).resolve().parents[2] / "tests/fixtures/blocklist-service"
+TESTS = ("lib/tests/", "services/api/tests/")  # the one-service example's test folders
 
 
 def test_the_example_service_passes_at_medium_without_test_file_noise(tmp_path: Path) -> None:
-    root = tmp_path / "service"
-    shutil.copytree(SERVICE, root, ignore=shutil.ignore_patterns("seeded", "__pycache__"))
+    root = one_service(tmp_path / "service")  # without its seeded vulnerable module
     example = Repo(root)
     run = example.gate("--fail-on", "medium", "--min-confidence", "low")
     assert run.code == 0, run.log[-3000:]
     report = json.loads(Path(run.outputs["report-file"]).read_text())
     at_medium = [f for f in report["findings"] if f["severity"] != "low"]
     assert at_medium == []
-    # the asserts and subprocess calls of tests/ are left out, and the summary says so
+    # the asserts of the tests (lib/tests/, services/api/tests/) are left out, and the
+    # summary says so; servicetest.py is no test file by name or folder: its subprocess
+    # call (B404, B603, low) is reported
     assert report["test-file-rules"]["skipped"] > 0
     assert "**Not applied to test files:** B101, B404, B603, B607" in run.summary
+    assert not [f for f in report["findings"] if f["file"].startswith(TESTS)]
+    assert {"B404", "B603"} <= {
+        f["rule-id"] for f in report["findings"] if f["file"] == "servicetest.py"
+    }
 
     every_rule = example.gate("--fail-on", "medium", "--test-file-rules", "none")
     applied = json.loads(Path(every_rule.outputs["report-file"]).read_text())
-    rules_in_tests = {f["rule-id"] for f in applied["findings"] if f["file"].startswith("tests/")}
-    assert {"B101", "B404", "B603"} <= rules_in_tests
+    rules_in_tests = {f["rule-id"] for f in applied["findings"] if f["file"].startswith(TESTS)}
+    assert rules_in_tests == {"B101"}  # the tests only assert

@@ -16,8 +16,7 @@ from ci_actions.init import main
 from ci_actions.render import render
 from tests.render.cases import CASES, SHA
 from tests.support.act import git
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.one_service import gitops, one_service
 
 
 @pytest.mark.parametrize(
@@ -49,15 +48,11 @@ def test_a_relative_path_is_refused(given: str) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    """The example service with origin on github.com and the example overlays inside it."""
-    repo = tmp_path / "blocklist"
-    shutil.copytree(
-        ROOT / "tests/fixtures/blocklist-service",
-        repo,
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    shutil.copytree(ROOT / "examples" / "gitops" / "overlays", repo / "overlays")
-    shutil.copytree(ROOT / "examples" / "gitops" / "base", repo / "base")
+    """The one-service repository with origin on github.com and its overlays inside it."""
+    repo = one_service(tmp_path / "blocklist")
+    ops = gitops(tmp_path / "gitops")
+    shutil.copytree(ops / "overlays", repo / "overlays")
+    shutil.copytree(ops / "base", repo / "base")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "service")

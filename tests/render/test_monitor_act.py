@@ -10,19 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from ci_actions.render import DeclaredService, Environment, Options, Target, render
-from ci_actions.services.model import ServiceEnvironment
+from ci_actions.render import render
 from tests.support.act import Consumer
 from tests.support.cli import invoke
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_service import FakeService
 from tests.support.gitops import gitops_files, make_remote
+from tests.support.two_services import ENVS, IMAGES, options
 
 pytestmark = pytest.mark.act
 
 REPO = "acme/shop"
-IMAGES = {"api": "registry.local:5000/team/api", "worker": "registry.local:5000/team/worker"}
-ENVS = ("dev", "prod")
 DEPLOYED = {"api": "1.1.0", "worker": "2.1.0"}  # what the ledger says, in dev and prod
 # what runs: the worker in prod still reports the version before
 RUNNING = {
@@ -31,27 +29,6 @@ RUNNING = {
     ("worker", "dev"): "2.1.0",
     ("worker", "prod"): "2.0.0",
 }
-
-
-def _options(gitops: Path, urls: dict[tuple[str, str], str]) -> Options:
-    return Options(
-        service="api",
-        image="team/api",
-        registry="registry.local:5000",
-        environments=tuple(Environment(env, (Target(env, f"overlays/{env}"),)) for env in ENVS),
-        declared_services=tuple(
-            DeclaredService(
-                name,
-                image,
-                settings=tuple(ServiceEnvironment(env, (), urls[name, env]) for env in ENVS),
-            )
-            for name, image in IMAGES.items()
-        ),
-        gitops_repo=str(gitops),
-        actions_repo="ci-actions/ci-actions",
-        actions_ref="v1",
-        tag_pin=True,
-    )
 
 
 @pytest.fixture
@@ -74,7 +51,7 @@ def test_each_service_is_probed_against_its_own_ledger_entry(
             )  # fmt: skip
             assert done.code == 0, done.log
     consumer.commit({"README.md": "two services\n"})
-    workflow = render("monitor", _options(gitops, {k: s.url() for k, s in services.items()}))
+    workflow = render("monitor", options(gitops, {k: s.url() for k, s in services.items()}))
     # the version mismatch fails fast enough for a test (the rendered probe waits 1m)
     assert "timeout: 1m\n" in workflow
     workflow = workflow.replace("timeout: 1m\n", "timeout: 5s\n")

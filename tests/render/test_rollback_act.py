@@ -12,19 +12,17 @@ from typing import Any
 import pytest
 import yaml
 
-from ci_actions.render import DeclaredService, Environment, Options, Target, render
-from ci_actions.services.model import ServiceEnvironment
+from ci_actions.render import render
 from tests.support.act import Consumer, git
 from tests.support.cli import invoke
 from tests.support.fake_service import FakeService
 from tests.support.gitops import clone, gitops_files, make_remote, show
+from tests.support.two_services import ENVS, IMAGES, options
 
 pytestmark = pytest.mark.act
 
-IMAGES = {"api": "registry.local:5000/team/api", "worker": "registry.local:5000/team/worker"}
 # (last healthy, running now) per service: the same in dev and prod
 TAGS = {"api": ("1.0.0", "1.1.0"), "worker": ("2.0.0", "2.1.0")}
-ENVS = ("dev", "prod")
 
 
 @dataclass
@@ -36,9 +34,9 @@ class Setup:
 
     def dispatch(self, service: str, environment: str, version: str = "") -> tuple[int, str]:
         services = {name: FakeService(version=TAGS[name][0]) for name in IMAGES}
-        with services["api"] as api, services["worker"] as worker:
-            urls = {"api": api.url(), "worker": worker.url()}
-            workflow = render("rollback", _options(self.gitops, urls))
+        with services["api"], services["worker"]:  # each a started server
+            urls = {(name, env): s.url() for name, s in services.items() for env in ENVS}
+            workflow = render("rollback", options(self.gitops, urls, probe_timeout="20s"))
             payload = {
                 "inputs": {
                     "service": service,
@@ -58,28 +56,6 @@ class Setup:
     def ledger(self, service: str, environment: str) -> list[dict[str, Any]]:
         text = show(self.gitops, f".ci-ledger/{environment}/{service}.jsonl")
         return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def _options(gitops: Path, urls: dict[str, str]) -> Options:
-    return Options(
-        service="api",
-        image="team/api",
-        registry="registry.local:5000",
-        environments=tuple(Environment(env, (Target(env, f"overlays/{env}"),)) for env in ENVS),
-        declared_services=tuple(
-            DeclaredService(
-                name,
-                image,
-                settings=tuple(ServiceEnvironment(env, (), urls[name]) for env in ENVS),
-            )
-            for name, image in IMAGES.items()
-        ),
-        gitops_repo=str(gitops),
-        actions_repo="ci-actions/ci-actions",
-        actions_ref="v1",
-        tag_pin=True,
-        probe_timeout="20s",
-    )
 
 
 def _ledger(tmp: Path, gitops: Path, *args: str) -> str:
