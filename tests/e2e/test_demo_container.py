@@ -8,12 +8,15 @@ the application's remote, the registry's tags per repository. Both must be the p
 contract, written below by hand, and equal to each other.
 
 The two whole demos take 10 to 17 minutes on two cores, so they run only when asked for:
-`scripts/test --demo-container` (CI_ACTIONS_DEMO_CONTAINER=1). The faults of container mode
-(no podman, no runner image) are checked without a run, by default.
+`scripts/test --demo-container` (CI_ACTIONS_DEMO_CONTAINER=1). By default run: the faults of
+container mode (no podman, no runner image), checked without a run, and the comparison with the
+contract on what a real container-mode run left (tests/fixtures/demo-outcome), as captured and
+with one outcome broken at a time.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -26,7 +29,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.support.container_engine import Engine
-from tests.support.demo_artifacts import DemoArtifacts, git
+from tests.support.demo_artifacts import REGISTRY_STORAGE, DemoArtifacts, git
 from tests.support.tools import needs, path_without
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,3 +255,115 @@ def serving(socket: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+# -- the contract's comparison, on the artifacts of a real container-mode run ----------------
+CAPTURED = ROOT / "tests" / "fixtures" / "demo-outcome"  # from a `pipeline_demo.py --container`
+
+
+def captured_state(state: Path, change: Callable[[dict[str, str]], None] | None = None) -> Path:
+    """A state folder holding what a container-mode demo left (tests/fixtures/demo-outcome):
+    the application's two runs as new commits, the captured tags renamed after them; `change`
+    edits the captured files (relative path -> text) first."""
+    capture = json.loads((CAPTURED / "capture.json").read_text())
+    files = {
+        str(p.relative_to(CAPTURED)): p.read_text()
+        for p in sorted(CAPTURED.rglob("*"))
+        if p.is_file() and p.name != "capture.json"
+    }
+    files["capture.json"] = json.dumps(capture)
+    if change:
+        change(files)
+    capture = json.loads(files.pop("capture.json"))
+    app = state / "blocklist"
+    app.mkdir(parents=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    git(app, "init", "-q", "-b", "main")
+    renamed: dict[str, str] = {}
+    for run in ("shared", "broken"):
+        git(app, *ident, "commit", "-q", "--allow-empty", "-m", run)
+        renamed[capture["commits"][run]] = git(app, "rev-parse", "HEAD")
+    rename = dict(renamed) | {f"sha-{old[:7]}": f"sha-{new[:7]}" for old, new in renamed.items()}
+
+    def fix(text: str) -> str:
+        for old, new in rename.items():
+            text = text.replace(old, new)
+        return text
+
+    origin = state / "remotes" / "blocklist.git"
+    git(state, "clone", "-q", "--bare", str(app), str(origin))
+    for tag, commit in capture["deploy-tags"].items():
+        git(origin, "tag", tag, fix(commit))
+    work = state / "gitops-work"
+    for rel, text in files.items():
+        if rel.startswith("ledger/"):  # ledger/<env>/<service>.jsonl
+            target = work / ".ci-ledger" / rel.partition("/")[2]
+        else:  # overlays/<env>.yaml
+            target = work / "overlays" / Path(rel).stem / "kustomization.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(fix(text))
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, *ident, "commit", "-q", "-m", "captured")
+    git(state, "clone", "-q", "--bare", str(work), str(state / "remotes" / "gitops.git"))
+    for repo, tags in capture["registry"].items():
+        for tag, digest in tags.items():
+            link = state / REGISTRY_STORAGE / repo / "_manifests/tags" / fix(tag) / "current/link"
+            link.parent.mkdir(parents=True)
+            link.write_text(digest)
+    return state
+
+
+def _append(rel: str, line: dict[str, Any]) -> Callable[[dict[str, str]], None]:
+    def change(files: dict[str, str]) -> None:
+        files[rel] += json.dumps(line) + "\n"
+
+    return change
+
+
+def _api_rolled_back_in_dev(files: dict[str, str]) -> None:
+    first = json.loads(files["ledger/dev/api.jsonl"].splitlines()[0])
+    _append("ledger/dev/api.jsonl", {"type": "status", "v": 1, "id": first["id"],
+                                     "status": "rolled-back", "at": "2026-12-04T09:50:00Z"})(files)  # fmt: skip
+
+
+def _overlay_digest_of_the_broken_build(files: dict[str, str]) -> None:
+    capture = json.loads(files["capture.json"])
+    tags = capture["registry"]["blocklist-collector"]
+    shared = f"sha-{capture['commits']['shared'][:7]}"
+    broken = f"sha-{capture['commits']['broken'][:7]}"
+    files["overlays/dev.yaml"] = files["overlays/dev.yaml"].replace(tags[shared], tags[broken])
+
+
+def _deploy_tag_for_the_broken_build(files: dict[str, str]) -> None:
+    capture = json.loads(files["capture.json"])
+    capture["deploy-tags"]["deploy/dev/collector/2"] = capture["commits"]["broken"]
+    files["capture.json"] = json.dumps(capture)
+
+
+def _api_built_in_run_2(files: dict[str, str]) -> None:
+    capture = json.loads(files["capture.json"])
+    broken = f"sha-{capture['commits']['broken'][:7]}"
+    capture["registry"]["blocklist"][broken] = "sha256:" + "0" * 64
+    files["capture.json"] = json.dumps(capture)
+
+
+def test_the_captured_container_run_meets_the_contract(tmp_path: Path) -> None:
+    state = captured_state(tmp_path / "demo")
+    assert outcome(DemoRun(0, "", state)) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("change", "differs"),
+    [
+        (_api_rolled_back_in_dev, "ledger"),
+        (_overlay_digest_of_the_broken_build, "overlays"),
+        (_deploy_tag_for_the_broken_build, "deploy-tags"),
+        (_api_built_in_run_2, "registry"),
+    ],
+)
+def test_a_run_that_breaks_the_contract_is_told_apart(
+    tmp_path: Path, change: Callable[[dict[str, str]], None], differs: str
+) -> None:
+    found = outcome(DemoRun(0, "", captured_state(tmp_path / "demo", change)))
+    assert [key for key in EXPECTED if found[key] != EXPECTED[key]] == [differs]
