@@ -7,7 +7,7 @@ per service and environment the ledger, each overlay's two image entries, the de
 the application's remote, the registry's tags per repository. Both must be the pipeline's
 contract, written below by hand, and equal to each other.
 
-The two whole demos take 10 to 17 minutes on two cores, so they run only when asked for:
+The two whole demos take 10 to 19 minutes on two cores, so they run only when asked for:
 `scripts/test --demo-container` (CI_ACTIONS_DEMO_CONTAINER=1). By default run: the faults of
 container mode (no podman, no runner image), checked without a run, and the comparison with the
 contract on what a real container-mode run left (tests/fixtures/demo-outcome), as captured and
@@ -161,7 +161,7 @@ def both_modes(test: F) -> F:
     marks = [
         pytest.mark.skipif(
             os.environ.get(OPT_IN) != "1",
-            reason=f"the demo in both modes takes 10-17 minutes; run it with "
+            reason=f"the demo in both modes takes 10-19 minutes; run it with "
             f"scripts/test --demo-container tests/e2e/test_demo_container.py ({OPT_IN}=1)",
         ),
         pytest.mark.act,
