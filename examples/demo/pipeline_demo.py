@@ -14,8 +14,10 @@
 4. one local deployer per environment (examples/deployer: what Argo CD and
    the kubelet do, with a local process per service), serving dev and prod,
 5. run 1, the rendered cicd.yml under act on a change of the shared package:
-   both images built, one GitOps commit per environment setting both, each
-   service recorded, probed and marked healthy in dev, then in prod;
+   both images built from the repository's root (image-build's auto builder:
+   buildah on this host; with --container, docker in the job container
+   through the engine's socket), one GitOps commit per environment setting
+   both, each service recorded, probed and marked healthy in dev, then prod;
 6. run 2, a change that breaks the collector only (its database path points
    at a folder the deployment does not have): only the collector is built,
    its dev probe fails, only it is rolled back; the API's dev version is

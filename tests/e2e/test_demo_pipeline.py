@@ -9,16 +9,16 @@ Run 3 fixes the collector with a github.token the application's remote refuses: 
 deployed and healthy everywhere, only its deploy tags are missing.
 
 Both git remotes are served over HTTP and refuse a push without the token, as GitHub does.
-Assertions read the registry API, the GitOps remote (its log and the overlays at each
-commit), the ledger in it, the application's tags, the git server's log, the deployers'
-state and the running services themselves."""
+Assertions read the registry's tags and digests (from its storage folder), the GitOps remote
+(its log and the overlays at each commit), the ledger in it (both through
+tests/support/demo_artifacts.py, as the e2e test of both act modes does), the application's
+tags, the git server's log, the deployers' state and the running services themselves."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.demo_artifacts import DemoArtifacts, Ledger
 from tests.support.git_http import Request
 from tests.support.tools import needs
 
@@ -38,14 +39,6 @@ pytestmark = [pytest.mark.act, needs("buildah", "skopeo", "docker-registry", "ba
 
 API, COLLECTOR, SERVICES = demo.API, demo.COLLECTOR, demo.SERVICES
 ENVS = ("dev", "prod")
-MANIFEST_TYPES = ", ".join(
-    [
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-    ]
-)
 
 
 @dataclass
@@ -55,7 +48,7 @@ class Snapshot:
     overlays: dict[str, dict[str, dict[str, Any]]]  # env -> image name -> images: entry
     commits: list[demo.GitopsCommit]  # the GitOps commits of the run, oldest first
     changes: dict[str, list[dict[str, str]]]  # env -> per overlay commit: image -> tag it set
-    ledger: list[dict[str, Any]]
+    ledger: Ledger
     health: dict[tuple[str, str], tuple[int, Any]]  # (service, env) -> /health
     releases: dict[tuple[str, str], int]  # (service, env) -> the deployer's release count
     refused: list[Request]  # requests the git server answered 401 during the run
@@ -70,14 +63,10 @@ class Snapshot:
 
     def entries(self, tag: str) -> list[dict[str, Any]]:
         """The ledger entries (not status lines) of a tag, restored ones left out."""
-        return [
-            e
-            for e in self.ledger
-            if e.get("tag") == tag and not e.get("metadata", {}).get("rollback-of")
-        ]
+        return self.ledger.releases(tag)
 
     def statuses(self, entry: dict[str, Any]) -> list[str]:
-        return [line["status"] for line in self.ledger if line.get("id") == entry["id"]]
+        return self.ledger.statuses(entry)
 
 
 @dataclass
@@ -89,25 +78,16 @@ class Pipeline:
     fixed: Snapshot  # run with a github.token the application's remote refuses
 
 
-def digest_of(d: demo.Demo, service: demo.Service, tag: str) -> str:
-    request = urllib.request.Request(
-        f"http://{d.registry}/v2/{service.repository}/manifests/{tag}",
-        method="HEAD",
-        headers={"Accept": MANIFEST_TYPES},
-    )
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        return str(resp.headers["Docker-Content-Digest"])
-
-
 def snapshot(d: demo.Demo, run: demo.Run, since: int) -> Snapshot:
     assert d.server is not None
+    found = DemoArtifacts(d.state)
     return Snapshot(
         run=run,
-        tags={s.name: {t: digest_of(d, s, t) for t in d.registry_tags(s)} for s in SERVICES},
-        overlays={env: d.overlay_images(env) for env in ENVS},
+        tags={s.name: found.registry_tags(s.repository) for s in SERVICES},
+        overlays={env: found.overlay(env) for env in ENVS},
         commits=d.gitops_commits(run.gitops_before),
         changes={env: demo.overlay_commits(d, run, env) for env in ENVS},
-        ledger=d.ledger(),
+        ledger=found.ledger(),
         health={(s.name, env): d.health(s, env) for s in SERVICES for env in ENVS},
         releases={(s.name, env): d.release(s, env) for s in SERVICES for env in ENVS},
         refused=[r for r in d.server.requests[since:] if r.status == 401],
@@ -222,11 +202,11 @@ def test_the_ledger_has_the_collectors_rollback_and_nothing_of_the_api(pipeline:
     shared, broken = pipeline.shared, pipeline.broken
     (bad,) = broken.entries(broken.version)
     assert (bad["file-service"], bad["file-environment"]) == ("collector", "dev")
-    history = [line for line in broken.ledger if line.get("id") == bad["id"]]
+    history = [line for line in broken.ledger.lines if line.get("id") == bad["id"]]
     assert [line["status"] for line in history] == ["deployed", "rolled-back"]
     assert history[-1]["reason"]
     (restored,) = [
-        e for e in broken.ledger if e.get("metadata", {}).get("rollback-of") == bad["id"]
+        e for e in broken.ledger.releases(restored=True) if broken.ledger.rollback_of(e) == bad
     ]
     assert restored["tag"] == shared.version and restored["file-service"] == "collector"
     assert broken.statuses(restored)[-1] == "healthy"  # probed again after the rollback
@@ -309,19 +289,20 @@ def test_manual_rollback_of_one_service(pipeline: Pipeline) -> None:
     """rollback.yml for the collector in dev with a version: set, recorded, probed, healthy;
     the API's overlay entry and process untouched. (Runs last: it moves dev.)"""
     d, shared = pipeline.d, pipeline.shared
-    before, api_before = d.ledger(), d.overlay_images("dev")[d.image(API)]
+    found = DemoArtifacts(d.state)
+    before, api_before = found.ledger().lines, found.overlay("dev")[d.image(API)]
     inputs = {"service": "collector", "environment": "dev", "version": shared.version,
               "reason": "drill"}  # fmt: skip
     payload = {"inputs": inputs}
     code = d.run_workflow(pipeline.ref, "rollback", "workflow_dispatch", payload, "rollback")
     assert code == 0, (d.state / "rollback.log").read_text()[-6000:]
-    new = [e for e in d.ledger() if e not in before]
+    new = [e for e in found.ledger().lines if e not in before]
     (entry,) = [e for e in new if e.get("tag")]
     assert (entry["file-service"], entry["file-environment"], entry["tag"]) == (
         "collector", "dev", shared.version
     )  # fmt: skip
     assert [e["status"] for e in new if e.get("id") == entry["id"]][-1] == "healthy"
-    overlay = d.overlay_images("dev")
+    overlay = found.overlay("dev")
     assert overlay[d.image(COLLECTOR)]["newTag"] == shared.version
     assert overlay[d.image(API)] == api_before
     assert d.serving(COLLECTOR, "dev") == shared.version
