@@ -26,7 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-IMAGES = [f"registry.local:5000/team/svc{i:02d}" for i in range(20)]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+from tests.support.many_overlays import IMAGES, base, overlay  # noqa: E402
+
 TENANTS = 50
 CONCURRENT = 10
 CLI = str(Path(sys.executable).parent / "ci-actions")
@@ -45,34 +49,6 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def overlay(tenant: int) -> str:
-    lines = [
-        "apiVersion: kustomize.config.k8s.io/v1beta1",
-        "kind: Kustomization",
-        f"# tenant {tenant}: synced by Argo CD",
-        f"namespace: tenant-{tenant:02d}",
-        "resources:",
-        "  - ../../base",
-        "images:",
-    ]
-    for name in IMAGES:
-        lines += [f"  - name: {name}", '    newTag: "0.1.0"  # set by CI']
-    return "\n".join(lines) + "\n"
-
-
-def base() -> dict[str, str]:
-    containers = "".join(
-        f"        - name: c{i:02d}\n          image: {name}:0.0.1\n"
-        for i, name in enumerate(IMAGES)
-    )
-    deployment = (
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: all\nspec:\n"
-        "  selector:\n    matchLabels: {app: all}\n  template:\n"
-        "    metadata:\n      labels: {app: all}\n    spec:\n      containers:\n" + containers
-    )
-    return {"base/kustomization.yaml": "resources:\n  - all.yaml\n", "base/all.yaml": deployment}
-
-
 def make_remote(work: Path) -> Path:
     remote = work / "remote.git"
     work.mkdir(parents=True, exist_ok=True)
@@ -81,7 +57,10 @@ def make_remote(work: Path) -> Path:
     git(work, "clone", "-q", str(remote), str(seed))
     files = {
         **base(),
-        **{f"tenants/t{t:02d}/kustomization.yaml": overlay(t) for t in range(TENANTS)},
+        **{
+            f"tenants/t{t:02d}/kustomization.yaml": overlay(f"tenant-{t:02d}")
+            for t in range(TENANTS)
+        },
     }
     for rel, text in files.items():
         (seed / rel).parent.mkdir(parents=True, exist_ok=True)
