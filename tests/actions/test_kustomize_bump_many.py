@@ -86,7 +86,8 @@ def test_ten_bumps_of_twenty_images_in_fifty_overlays_all_land_unforced(tmp_path
     for tenant in TENANTS:
         final = show(remote, f"{tenant}/kustomization.yaml")
         for i, name in enumerate(IMAGES):
-            assert f'  - name: {name}\n    newTag: "{_newest(i)}"  # set by CI\n' in final, (tenant, name)
+            entry = f'  - name: {name}\n    newTag: "{_newest(i)}"  # set by CI\n'
+            assert entry in final, (tenant, name)
     # under ordering semver, no commit took an image back to an older version
     for sha in history[:-1]:
         before = git(remote, "show", f"{sha}^:{TENANTS[0]}/kustomization.yaml")

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.fake_k8s import FakeCluster, json_patch, label_matches, strategic_merge
+from tests.support.fake_k8s import (
+    FakeCluster,
+    fresh_discovery,
+    json_patch,
+    label_matches,
+    strategic_merge,
+)
 from tests.support.k8s_workloads import (
     DeploymentController,
     condition,
@@ -26,7 +32,7 @@ def kubectl(
     kubeconfig: Path, *args: str, timeout: float = HANG_GUARD
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        ["kubectl", "--kubeconfig", str(kubeconfig), *fresh_discovery(kubeconfig), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -10,7 +10,7 @@ import pytest
 from ci_actions.probes.kube import KubeClient
 from ci_actions.probes.rollback import RollbackRefused, undo_deployment
 from ci_actions.probes.rollout import Workload
-from tests.support.fake_k8s import FakeCluster
+from tests.support.fake_k8s import FakeCluster, fresh_discovery
 from tests.support.k8s_workloads import REVISION, install_deployment, prune
 from tests.support.tools import HANG_GUARD, require
 
@@ -129,7 +129,15 @@ def test_undo_leaves_the_deployment_as_kubectl_rollout_undo_does(tmp_path: Path)
             kubeconfig = cluster.write_kubeconfig(tmp_path / f"{who}.kc")
             if who == "kubectl":
                 done = subprocess.run(
-                    ["kubectl", "--kubeconfig", str(kubeconfig), "rollout", "undo", "deploy/web"],
+                    [
+                        "kubectl",
+                        "--kubeconfig",
+                        str(kubeconfig),
+                        *fresh_discovery(kubeconfig),
+                        "rollout",
+                        "undo",
+                        "deploy/web",
+                    ],
                     capture_output=True,
                     text=True,
                     timeout=HANG_GUARD,

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import invoke
-from tests.support.fake_k8s import FakeCluster, Obj
+from tests.support.fake_k8s import FakeCluster, Obj, fresh_discovery
 from tests.support.k8s_workloads import (
     DeploymentController,
     active_replicaset,
@@ -469,7 +469,7 @@ def kubectl(
     kubeconfig: Path, *args: str, timeout: float = HANG_GUARD
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        ["kubectl", "--kubeconfig", str(kubeconfig), *fresh_discovery(kubeconfig), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

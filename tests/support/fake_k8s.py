@@ -115,6 +115,13 @@ RESOURCES: dict[tuple[str, str], Resource] = {
 KINDS = {r.kind: r for r in RESOURCES.values()}
 
 
+def fresh_discovery(kubeconfig: Path) -> list[str]:
+    """kubectl's flag for a cache of its own beside `kubeconfig`: the shared one in ~/.kube
+    is keyed by host and port, so a fake server on a port an earlier one used would be
+    answered from that server's discovery (no /version asked)."""
+    return [f"--cache-dir={kubeconfig.parent / 'kube-cache'}"]
+
+
 def resource_for(kind_or_plural: str) -> Resource:
     for r in RESOURCES.values():
         if kind_or_plural in (r.kind, r.kind.lower(), r.plural, *r.short_names):
