@@ -35,6 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.container_engine import (
+    parse_exports,  # the demo runs with the checkout on sys.path
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / "scripts" / "container-engine"
 RUNNER_IMAGE = ROOT / "scripts" / "runner-image"
@@ -112,14 +116,7 @@ def engine_env() -> dict[str, str]:
     code, out, err = _script(ENGINE, "env")
     if code != 0:
         raise Unavailable(_last_line(err, "scripts/container-engine env failed"))
-    env: dict[str, str] = {}
-    for line in out.splitlines():
-        words = shlex.split(line)
-        if words[:1] == ["export"]:
-            for word in words[1:]:
-                key, _, value = word.partition("=")
-                env[key] = value
-    return env
+    return parse_exports(out)
 
 
 def start_engine() -> bool:
